@@ -1,0 +1,79 @@
+package io.github.lbpdjl.engine;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import io.github.lbpdjl.wht.PatchProjection;
+
+/**
+ * The matrices of a {@link PatchProjection} as NDArrays of one manager, data type and device:
+ * Q (M x N), Qs^T (N x M) and, where it differs from Q, the cropping Q (M x N).
+ */
+public final class ProjectionArrays {
+
+    private final PatchProjection projection;
+    private final NDArray gather;
+    private final NDArray spreadT;
+    private final NDArray scatter;
+
+    private ProjectionArrays(PatchProjection p, NDArray gather, NDArray spreadT, NDArray scatter) {
+        this.projection = p;
+        this.gather = gather;
+        this.spreadT = spreadT;
+        this.scatter = scatter;
+    }
+
+    /**
+     * Creates the arrays in a manager.
+     *
+     * @param p the projection
+     * @param manager the manager that owns the new arrays (its device is used)
+     * @param dataType the data type of the layer input
+     * @return the arrays
+     */
+    public static ProjectionArrays create(PatchProjection p, NDManager manager, DataType dataType) {
+        int m = p.getRows();
+        int n = p.getTokens();
+        NDArray gather = manager.create(p.gather(), new Shape(m, n)).toType(dataType, false);
+        float[] spread = p.spread();
+        float[] spreadT = new float[spread.length];
+        for (int r = 0; r < m; r++) {
+            for (int c = 0; c < n; c++) {
+                spreadT[c * m + r] = spread[r * n + c];
+            }
+        }
+        NDArray st = manager.create(spreadT, new Shape(n, m)).toType(dataType, false);
+        NDArray scatter =
+                p.isGatherScatterEqual()
+                        ? gather
+                        : manager.create(p.scatter(), new Shape(m, n)).toType(dataType, false);
+        return new ProjectionArrays(p, gather, st, scatter);
+    }
+
+    /** @return the projection these arrays hold */
+    public PatchProjection getProjection() {
+        return projection;
+    }
+
+    /** @return Q, (M, N): coefficients of x */
+    public NDArray getGather() {
+        return gather;
+    }
+
+    /** @return Qs^T, (N, M): spreads coefficients back to tokens, divided by p * p */
+    public NDArray getSpreadT() {
+        return spreadT;
+    }
+
+    /** @return the cropping Q, (M, N); the same array as {@link #getGather()} for ZERO padding */
+    public NDArray getScatter() {
+        return scatter;
+    }
+
+    /** @return whether Q and the cropping Q are the same */
+    public boolean isSymmetric() {
+        return gather == scatter;
+    }
+}

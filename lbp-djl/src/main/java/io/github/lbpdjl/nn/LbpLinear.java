@@ -1,0 +1,280 @@
+package io.github.lbpdjl.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.engine.LbpEngines;
+import io.github.lbpdjl.engine.ProjectionArrays;
+import io.github.lbpdjl.wht.PatchProjection;
+import io.github.lbpdjl.wht.TokenLayout;
+
+import java.util.Objects;
+
+/**
+ * A {@link Linear} layer whose backward pass is LBP-WHT: in training the forward value is exact
+ * and the gradients of the weight and the input come from the gradient projected onto a few
+ * low-frequency 2-D Walsh-Hadamard bases per patch of tokens; the bias gradient and the gradient
+ * of the extra tokens stay exact. In inference it is exactly Linear.
+ *
+ * <p>Same parameter names ("weight", "bias") and .params format as Linear, so a Linear's weights
+ * load into it. Input is (B, N, C) or has more leading axes; the token axis is the one before the
+ * last. LBP-WHT can be switched off for a layer at run time with {@link #setLbpEnabled(boolean)}.
+ */
+public class LbpLinear extends Linear {
+
+    private volatile LbpConfig config;
+    private volatile boolean lbpEnabled = true;
+    private volatile String name;
+
+    /**
+     * Creates the layer from a builder.
+     *
+     * @param builder the builder
+     */
+    protected LbpLinear(Builder builder) {
+        super(builder);
+        this.config = builder.config;
+        this.name = builder.name;
+    }
+
+    /**
+     * Creates a builder.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore parameterStore,
+            NDList inputs,
+            boolean training,
+            PairList<String, Object> params) {
+        if (!training || !lbpEnabled) {
+            return super.forwardInternal(parameterStore, inputs, training, params);
+        }
+        NDArray input = inputs.singletonOrThrow();
+        Shape shape = input.getShape();
+        NDArray weight = parameterStore.getValue(parameter("weight"), input.getDevice(), true);
+        Parameter biasParam = parameter("bias");
+        NDArray bias =
+                biasParam == null
+                        ? null
+                        : parameterStore.getValue(biasParam, input.getDevice(), true);
+        TokenLayout layout = checkInput(shape, weight.getShape().get(1));
+        LbpConfig c = config;
+        PatchProjection projection =
+                PatchProjection.of(layout, c.getPatchSize(), c.getSelection(), c.getPadding());
+        int d = shape.dimension();
+        NDArray x = input.reshape(-1, shape.get(d - 2), shape.get(d - 1));
+        ProjectionArrays arrays =
+                ProjectionArrays.create(projection, input.getManager(), input.getDataType());
+        NDArray y =
+                LbpEngines.forEngine(input.getManager().getEngine().getEngineName())
+                        .forward(x, new Weights(weight), bias, arrays);
+        return new NDList(y.reshape(shape.slice(0, d - 1).add(weight.getShape().get(0))));
+    }
+
+    private Parameter parameter(String key) {
+        return parameters.get(key);
+    }
+
+    /**
+     * Checks a training input and returns its token layout.
+     *
+     * @param shape the input shape
+     * @param features the input features the weight expects
+     * @return the layout of its token axis
+     * @throws IllegalArgumentException naming the layer, the shape and what it needs
+     */
+    TokenLayout checkInput(Shape shape, long features) {
+        if (shape.dimension() < 3) {
+            throw new IllegalArgumentException(
+                    describe()
+                            + ": got input of shape "
+                            + shape
+                            + "; LBP-WHT needs (batch, tokens, features) or more leading axes");
+        }
+        long last = shape.get(shape.dimension() - 1);
+        if (last != features) {
+            throw new IllegalArgumentException(
+                    describe()
+                            + ": got input of shape "
+                            + shape
+                            + " with "
+                            + last
+                            + " features; the weight needs "
+                            + features);
+        }
+        long tokens = shape.get(shape.dimension() - 2);
+        TokenLayout layout = config.getLayout();
+        if (layout != null) {
+            if (layout.getTokenCount() != tokens) {
+                throw new IllegalArgumentException(
+                        describe()
+                                + ": got input of shape "
+                                + shape
+                                + " with "
+                                + tokens
+                                + " tokens; the layout ("
+                                + layout
+                                + ") needs "
+                                + layout.getTokenCount());
+            }
+            return layout;
+        }
+        TokenLayout inferred = TokenLayout.inferSquare(tokens);
+        if (inferred == null) {
+            throw new IllegalArgumentException(
+                    describe()
+                            + ": got input of shape "
+                            + shape
+                            + "; "
+                            + tokens
+                            + " tokens is not E + a square for E in 0..2, so the grid cannot be"
+                            + " inferred: set LbpConfig.optLayout(TokenLayout.grid(E, H, W))");
+        }
+        return inferred;
+    }
+
+    private String describe() {
+        String n = name;
+        return n != null ? "LbpLinear '" + n + "'" : "LbpLinear(" + config + ")";
+    }
+
+    /** @return the LBP-WHT configuration */
+    public LbpConfig getConfig() {
+        return config;
+    }
+
+    /**
+     * Replaces the LBP-WHT configuration, e.g. to change the rank during training.
+     *
+     * @param config the new configuration
+     */
+    public void setConfig(LbpConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    /** @return whether training uses LBP-WHT (true) or full backprop (false) */
+    public boolean isLbpEnabled() {
+        return lbpEnabled;
+    }
+
+    /**
+     * Switches LBP-WHT on or off for this layer; off, training is exactly Linear.
+     *
+     * @param lbpEnabled whether to use LBP-WHT in training
+     */
+    public void setLbpEnabled(boolean lbpEnabled) {
+        this.lbpEnabled = lbpEnabled;
+    }
+
+    /** @return the layer's name used in error messages, or null */
+    public String getName() {
+        return name;
+    }
+
+    /**
+     * Sets the name used in error messages, e.g. its path in the model.
+     *
+     * @param name the name
+     */
+    public void setName(String name) {
+        this.name = name;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public String toString() {
+        return describe();
+    }
+
+    /** The plain linear map x W^T of this layer. */
+    private static final class Weights implements TokenwiseLinear {
+        private final NDArray weight;
+
+        Weights(NDArray weight) {
+            this.weight = weight;
+        }
+
+        @Override
+        public NDArray apply(NDArray x) {
+            return Linear.linear(x, weight).singletonOrThrow();
+        }
+
+        @Override
+        public NDArray applyFrozen(NDArray x, NDArray bias) {
+            return Linear.linear(x, weight.stopGradient(), bias).singletonOrThrow();
+        }
+    }
+
+    /** Builds an {@link LbpLinear}: {@code setUnits} is required. */
+    public static class Builder extends Linear.Builder {
+
+        private LbpConfig config = LbpConfig.builder().build();
+        private String name;
+
+        /** Creates a builder with the default configuration. */
+        protected Builder() {}
+
+        /** {@inheritDoc} */
+        @Override
+        public Builder setUnits(long units) {
+            super.setUnits(units);
+            return this;
+        }
+
+        /** {@inheritDoc} */
+        @Override
+        public Builder optBias(boolean bias) {
+            super.optBias(bias);
+            return this;
+        }
+
+        /**
+         * Sets the LBP-WHT configuration (default: p = 8, LP_L1-6, zero padding, inferred layout).
+         *
+         * @param config the configuration
+         * @return this builder
+         */
+        public Builder optConfig(LbpConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /**
+         * Sets the name used in error messages.
+         *
+         * @param name the layer's name or path
+         * @return this builder
+         */
+        public Builder optName(String name) {
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Builds the layer.
+         *
+         * @return the layer
+         * @throws IllegalArgumentException if the units are not set
+         */
+        @Override
+        public LbpLinear build() {
+            if (units <= 0) {
+                throw new IllegalArgumentException("LbpLinear: setUnits must be > 0, got " + units);
+            }
+            return new LbpLinear(this);
+        }
+    }
+}
