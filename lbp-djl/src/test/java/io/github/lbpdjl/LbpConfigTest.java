@@ -1,0 +1,66 @@
+package io.github.lbpdjl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.lbpdjl.wht.BasisSelection;
+import io.github.lbpdjl.wht.Padding;
+import io.github.lbpdjl.wht.TokenLayout;
+
+import org.junit.jupiter.api.Test;
+
+class LbpConfigTest {
+
+    @Test
+    void defaults() {
+        LbpConfig c = LbpConfig.builder().build();
+        assertEquals(8, c.getPatchSize());
+        assertEquals(BasisSelection.lowPassL1(6), c.getSelection());
+        assertEquals(21, c.getBasisCount());
+        assertEquals(Padding.ZERO, c.getPadding());
+        assertNull(c.getLayout());
+    }
+
+    @Test
+    void jsonRoundTripOfEveryKind() {
+        BasisSelection[] all = {
+            BasisSelection.lowPassL1(2),
+            BasisSelection.lowPassLinf(4),
+            BasisSelection.all(),
+            BasisSelection.of(new int[] {0, 0}, new int[] {2, 3})
+        };
+        for (BasisSelection s : all) {
+            LbpConfig c =
+                    LbpConfig.builder()
+                            .optPatchSize(4)
+                            .optSelection(s)
+                            .optPadding(Padding.REFLECT)
+                            .optLayout(TokenLayout.grid(1, 7, 9))
+                            .build();
+            LbpConfig back = LbpConfig.fromJson(c.toJson());
+            assertEquals(c, back, c.toJson());
+        }
+        LbpConfig noLayout = LbpConfig.builder().build();
+        assertEquals(noLayout, LbpConfig.fromJson(noLayout.toJson()));
+        assertEquals(noLayout, LbpConfig.fromJson("{}"));
+    }
+
+    @Test
+    void badConfigsFailClearly() {
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> LbpConfig.builder().optPatchSize(6).build());
+        assertTrue(e.getMessage().contains("power of two") && e.getMessage().contains("6"), e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> LbpConfig.builder().optPatchSize(4).optSelection(BasisSelection.of(new int[] {4, 0})).build());
+        assertTrue(e.getMessage().contains("[4, 0]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("not json {"));
+        assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("[1,2]"));
+        assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("{\"padding\":\"WRAP\"}"));
+        assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("{\"selection\":{\"kind\":\"LOW_PASS_L1\"}}"));
+        assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("{\"selection\":{\"kind\":\"LOW_PASS_L1\",\"order\":0}}"));
+        assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("{\"layout\":{\"extraTokens\":1,\"height\":0,\"width\":3}}"));
+    }
+}
