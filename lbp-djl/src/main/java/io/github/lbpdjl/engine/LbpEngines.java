@@ -9,7 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Finds the {@link LbpEngineAdapter} of an engine through {@link ServiceLoader}; an engine with
- * none gets a plain NDArray fallback (output residual, bias not fused) and a warning, once.
+ * none gets a plain NDArray fallback (correction added separately) and a warning, once.
  */
 public final class LbpEngines {
 
@@ -38,7 +38,7 @@ public final class LbpEngines {
                             "No LBP-WHT adapter for engine {}; using the plain NDArray fallback,"
                                     + " which is correct but may be slow",
                             name);
-                    return new SurrogateLbpAdapter(name, false, false) {};
+                    return new SurrogateLbpAdapter(name, false) {};
                 });
     }
 }

@@ -1,13 +1,14 @@
 package io.github.lbpdjl.engine;
 
 /**
- * MXNet: input residual with the bias added as a separate term; a bias fused into a
- * FullyConnected call whose data and weight are detached gets a zero gradient on MXNet 1.9.
+ * MXNet: the correction term is a separate addition. MXNet's FullyConnected takes only a 1-D
+ * bias, and a bias fused into a FullyConnected call whose data and weight are detached was
+ * measured to get a zero gradient on MXNet 1.9, so the bias travels with the correction term.
  */
 public final class MxLbpAdapter extends SurrogateLbpAdapter {
 
     /** Creates the MXNet adapter. */
     public MxLbpAdapter() {
-        super("MXNet", true, false);
+        super("MXNet", false);
     }
 }

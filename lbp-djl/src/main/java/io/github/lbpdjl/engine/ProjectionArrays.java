@@ -9,7 +9,8 @@ import io.github.lbpdjl.wht.PatchProjection;
 
 /**
  * The matrices of a {@link PatchProjection} as NDArrays of one manager, data type and device:
- * Q (M x N), Qs^T (N x M) and, where it differs from Q, the cropping Q (M x N).
+ * Q (M x N), Qs^T (N x M) and, where it differs from Q, the cropping Q (M x N). Not thread-safe:
+ * one instance serves one forward pass.
  */
 public final class ProjectionArrays {
 
@@ -17,6 +18,7 @@ public final class ProjectionArrays {
     private final NDArray gather;
     private final NDArray spreadT;
     private final NDArray scatter;
+    private NDArray spreadTWithOnes;
 
     private ProjectionArrays(PatchProjection p, NDArray gather, NDArray spreadT, NDArray scatter) {
         this.projection = p;
@@ -65,6 +67,21 @@ public final class ProjectionArrays {
     /** @return Qs^T, (N, M): spreads coefficients back to tokens, divided by p * p */
     public NDArray getSpreadT() {
         return spreadT;
+    }
+
+    /**
+     * Returns [Qs^T | 1], (N, M + 1): Qs^T with a column of ones that adds a broadcast row (the
+     * bias) to every token. Created on first use.
+     *
+     * @return the array
+     */
+    public NDArray getSpreadTWithOnes() {
+        if (spreadTWithOnes == null) {
+            long n = spreadT.getShape().get(0);
+            NDArray ones = spreadT.getManager().ones(new Shape(n, 1), spreadT.getDataType());
+            spreadTWithOnes = spreadT.concat(ones, 1);
+        }
+        return spreadTWithOnes;
     }
 
     /** @return the cropping Q, (M, N); the same array as {@link #getGather()} for ZERO padding */

@@ -1,13 +1,13 @@
 package io.github.lbpdjl.engine;
 
 /**
- * PyTorch: input residual with the bias fused into the frozen linear call (measured fastest;
- * gradients exact).
+ * PyTorch: the correction term is the full-shape bias of a 2-D linear call (addmm adds it inside
+ * the GEMM). Measured fastest; gradients exact.
  */
 public final class PtLbpAdapter extends SurrogateLbpAdapter {
 
     /** Creates the PyTorch adapter. */
     public PtLbpAdapter() {
-        super("PyTorch", true, true);
+        super("PyTorch", true);
     }
 }

@@ -1,44 +1,48 @@
 package io.github.lbpdjl.engine;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 
 import io.github.lbpdjl.nn.TokenwiseLinear;
 
 /**
- * The LBP-WHT surrogate forward written with plain NDArray operations; engines differ only in
- * which of its two equivalent forms is fast and correct for them.
+ * The LBP-WHT surrogate forward written with plain NDArray operations.
  *
- * <p>With Q the coefficient matrix and Qs^T the scaled spreading matrix, the gradient-carrying
- * term is {@code T = Qs^T f(Q x)}; the value is completed with a term that autograd does not
- * differentiate except for the bias:
+ * <p>With Q the coefficient matrix (M x N) and Qs^T the scaled spreading matrix (N x M):
  *
- * <ul>
- *   <li>input residual: {@code y = T + f_frozen(sg(x) - Qs^T sg(Q x)) + b}: one full matmul and
- *       elementwise work on C_in; the bias can be fused into the frozen linear call;
- *   <li>output residual: {@code y = T + (f_frozen(sg(x)) - sg(T)) + b}.
- * </ul>
+ * <pre>
+ *   z = f(Q x)                       the layer on the M projected rows per sample
+ *   d = z - sg(z)                    exactly zero in value, carries z's gradients
+ *   c = [Qs^T | 1] [d ; b]           value: the bias broadcast over tokens
+ *   y = f_frozen(sg(x)) + c          value: f(x) + b, exactly
+ * </pre>
+ *
+ * Autograd differentiates only d and b: the weight gets {@code (Qs gy)^T (Q x)}, x gets {@code
+ * Q^T (Qs gy) W}, the bias gets the exact sum of gy (from the ones column), as METHOD.md
+ * requires; the full-size input x is used only detached. Engines differ in how c is added: on
+ * PyTorch it is passed as the full-shape bias of a 2-D linear call, so that the GEMM adds it (one
+ * pass, no separate bias reduction in backward); elsewhere it is a separate addition.
  *
  * <p>With reflect padding on a padded grid the coefficients of x (reflect-folded) and the map
- * back to x (cropped) differ, so T is split into a weight-gradient and an input-gradient part and
- * the output residual is used.
+ * back to x (cropped) differ, so z is the sum of a weight-gradient part {@code f(Q sg(x))} and an
+ * input-gradient part {@code f_frozen(Q_crop x)}.
  */
 public class SurrogateLbpAdapter implements LbpEngineAdapter {
 
     private final String engineName;
-    private final boolean inputResidual;
-    private final boolean fuseBias;
+    private final boolean fuseIntoLinear;
 
     /**
      * Creates an adapter.
      *
      * @param engineName the engine it serves
-     * @param inputResidual whether to complete the value on the input side
-     * @param fuseBias whether the bias may be added inside the frozen linear call
+     * @param fuseIntoLinear whether the correction term may be passed as the full-shape bias of a
+     *     2-D linear call (PyTorch's addmm)
      */
-    protected SurrogateLbpAdapter(String engineName, boolean inputResidual, boolean fuseBias) {
+    protected SurrogateLbpAdapter(String engineName, boolean fuseIntoLinear) {
         this.engineName = engineName;
-        this.inputResidual = inputResidual;
-        this.fuseBias = fuseBias;
+        this.fuseIntoLinear = fuseIntoLinear;
     }
 
     /** {@inheritDoc} */
@@ -50,27 +54,29 @@ public class SurrogateLbpAdapter implements LbpEngineAdapter {
     /** {@inheritDoc} */
     @Override
     public NDArray forward(NDArray x, TokenwiseLinear f, NDArray bias, ProjectionArrays p) {
-        NDArray q = p.getGather();
-        NDArray spreadT = p.getSpreadT();
+        long batch = x.getShape().get(0);
+        long tokens = x.getShape().get(1);
         NDArray xd = x.stopGradient();
-        if (!p.isSymmetric()) {
-            NDArray coeffs = f.apply(q.matMul(xd)).add(f.applyFrozen(p.getScatter().matMul(x), null));
-            NDArray t = spreadT.matMul(coeffs);
-            return addBias(t.add(f.applyFrozen(xd, null).sub(t.stopGradient())), bias);
+        NDArray z;
+        if (p.isSymmetric()) {
+            z = f.apply(p.getGather().matMul(x));
+        } else {
+            z = f.apply(p.getGather().matMul(xd)).add(f.applyFrozen(p.getScatter().matMul(x), null));
         }
-        NDArray qx = q.matMul(x);
-        NDArray t = spreadT.matMul(f.apply(qx));
-        if (inputResidual) {
-            NDArray residual = xd.sub(spreadT.matMul(qx.stopGradient()));
-            if (fuseBias) {
-                return t.add(f.applyFrozen(residual, bias));
-            }
-            return addBias(t.add(f.applyFrozen(residual, null)), bias);
+        NDArray d = z.sub(z.stopGradient());
+        long units = d.getShape().get(2);
+        NDArray correction;
+        if (bias == null) {
+            correction = p.getSpreadT().matMul(d);
+        } else {
+            NDArray biasRow = bias.reshape(1, 1, units).broadcast(batch, 1, units);
+            correction = p.getSpreadTWithOnes().matMul(NDArrays.concat(new NDList(d, biasRow), 1));
         }
-        return addBias(t.add(f.applyFrozen(xd, null).sub(t.stopGradient())), bias);
-    }
-
-    private static NDArray addBias(NDArray y, NDArray bias) {
-        return bias == null ? y : y.add(bias);
+        if (fuseIntoLinear) {
+            NDArray flat = xd.reshape(batch * tokens, x.getShape().get(2));
+            NDArray y = f.applyFrozen(flat, correction.reshape(batch * tokens, units));
+            return y.reshape(batch, tokens, units);
+        }
+        return f.applyFrozen(xd, null).add(correction);
     }
 }

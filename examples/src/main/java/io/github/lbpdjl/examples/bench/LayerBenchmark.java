@@ -1,0 +1,202 @@
+package io.github.lbpdjl.examples.bench;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+
+import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.examples.Offline;
+import io.github.lbpdjl.nn.BackwardFlops;
+import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.wht.BasisSelection;
+import io.github.lbpdjl.wht.TokenLayout;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * Layer-level benchmark: forward + backward of one ViT-B/16 linear layer, LbpLinear at several
+ * ranks against DJL's Linear, methods alternated within each repetition, ratio of medians.
+ */
+@Command(
+        name = "layer-benchmark",
+        mixinStandardHelpOptions = true,
+        description = "Forward+backward time of LbpLinear against Linear, side by side in one run.")
+public final class LayerBenchmark implements Callable<Integer> {
+
+    /** ViT-B/16 linear shapes: name, C_in, C_out. */
+    private static final Object[][] SHAPES = {
+        {"qkv", 768, 2304}, {"proj", 768, 768}, {"fc1", 768, 3072}, {"fc2", 3072, 768}
+    };
+
+    @Option(names = "--engines", split = ",", description = "Engines (default: ${DEFAULT-VALUE}).")
+    List<String> engines = List.of("PyTorch", "MXNet");
+
+    @Option(names = "--layers", split = ",", description = "Layers of ViT-B: qkv, proj, fc1, fc2 (default: ${DEFAULT-VALUE}).")
+    List<String> layers = List.of("fc1");
+
+    @Option(names = "--orders", split = ",", description = "LP_L1 orders; 15 = all 64 bases (default: ${DEFAULT-VALUE}).")
+    List<Integer> orders = List.of(1, 2, 4, 6, 8, 15);
+
+    @Option(names = "--batch", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch = 8;
+
+    @Option(names = "--warmup", description = "Warm-up repetitions (default: ${DEFAULT-VALUE}).")
+    int warmup = 3;
+
+    @Option(names = "--reps", description = "Measured repetitions (default: ${DEFAULT-VALUE}).")
+    int reps = 15;
+
+    private static final boolean PROFILE = Boolean.getBoolean("lbp.profile");
+    private static final List<Double> FORWARD_MS = new ArrayList<>();
+
+    @Option(names = "--csv", description = "Write the results as CSV to this file.")
+    Path csv;
+
+    /**
+     * Runs the benchmark.
+     *
+     * @param args command-line arguments, see --help
+     */
+    public static void main(String[] args) {
+        Offline.ensure();
+        System.exit(new CommandLine(new LayerBenchmark()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        TokenLayout layout = TokenLayout.grid(1, 14, 14);
+        List<String> rows = new ArrayList<>();
+        rows.add("engine,layer,selection,k,median_ms,linear_median_ms,ratio,flop_limit");
+        System.out.printf(
+                Locale.ROOT,
+                "%s, batch %d, %d tokens (%s), %d warm-up + %d measured repetitions%n",
+                System.getProperty("os.arch"), batch, layout.getTokenCount(), layout, warmup, reps);
+        for (String engine : engines) {
+            for (String layerName : layers) {
+                Object[] shape = findShape(layerName);
+                int cin = (Integer) shape[1];
+                int cout = (Integer) shape[2];
+                Map<String, Block> blocks = new LinkedHashMap<>();
+                Map<String, LbpConfig> configs = new LinkedHashMap<>();
+                blocks.put("Linear", Linear.builder().setUnits(cout).build());
+                for (int order : orders) {
+                    LbpConfig c =
+                            LbpConfig.builder()
+                                    .optSelection(BasisSelection.lowPassL1(order))
+                                    .optLayout(layout)
+                                    .build();
+                    String key = "LP_L1-" + order;
+                    configs.put(key, c);
+                    blocks.put(key, LbpLinear.builder().setUnits(cout).optConfig(c).build());
+                }
+                Map<String, double[]> times = time(engine, blocks, new Shape(batch, layout.getTokenCount(), cin));
+                double linear = median(times.get("Linear"));
+                System.out.printf(Locale.ROOT, "%n%s %s %d -> %d: Linear median %.2f ms%n", engine, layerName, cin, cout, linear);
+                System.out.printf(Locale.ROOT, "  %-10s %4s %10s %8s %10s%n", "selection", "k", "median ms", "ratio", "FLOP limit");
+                for (Map.Entry<String, LbpConfig> e : configs.entrySet()) {
+                    double m = median(times.get(e.getKey()));
+                    double limit = BackwardFlops.of(layout, e.getValue(), cin, cout).getStepRatio();
+                    int k = e.getValue().getBasisCount();
+                    System.out.printf(Locale.ROOT, "  %-10s %4d %10.2f %8.3f %10.3f%n", e.getKey(), k, m, m / linear, limit);
+                    rows.add(String.format(Locale.ROOT, "%s,%s,%s,%d,%.3f,%.3f,%.4f,%.4f", engine, layerName, e.getKey(), k, m, linear, m / linear, limit));
+                }
+            }
+        }
+        if (csv != null) {
+            if (csv.getParent() != null) {
+                Files.createDirectories(csv.getParent());
+            }
+            Files.write(csv, rows, StandardCharsets.UTF_8);
+            System.out.println("\nwrote " + csv);
+        }
+        return 0;
+    }
+
+    private static Object[] findShape(String name) {
+        for (Object[] s : SHAPES) {
+            if (s[0].equals(name)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("unknown layer " + name + "; use qkv, proj, fc1 or fc2");
+    }
+
+    /** Times forward + backward of every block, alternating blocks within each repetition. */
+    private Map<String, double[]> time(String engine, Map<String, Block> blocks, Shape input) {
+        Map<String, double[]> times = new LinkedHashMap<>();
+        try (NDManager base = Engine.getEngine(engine).newBaseManager()) {
+            Engine.getEngine(engine).setRandomSeed(42);
+            for (Block b : blocks.values()) {
+                b.initialize(base, DataType.FLOAT32, input);
+            }
+            NDArray x = base.randomNormal(input);
+            for (String key : blocks.keySet()) {
+                times.put(key, new double[reps]);
+            }
+            List<String> order = new ArrayList<>(blocks.keySet());
+            for (int rep = 0; rep < warmup + reps; rep++) {
+                // rotate the order so that no method always runs first
+                for (int i = 0; i < order.size(); i++) {
+                    String key = order.get((i + rep) % order.size());
+                    double ms = step(base, blocks.get(key), x);
+                    if (PROFILE && rep == warmup + reps - 1) {
+                        System.out.printf(Locale.ROOT, "  profile %s: forward %.1f ms of %.1f ms%n", key, FORWARD_MS.get(FORWARD_MS.size() - 1), ms);
+                    }
+                    if (rep >= warmup) {
+                        times.get(key)[rep - warmup] = ms;
+                    }
+                }
+            }
+        }
+        return times;
+    }
+
+    private static double step(NDManager base, Block block, NDArray x) {
+        try (NDManager m = base.newSubManager()) {
+            NDArray in = x.duplicate();
+            in.attach(m);
+            in.setRequiresGradient(true);
+            long t0 = System.nanoTime();
+            try (GradientCollector gc = m.getEngine().newGradientCollector()) {
+                NDArray y = block.forward(new ParameterStore(m, false), new NDList(in), true).singletonOrThrow();
+                if (PROFILE) {
+                    y.get(0, 0, 0).getFloat();
+                    FORWARD_MS.add((System.nanoTime() - t0) / 1e6);
+                }
+                gc.backward(y.sum());
+            }
+            // reading a value waits for asynchronous engines (MXNet) to finish the backward
+            in.getGradient().get(0, 0, 0).getFloat();
+            block.getParameters().get("weight").getArray().getGradient().get(0, 0).getFloat();
+            return (System.nanoTime() - t0) / 1e6;
+        }
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+}
