@@ -52,6 +52,70 @@ public class LbpLinear extends Linear {
         return new Builder();
     }
 
+    /**
+     * Creates an LbpLinear that takes over a Linear layer: the same units, bias and parameter
+     * arrays (not copies), so trained weights and gradients carry over and .params files stay
+     * compatible. An uninitialised Linear gives an uninitialised LbpLinear.
+     *
+     * @param linear the layer to take over
+     * @param config the LBP-WHT configuration
+     * @param name the layer's name or path (for error messages), or null
+     * @return the new layer
+     */
+    public static LbpLinear from(Linear linear, LbpConfig config, String name) {
+        LbpLinear lbp =
+                builder()
+                        .setUnits(units(linear))
+                        .optBias(linear.getParameters().contains("bias"))
+                        .optConfig(config)
+                        .optName(name)
+                        .build();
+        shareParameters(linear, lbp);
+        return lbp;
+    }
+
+    /**
+     * Returns a plain Linear with this layer's units, bias and parameter arrays (not copies): the
+     * undo of {@link #from(Linear, LbpConfig, String)}.
+     *
+     * @return the Linear
+     */
+    public Linear toLinear() {
+        Linear linear =
+                Linear.builder()
+                        .setUnits(units(this))
+                        .optBias(getParameters().contains("bias"))
+                        .build();
+        shareParameters(this, linear);
+        return linear;
+    }
+
+    private static long units(Linear linear) {
+        Shape out = linear.getOutputShapes(new Shape[] {new Shape(1)})[0];
+        return out.get(out.dimension() - 1);
+    }
+
+    /** Gives {@code to} the parameter arrays of {@code from} and its input shapes. */
+    private static void shareParameters(Linear from, Linear to) {
+        Parameter weight = from.getParameters().get("weight");
+        if (!weight.isInitialized()) {
+            return;
+        }
+        NDArray w = weight.getArray();
+        for (ai.djl.util.Pair<String, Parameter> p : from.getParameters()) {
+            Parameter target = to.getParameters().get(p.getKey());
+            target.setArray(p.getValue().getArray());
+            target.freeze(!p.getValue().requiresGradient());
+        }
+        // .params metadata of a loaded Linear holds the input shape without its last axis
+        Shape in = from.getInputShapes()[0];
+        long features = w.getShape().get(1);
+        if (in.dimension() == 0 || in.get(in.dimension() - 1) != features) {
+            in = in.add(features);
+        }
+        to.initialize(w.getManager(), w.getDataType(), in);
+    }
+
     /** {@inheritDoc} */
     @Override
     protected NDList forwardInternal(

@@ -1,0 +1,198 @@
+package io.github.lbpdjl.rewrite;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Which modules of a block tree a rewrite targets, by path (e.g. {@code blocks.3.mlp.fc1}), as
+ * Hugging Face PEFT users know it:
+ *
+ * <ul>
+ *   <li>{@link #names(String...)}: a module matches a name if its path equals it or ends with
+ *       {@code "." + name} (PEFT's list semantics);
+ *   <li>{@link #globs(String...)}: {@code *} matches within one path segment, {@code **} across
+ *       segments;
+ *   <li>{@link #regex(String)}: the whole path must match (PEFT's {@code re.fullmatch});
+ *   <li>{@link #allLinear()}: every Linear layer (PEFT's {@code "all-linear"}); exclusions still
+ *       apply.
+ * </ul>
+ *
+ * Immutable and thread-safe.
+ */
+public final class TargetModules {
+
+    private enum Kind {
+        NAMES,
+        GLOBS,
+        REGEX,
+        ALL
+    }
+
+    private final Kind kind;
+    private final List<String> patterns;
+    private final List<Pattern> compiled;
+
+    private TargetModules(Kind kind, List<String> patterns, List<Pattern> compiled) {
+        this.kind = kind;
+        this.patterns = Collections.unmodifiableList(patterns);
+        this.compiled = compiled;
+    }
+
+    /**
+     * Every Linear layer.
+     *
+     * @return the targets
+     */
+    public static TargetModules allLinear() {
+        return new TargetModules(Kind.ALL, List.of("all-linear"), List.of());
+    }
+
+    /**
+     * Modules whose path equals a name or ends with "." + name.
+     *
+     * @param names module names, e.g. "qkv", "fc1" or "blocks.0.attn.proj"
+     * @return the targets
+     */
+    public static TargetModules names(String... names) {
+        List<String> list = check(names, "names");
+        List<Pattern> c = new ArrayList<>();
+        for (String n : list) {
+            c.add(Pattern.compile("(.*\\.)?" + Pattern.quote(n)));
+        }
+        return new TargetModules(Kind.NAMES, list, c);
+    }
+
+    /**
+     * Modules whose path matches a glob: {@code *} within a segment, {@code **} across segments,
+     * {@code ?} one character.
+     *
+     * @param globs the globs, e.g. "blocks.*.mlp.*"
+     * @return the targets
+     */
+    public static TargetModules globs(String... globs) {
+        List<String> list = check(globs, "globs");
+        List<Pattern> c = new ArrayList<>();
+        for (String g : list) {
+            c.add(Pattern.compile(globToRegex(g)));
+        }
+        return new TargetModules(Kind.GLOBS, list, c);
+    }
+
+    /**
+     * Modules whose whole path matches a regular expression.
+     *
+     * @param regex the expression, e.g. {@code "blocks\\.(10|11)\\..*"}
+     * @return the targets
+     * @throws IllegalArgumentException if the expression does not compile
+     */
+    public static TargetModules regex(String regex) {
+        Objects.requireNonNull(regex, "regex");
+        try {
+            return new TargetModules(Kind.REGEX, List.of(regex), List.of(Pattern.compile(regex)));
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw new IllegalArgumentException("invalid target regex '" + regex + "': " + e.getDescription(), e);
+        }
+    }
+
+    /**
+     * Parses a PEFT-style target string: "all-linear", a regex (if it contains any of
+     * {@code ^$()[]|+\}), a glob (if it contains * or ?), else a comma-separated list of names.
+     *
+     * @param spec the string
+     * @return the targets
+     */
+    public static TargetModules parse(String spec) {
+        Objects.requireNonNull(spec, "spec");
+        String s = spec.trim();
+        if (s.equals("all-linear")) {
+            return allLinear();
+        }
+        if (s.matches(".*[\\^$()\\[\\]|+\\\\].*")) {
+            return regex(s);
+        }
+        String[] parts = s.split("\\s*,\\s*");
+        if (s.contains("*") || s.contains("?")) {
+            return globs(parts);
+        }
+        return names(parts);
+    }
+
+    /**
+     * Whether a module path matches (for {@link #allLinear()}, every path does).
+     *
+     * @param path the module path
+     * @return true if it matches
+     */
+    public boolean matches(String path) {
+        return kind == Kind.ALL || matchingPattern(path) >= 0;
+    }
+
+    /**
+     * Returns the index of the first pattern a path matches, or -1.
+     *
+     * @param path the module path
+     * @return the pattern index, 0 for {@link #allLinear()}
+     */
+    int matchingPattern(String path) {
+        if (kind == Kind.ALL) {
+            return 0;
+        }
+        for (int i = 0; i < compiled.size(); i++) {
+            if (compiled.get(i).matcher(path).matches()) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** @return the patterns as given */
+    public List<String> getPatterns() {
+        return patterns;
+    }
+
+    /** @return whether this is "all-linear" */
+    public boolean isAllLinear() {
+        return kind == Kind.ALL;
+    }
+
+    private static List<String> check(String[] values, String what) {
+        if (values == null || values.length == 0) {
+            throw new IllegalArgumentException("target " + what + " must not be empty");
+        }
+        for (String v : values) {
+            if (v == null || v.isBlank()) {
+                throw new IllegalArgumentException("target " + what + " contain an empty entry: " + Arrays.toString(values));
+            }
+        }
+        return new ArrayList<>(Arrays.asList(values));
+    }
+
+    private static String globToRegex(String glob) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < glob.length(); i++) {
+            char c = glob.charAt(i);
+            if (c == '*') {
+                if (i + 1 < glob.length() && glob.charAt(i + 1) == '*') {
+                    sb.append(".*");
+                    i++;
+                } else {
+                    sb.append("[^.]*");
+                }
+            } else if (c == '?') {
+                sb.append("[^.]");
+            } else {
+                sb.append(Pattern.quote(String.valueOf(c)));
+            }
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String toString() {
+        return kind.name().toLowerCase(java.util.Locale.ROOT) + patterns;
+    }
+}
