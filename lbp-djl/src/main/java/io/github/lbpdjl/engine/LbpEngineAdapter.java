@@ -1,13 +1,16 @@
 package io.github.lbpdjl.engine;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
 
 import io.github.lbpdjl.nn.TokenwiseLinear;
 
 /**
- * What differs between DJL engines for LBP-WHT: the formulation of the LBP forward that is fast
- * and correct on that engine. One implementation per engine, found with {@link
- * java.util.ServiceLoader} through {@link LbpEngines}.
+ * What differs between DJL engines for LBP-WHT, and nothing else: the formulation of the LBP
+ * forward that is fast and correct on that engine, whether backward calls accumulate gradients,
+ * and how parameters are frozen once a trainer exists. One implementation per engine, found with
+ * {@link java.util.ServiceLoader} through {@link LbpEngines}.
  */
 public interface LbpEngineAdapter {
 
@@ -29,4 +32,42 @@ public interface LbpEngineAdapter {
      * @return y (L, N, C_out)
      */
     NDArray forward(NDArray x, TokenwiseLinear f, NDArray bias, ProjectionArrays projection);
+
+    /**
+     * Whether gradients accumulate across backward calls (PyTorch) or are overwritten (MXNet).
+     *
+     * @return true if they accumulate
+     */
+    boolean accumulatesGradients();
+
+    /**
+     * Clears the gradients of a block's parameters where the engine accumulates them, so that the
+     * next backward call gives fresh gradients on every engine.
+     *
+     * @param block the block
+     */
+    default void clearGradients(Block block) {
+        if (!accumulatesGradients()) {
+            return;
+        }
+        for (ai.djl.util.Pair<String, Parameter> p : block.getParameters()) {
+            Parameter param = p.getValue();
+            if (param.isInitialized() && param.getArray().hasGradient()) {
+                NDArray g = param.getArray().getGradient();
+                g.subi(g);
+            }
+        }
+    }
+
+    /**
+     * Freezes or unfreezes a parameter. Must run after the trainer is created: PyTorch's {@code
+     * newTrainer} unfreezes every parameter of a loaded model; a training listener's {@code
+     * onTrainingBegin} fires after it.
+     *
+     * @param parameter the parameter
+     * @param frozen whether it stops receiving gradients
+     */
+    default void freeze(Parameter parameter, boolean frozen) {
+        parameter.freeze(frozen);
+    }
 }

@@ -38,7 +38,12 @@ public final class LbpEngines {
                             "No LBP-WHT adapter for engine {}; using the plain NDArray fallback,"
                                     + " which is correct but may be slow",
                             name);
-                    return new SurrogateLbpAdapter(name, false) {};
+                    return new SurrogateLbpAdapter(name, false) {
+                        @Override
+                        public boolean accumulatesGradients() {
+                            return true; // clearing is harmless where gradients are overwritten
+                        }
+                    };
                 });
     }
 }

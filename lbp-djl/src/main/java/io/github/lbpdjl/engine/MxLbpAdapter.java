@@ -11,4 +11,10 @@ public final class MxLbpAdapter extends SurrogateLbpAdapter {
     public MxLbpAdapter() {
         super("MXNet", false);
     }
+
+    /** {@inheritDoc} */
+    @Override
+    public boolean accumulatesGradients() {
+        return false;
+    }
 }

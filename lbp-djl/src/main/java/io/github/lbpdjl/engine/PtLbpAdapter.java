@@ -10,4 +10,10 @@ public final class PtLbpAdapter extends SurrogateLbpAdapter {
     public PtLbpAdapter() {
         super("PyTorch", true);
     }
+
+    /** {@inheritDoc} */
+    @Override
+    public boolean accumulatesGradients() {
+        return true;
+    }
 }

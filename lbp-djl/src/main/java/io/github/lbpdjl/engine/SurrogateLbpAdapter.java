@@ -28,7 +28,7 @@ import io.github.lbpdjl.nn.TokenwiseLinear;
  * back to x (cropped) differ, so z is the sum of a weight-gradient part {@code f(Q sg(x))} and an
  * input-gradient part {@code f_frozen(Q_crop x)}.
  */
-public class SurrogateLbpAdapter implements LbpEngineAdapter {
+public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
 
     private final String engineName;
     private final boolean fuseIntoLinear;

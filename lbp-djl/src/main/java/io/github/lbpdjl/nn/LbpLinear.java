@@ -31,6 +31,9 @@ public class LbpLinear extends Linear {
     private volatile LbpConfig config;
     private volatile boolean lbpEnabled = true;
     private volatile String name;
+    private volatile boolean probeArmed;
+    private volatile Shape lastTrainingShape;
+    private final java.util.List<NDArray[]> probes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
      * Creates the layer from a builder.
@@ -53,9 +56,9 @@ public class LbpLinear extends Linear {
     }
 
     /**
-     * Creates an LbpLinear that takes over a Linear layer: the same units, bias and parameter
-     * arrays (not copies), so trained weights and gradients carry over and .params files stay
-     * compatible. An uninitialised Linear gives an uninitialised LbpLinear.
+     * Creates an LbpLinear that takes over a Linear layer: the same units, bias and {@link
+     * Parameter} objects (not copies), so trained weights, gradients, freezing and optimizer state
+     * carry over and .params files stay compatible. An uninitialised Linear gives an uninitialised LbpLinear.
      *
      * @param linear the layer to take over
      * @param config the LBP-WHT configuration
@@ -75,7 +78,7 @@ public class LbpLinear extends Linear {
     }
 
     /**
-     * Returns a plain Linear with this layer's units, bias and parameter arrays (not copies): the
+     * Returns a plain Linear with this layer's units, bias and Parameter objects (not copies): the
      * undo of {@link #from(Linear, LbpConfig, String)}.
      *
      * @return the Linear
@@ -95,18 +98,19 @@ public class LbpLinear extends Linear {
         return out.get(out.dimension() - 1);
     }
 
-    /** Gives {@code to} the parameter arrays of {@code from} and its input shapes. */
+    /**
+     * Makes {@code to} use the Parameter objects of {@code from} (same ids, arrays, gradients and
+     * optimizer state) and gives it the input shapes of {@code from}.
+     */
     private static void shareParameters(Linear from, Linear to) {
+        for (ai.djl.util.Pair<String, Parameter> p : from.getParameters()) {
+            setParameter(to, p.getKey(), p.getValue());
+        }
         Parameter weight = from.getParameters().get("weight");
         if (!weight.isInitialized()) {
             return;
         }
         NDArray w = weight.getArray();
-        for (ai.djl.util.Pair<String, Parameter> p : from.getParameters()) {
-            Parameter target = to.getParameters().get(p.getKey());
-            target.setArray(p.getValue().getArray());
-            target.freeze(!p.getValue().requiresGradient());
-        }
         // .params metadata of a loaded Linear holds the input shape without its last axis
         Shape in = from.getInputShapes()[0];
         long features = w.getShape().get(1);
@@ -116,6 +120,22 @@ public class LbpLinear extends Linear {
         to.initialize(w.getManager(), w.getDataType(), in);
     }
 
+    /** Puts a Parameter into a Linear: its parameter map and Linear's own private field. */
+    private static void setParameter(Linear target, String key, Parameter parameter) {
+        try {
+            java.lang.reflect.Field map = ai.djl.nn.AbstractBlock.class.getDeclaredField("parameters");
+            map.setAccessible(true);
+            @SuppressWarnings("unchecked")
+            java.util.Map<String, Parameter> params = (java.util.Map<String, Parameter>) map.get(target);
+            params.put(key, parameter);
+            java.lang.reflect.Field field = Linear.class.getDeclaredField(key);
+            field.setAccessible(true);
+            field.set(target, parameter);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot share parameter '" + key + "' with " + target, e);
+        }
+    }
+
     /** {@inheritDoc} */
     @Override
     protected NDList forwardInternal(
@@ -123,11 +143,23 @@ public class LbpLinear extends Linear {
             NDList inputs,
             boolean training,
             PairList<String, Object> params) {
-        if (!training || !lbpEnabled) {
+        if (!training) {
             return super.forwardInternal(parameterStore, inputs, training, params);
         }
         NDArray input = inputs.singletonOrThrow();
         Shape shape = input.getShape();
+        if (!lbpEnabled) {
+            NDList out = super.forwardInternal(parameterStore, inputs, training, params);
+            if (!probeArmed || shape.dimension() < 3) {
+                return out;
+            }
+            TokenLayout layout = layoutFor(shape.get(shape.dimension() - 2));
+            NDArray y = out.singletonOrThrow();
+            long units = y.getShape().get(y.getShape().dimension() - 1);
+            NDArray y3 = y.reshape(-1, shape.get(shape.dimension() - 2), units);
+            y3 = probe(y3, projectionArrays(layout, input));
+            return new NDList(y3.reshape(y.getShape()));
+        }
         NDArray weight = parameterStore.getValue(parameter("weight"), input.getDevice(), true);
         Parameter biasParam = parameter("bias");
         NDArray bias =
@@ -135,21 +167,85 @@ public class LbpLinear extends Linear {
                         ? null
                         : parameterStore.getValue(biasParam, input.getDevice(), true);
         TokenLayout layout = checkInput(shape, weight.getShape().get(1));
-        LbpConfig c = config;
-        PatchProjection projection =
-                PatchProjection.of(layout, c.getPatchSize(), c.getSelection(), c.getPadding());
+        lastTrainingShape = shape;
         int d = shape.dimension();
         NDArray x = input.reshape(-1, shape.get(d - 2), shape.get(d - 1));
-        ProjectionArrays arrays =
-                ProjectionArrays.create(projection, input.getManager(), input.getDataType());
+        ProjectionArrays arrays = projectionArrays(layout, input);
         NDArray y =
                 LbpEngines.forEngine(input.getManager().getEngine().getEngineName())
                         .forward(x, new Weights(weight), bias, arrays);
+        if (probeArmed) {
+            y = probe(y, arrays);
+        }
         return new NDList(y.reshape(shape.slice(0, d - 1).add(weight.getShape().get(0))));
+    }
+
+    private ProjectionArrays projectionArrays(TokenLayout layout, NDArray input) {
+        LbpConfig c = config;
+        PatchProjection projection =
+                PatchProjection.of(layout, c.getPatchSize(), c.getSelection(), c.getPadding());
+        return ProjectionArrays.create(projection, input.getManager(), input.getDataType());
+    }
+
+    /** Adds a zero leaf to y (L, N, C_out): after backward its gradient is this layer's gy. */
+    private NDArray probe(NDArray y, ProjectionArrays arrays) {
+        NDArray probe = y.getManager().zeros(y.getShape(), y.getDataType());
+        probe.setRequiresGradient(true);
+        probes.add(new NDArray[] {probe, arrays.getGather()});
+        return y.add(probe);
+    }
+
+    /**
+     * Arms the gradient probe: the following training forward passes (until {@link
+     * #takeProbes()}) record this layer's output gradient gy for statistics, with LBP-WHT on or
+     * off.
+     */
+    public void armProbe() {
+        probeArmed = true;
+    }
+
+    /**
+     * Disarms the probe and returns what it recorded since {@link #armProbe()}: per forward pass,
+     * the probe array (its gradient is gy, shape (L, N, C_out), after backward) and the matrix Q
+     * (M, N) of the projection used.
+     *
+     * @return the recordings, possibly empty
+     */
+    public java.util.List<NDArray[]> takeProbes() {
+        probeArmed = false;
+        java.util.List<NDArray[]> out = new java.util.ArrayList<>(probes);
+        probes.clear();
+        return out;
     }
 
     private Parameter parameter(String key) {
         return parameters.get(key);
+    }
+
+    /**
+     * Returns the shape of the last input seen in training with LBP-WHT on, for statistics.
+     *
+     * @return the shape, or null if none yet
+     */
+    public Shape getLastTrainingShape() {
+        return lastTrainingShape;
+    }
+
+    /**
+     * Returns the token layout this layer uses for {@code tokens} tokens: the configured one, or E
+     * extra tokens + a square grid.
+     *
+     * @param tokens the number of tokens
+     * @return the layout
+     * @throws IllegalArgumentException if the configured layout does not have that many tokens
+     *     or none can be inferred
+     */
+    public TokenLayout layoutFor(long tokens) {
+        return checkInput(new Shape(1, tokens, inputFeatures()), inputFeatures());
+    }
+
+    private long inputFeatures() {
+        return parameter("weight").getShape().get(1);
     }
 
     /**

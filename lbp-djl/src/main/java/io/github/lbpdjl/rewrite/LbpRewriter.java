@@ -53,8 +53,9 @@ public final class LbpRewriter {
     }
 
     /**
-     * Creates a builder: targets all-linear, excludes the classifier head ("head", "classifier",
-     * "lm_head"), the default {@link LbpConfig}.
+     * Creates a builder: targets all-linear (which, as in PEFT, leaves out the output layer: the
+     * last Linear of the tree), excludes the classifier head ("head", "classifier", "lm_head"),
+     * the default {@link LbpConfig}.
      *
      * @return a new builder
      */
@@ -99,8 +100,9 @@ public final class LbpRewriter {
         List<BlockTree.Node> selected = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         boolean[] used = new boolean[targets.getPatterns().size()];
+        String outputLayer = targets.isAllLinear() ? outputLayer(root) : null;
         for (BlockTree.Node n : BlockTree.walk(root)) {
-            if (!(n.getBlock() instanceof Linear) || n.getParent() == null) {
+            if (!(n.getBlock() instanceof Linear) || n.getParent() == null || n.getPath().equals(outputLayer)) {
                 continue;
             }
             int pattern = targets.matchingPattern(n.getPath());
@@ -169,6 +171,15 @@ public final class LbpRewriter {
             return List.of("");
         }
         return undo(model.getBlock());
+    }
+
+    /** PEFT's all-linear leaves out the output layer: here the last Linear of the tree. */
+    private static String outputLayer(Block root) {
+        String last = null;
+        for (String path : BlockTree.find(root, Linear.class).keySet()) {
+            last = path;
+        }
+        return last;
     }
 
     private boolean selects(String path) {

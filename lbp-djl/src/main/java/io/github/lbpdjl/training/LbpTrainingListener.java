@@ -1,0 +1,467 @@
+package io.github.lbpdjl.training;
+
+import ai.djl.Model;
+import ai.djl.metric.Metrics;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.Trainer;
+import ai.djl.training.listener.TrainingListener;
+import ai.djl.util.Pair;
+
+import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.engine.LbpEngineAdapter;
+import io.github.lbpdjl.engine.LbpEngines;
+import io.github.lbpdjl.nn.BackwardFlops;
+import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.rewrite.BlockTree;
+import io.github.lbpdjl.rewrite.LbpRewriter;
+import io.github.lbpdjl.rewrite.TargetModules;
+import io.github.lbpdjl.wht.BasisSelection;
+import io.github.lbpdjl.wht.TokenLayout;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.IntFunction;
+
+/**
+ * A DJL {@link TrainingListener} that applies, schedules and reports LBP-WHT.
+ *
+ * <ul>
+ *   <li>onTrainingBegin (after {@code newTrainer}): rewrites the model with the given {@link
+ *       LbpRewriter} unless it already has LbpLinear layers, and freezes the parameters whose
+ *       paths (e.g. {@code blocks.0.norm1.gamma}) match {@link Builder#optFrozen(TargetModules)};
+ *   <li>schedules: full backprop for the first N steps or epochs, then LBP-WHT; a basis selection
+ *       by epoch; an energy-adaptive selection chosen on calibration batches;
+ *   <li>each epoch: backward FLOPs of the LBP layers against full backprop and the fraction of
+ *       gradient energy kept, {@code ||P gy||^2 / ||gy||^2} per layer, sampled every N batches,
+ *       into {@code trainer.getMetrics()} and one log line;
+ *   <li>onTrainingEnd: optionally restores plain Linear layers.
+ * </ul>
+ *
+ * One listener serves one trainer.
+ */
+public final class LbpTrainingListener implements TrainingListener {
+
+    private static final Logger logger = LoggerFactory.getLogger(LbpTrainingListener.class);
+
+    /** Metric: backward MFLOPs per sample of the LBP layers as configured now (unit: MFLOPs). */
+    public static final String METRIC_LBP_MFLOPS = "lbp_backward_mflops";
+    /** Metric: backward MFLOPs per sample of the same layers with full backprop. */
+    public static final String METRIC_FULL_MFLOPS = "lbp_full_backward_mflops";
+    /** Metric prefix: gradient energy kept, per layer path; without a suffix, the mean. */
+    public static final String METRIC_ENERGY = "lbp_energy_kept";
+
+    private final LbpRewriter rewriter;
+    private final TargetModules frozen;
+    private final int fullBackpropSteps;
+    private final int fullBackpropEpochs;
+    private final IntFunction<BasisSelection> selectionByEpoch;
+    private final int energyEvery;
+    private final double adaptiveTarget;
+    private final int adaptiveKMax;
+    private final int calibrationBatches;
+    private final boolean undoAtEnd;
+
+    private Map<String, LbpLinear> layers = Collections.emptyMap();
+    private final Map<String, double[]> energySums = new LinkedHashMap<>();
+    private final Map<String, double[]> calibration = new LinkedHashMap<>();
+    private final Map<String, Double> lastEnergy = new LinkedHashMap<>();
+    private LbpEngineAdapter adapter;
+    private int steps;
+    private int epochs;
+    private boolean calibrating;
+    private double lastLbpMflops;
+    private double lastFullMflops;
+
+    private LbpTrainingListener(Builder b) {
+        this.rewriter = b.rewriter;
+        this.frozen = b.frozen;
+        this.fullBackpropSteps = b.fullBackpropSteps;
+        this.fullBackpropEpochs = b.fullBackpropEpochs;
+        this.selectionByEpoch = b.selectionByEpoch;
+        this.energyEvery = b.energyEvery;
+        this.adaptiveTarget = b.adaptiveTarget;
+        this.adaptiveKMax = b.adaptiveKMax;
+        this.calibrationBatches = b.calibrationBatches;
+        this.undoAtEnd = b.undoAtEnd;
+    }
+
+    /**
+     * Creates a builder; by default the listener only reports on LbpLinear layers already there.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void onTrainingBegin(Trainer trainer) {
+        Model model = trainer.getModel();
+        adapter = LbpEngines.forEngine(trainer.getManager().getEngine().getEngineName());
+        layers = BlockTree.find(model.getBlock(), LbpLinear.class);
+        if (layers.isEmpty() && rewriter != null) {
+            logger.info("LBP-WHT: {}", rewriter.apply(model));
+            layers = BlockTree.find(model.getBlock(), LbpLinear.class);
+        } else if (rewriter != null) {
+            logger.warn("LBP-WHT: the model already has {} LbpLinear layers; not rewriting it again", layers.size());
+        }
+        if (layers.isEmpty()) {
+            logger.warn("LBP-WHT: the model has no LbpLinear layer; nothing to schedule or report");
+        }
+        if (frozen != null) {
+            freeze(model);
+        }
+        applySelection(0);
+        calibrating = calibrationBatches > 0;
+        setEnabled(!calibrating && fullBackpropSteps == 0 && fullBackpropEpochs == 0);
+        armProbesFor(0);
+    }
+
+    private void freeze(Model model) {
+        int count = 0;
+        for (BlockTree.Node n : BlockTree.walk(model.getBlock())) {
+            for (Pair<String, Parameter> p : n.getBlock().getDirectParameters()) {
+                String path = n.getPath().isEmpty() ? p.getKey() : n.getPath() + "." + p.getKey();
+                if (frozen.matches(path)) {
+                    adapter.freeze(p.getValue(), true);
+                    count++;
+                }
+            }
+        }
+        logger.info("LBP-WHT: froze {} parameters matching {}", count, frozen);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+        collectProbes();
+        steps++;
+        if (calibrating && steps >= calibrationBatches) {
+            chooseAdaptiveSelections();
+            calibrating = false;
+        }
+        if (!calibrating && steps >= fullBackpropSteps && epochs >= fullBackpropEpochs) {
+            setEnabled(true);
+        }
+        armProbesFor(steps);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void onValidationBatch(Trainer trainer, BatchData batchData) {}
+
+    /** {@inheritDoc} */
+    @Override
+    public void onEpoch(Trainer trainer) {
+        report(trainer.getMetrics());
+        epochs++;
+        if (!calibrating && steps >= fullBackpropSteps && epochs >= fullBackpropEpochs) {
+            setEnabled(true);
+        }
+        applySelection(epochs);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void onTrainingEnd(Trainer trainer) {
+        for (LbpLinear l : layers.values()) {
+            l.takeProbes();
+        }
+        if (undoAtEnd) {
+            List<String> restored = LbpRewriter.undo(trainer.getModel());
+            logger.info("LBP-WHT: restored {} plain Linear layers", restored.size());
+        }
+    }
+
+    private void setEnabled(boolean enabled) {
+        for (LbpLinear l : layers.values()) {
+            l.setLbpEnabled(enabled);
+        }
+    }
+
+    private void applySelection(int epoch) {
+        if (selectionByEpoch == null) {
+            return;
+        }
+        BasisSelection s = selectionByEpoch.apply(epoch);
+        if (s == null) {
+            return;
+        }
+        for (LbpLinear l : layers.values()) {
+            l.setConfig(l.getConfig().toBuilder().optSelection(s).build());
+        }
+        logger.info("LBP-WHT: epoch {} uses {}", epoch, s);
+    }
+
+    private void armProbesFor(int step) {
+        boolean sample = calibrating || (energyEvery > 0 && step % energyEvery == 0);
+        if (sample) {
+            for (LbpLinear l : layers.values()) {
+                l.armProbe();
+            }
+        }
+    }
+
+    private void collectProbes() {
+        for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
+            LbpLinear layer = e.getValue();
+            for (NDArray[] rec : layer.takeProbes()) {
+                NDArray probe = rec[0];
+                if (!probe.hasGradient()) {
+                    continue;
+                }
+                NDArray gy = probe.getGradient();
+                TokenLayout layout = layer.layoutFor(gy.getShape().get(1));
+                LbpConfig c = layer.getConfig();
+                if (calibrating) {
+                    double[] en = GradientEnergy.perBasis(gy, layout, c);
+                    double[] acc = calibration.computeIfAbsent(e.getKey(), k -> new double[en.length]);
+                    for (int i = 0; i < en.length; i++) {
+                        acc[i] += en[i];
+                    }
+                } else {
+                    double f = GradientEnergy.keptFraction(gy, rec[1], layout.getExtraTokens(), c.getPatchSize());
+                    double[] acc = energySums.computeIfAbsent(e.getKey(), k -> new double[2]);
+                    acc[0] += f;
+                    acc[1] += 1;
+                }
+            }
+        }
+    }
+
+    private void chooseAdaptiveSelections() {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
+            double[] energies = calibration.get(e.getKey());
+            if (energies == null) {
+                logger.warn("LBP-WHT: no calibration gradient for {}; keeping {}", e.getKey(), e.getValue().getConfig().getSelection());
+                continue;
+            }
+            LbpConfig c = e.getValue().getConfig();
+            BasisSelection s = GradientEnergy.select(energies, c.getPatchSize(), adaptiveTarget, adaptiveKMax);
+            e.getValue().setConfig(c.toBuilder().optSelection(s).build());
+            sb.append(String.format(Locale.ROOT, " %s:k=%d", e.getKey(), s.count(c.getPatchSize())));
+        }
+        calibration.clear();
+        logger.info("LBP-WHT: energy-adaptive selection (target {}, k <= {}) after {} batches:{}",
+                adaptiveTarget, adaptiveKMax, calibrationBatches, sb);
+    }
+
+    private void report(Metrics metrics) {
+        long lbp = 0;
+        long full = 0;
+        for (LbpLinear l : layers.values()) {
+            Shape s = l.getLastTrainingShape();
+            if (s == null) {
+                continue;
+            }
+            long tokens = s.get(s.dimension() - 2);
+            Shape w = l.getParameters().get("weight").getShape();
+            BackwardFlops f = BackwardFlops.of(l.layoutFor(tokens), l.getConfig(), w.get(1), w.get(0));
+            full += f.getFull();
+            lbp += l.isLbpEnabled() ? f.getLbp() : f.getFull();
+        }
+        lastLbpMflops = lbp / 1e6;
+        lastFullMflops = full / 1e6;
+        lastEnergy.clear();
+        double sum = 0;
+        String minPath = null;
+        double min = 2;
+        for (Map.Entry<String, double[]> e : energySums.entrySet()) {
+            double mean = e.getValue()[0] / e.getValue()[1];
+            lastEnergy.put(e.getKey(), mean);
+            sum += mean;
+            if (mean < min) {
+                min = mean;
+                minPath = e.getKey();
+            }
+        }
+        energySums.clear();
+        double meanEnergy = lastEnergy.isEmpty() ? Double.NaN : sum / lastEnergy.size();
+        if (metrics != null) {
+            metrics.addMetric(METRIC_LBP_MFLOPS, lastLbpMflops);
+            metrics.addMetric(METRIC_FULL_MFLOPS, lastFullMflops);
+            for (Map.Entry<String, Double> e : lastEnergy.entrySet()) {
+                metrics.addMetric(METRIC_ENERGY + "." + e.getKey(), e.getValue());
+            }
+            if (!lastEnergy.isEmpty()) {
+                metrics.addMetric(METRIC_ENERGY, meanEnergy);
+            }
+        }
+        logger.info(String.format(Locale.ROOT,
+                "LBP-WHT epoch %d: backward %.1f of %.1f MFLOPs/sample (%.1f%%) in %d layers%s",
+                epochs + 1, lastLbpMflops, lastFullMflops, full == 0 ? 100.0 : 100.0 * lbp / full, layers.size(),
+                lastEnergy.isEmpty() ? "" : String.format(Locale.ROOT,
+                        "; gradient energy kept %.3f mean, %.3f min at %s", meanEnergy, min, minPath)));
+    }
+
+    /** @return the LbpLinear layers the listener manages, by path */
+    public Map<String, LbpLinear> getLayers() {
+        return Collections.unmodifiableMap(layers);
+    }
+
+    /** @return per layer path, the mean gradient energy kept over the last finished epoch */
+    public Map<String, Double> getLastEnergyKept() {
+        return Collections.unmodifiableMap(lastEnergy);
+    }
+
+    /** @return backward MFLOPs per sample of the LBP layers at the last finished epoch */
+    public double getLastLbpMflops() {
+        return lastLbpMflops;
+    }
+
+    /** @return backward MFLOPs per sample of the same layers with full backprop */
+    public double getLastFullMflops() {
+        return lastFullMflops;
+    }
+
+    /** Builds an {@link LbpTrainingListener}. */
+    public static final class Builder {
+
+        private LbpRewriter rewriter;
+        private TargetModules frozen;
+        private int fullBackpropSteps;
+        private int fullBackpropEpochs;
+        private IntFunction<BasisSelection> selectionByEpoch;
+        private int energyEvery;
+        private double adaptiveTarget = 1;
+        private int adaptiveKMax = Integer.MAX_VALUE;
+        private int calibrationBatches;
+        private boolean undoAtEnd;
+
+        Builder() {}
+
+        /**
+         * Sets the rewriter applied at the start of training if the model has no LbpLinear yet.
+         *
+         * @param rewriter the rewriter
+         * @return this builder
+         */
+        public Builder optRewriter(LbpRewriter rewriter) {
+            this.rewriter = rewriter;
+            return this;
+        }
+
+        /**
+         * Freezes, at the start of training, the parameters whose path matches, e.g. {@code
+         * TargetModules.regex("blocks\\.[0-7]\\..*|.*norm.*")}.
+         *
+         * @param frozen the parameter paths to freeze
+         * @return this builder
+         */
+        public Builder optFrozen(TargetModules frozen) {
+            this.frozen = frozen;
+            return this;
+        }
+
+        /**
+         * Trains with full backprop for the first steps, then with LBP-WHT.
+         *
+         * @param steps the number of full-backprop steps
+         * @return this builder
+         */
+        public Builder optFullBackpropSteps(int steps) {
+            this.fullBackpropSteps = requireNonNegative(steps, "full backprop steps");
+            return this;
+        }
+
+        /**
+         * Trains with full backprop for the first epochs, then with LBP-WHT.
+         *
+         * @param epochs the number of full-backprop epochs
+         * @return this builder
+         */
+        public Builder optFullBackpropEpochs(int epochs) {
+            this.fullBackpropEpochs = requireNonNegative(epochs, "full backprop epochs");
+            return this;
+        }
+
+        /**
+         * Sets the basis selection of every LBP layer by epoch (0-based); null keeps the current.
+         *
+         * @param selectionByEpoch epoch to selection
+         * @return this builder
+         */
+        public Builder optSelectionSchedule(IntFunction<BasisSelection> selectionByEpoch) {
+            this.selectionByEpoch = selectionByEpoch;
+            return this;
+        }
+
+        /**
+         * Samples the gradient energy kept every N training batches (0, the default, never).
+         *
+         * @param everyNBatches the sampling period
+         * @return this builder
+         */
+        public Builder optEnergySampling(int everyNBatches) {
+            this.energyEvery = requireNonNegative(everyNBatches, "energy sampling period");
+            return this;
+        }
+
+        /**
+         * Chooses each layer's bases from its measured gradient energy: the first calibration
+         * batches train with full backprop while the energy of every basis is measured; then each
+         * layer keeps the fewest bases reaching the target fraction, at most kMax.
+         *
+         * @param target the energy fraction to keep, in (0, 1]
+         * @param kMax the most bases per layer
+         * @param calibrationBatches the number of calibration batches, at least 1
+         * @return this builder
+         */
+        public Builder optEnergyAdaptive(double target, int kMax, int calibrationBatches) {
+            if (!(target > 0 && target <= 1)) {
+                throw new IllegalArgumentException("energy target must be in (0, 1], got " + target);
+            }
+            if (kMax < 1 || calibrationBatches < 1) {
+                throw new IllegalArgumentException(
+                        "kMax and calibrationBatches must be >= 1, got " + kMax + " and " + calibrationBatches);
+            }
+            this.adaptiveTarget = target;
+            this.adaptiveKMax = kMax;
+            this.calibrationBatches = calibrationBatches;
+            return this;
+        }
+
+        /**
+         * Restores plain Linear layers when training ends.
+         *
+         * @param undo whether to undo
+         * @return this builder
+         */
+        public Builder optUndoAtEnd(boolean undo) {
+            this.undoAtEnd = undo;
+            return this;
+        }
+
+        /**
+         * Builds the listener.
+         *
+         * @return the listener
+         */
+        public LbpTrainingListener build() {
+            return new LbpTrainingListener(this);
+        }
+
+        private static int requireNonNegative(int v, String what) {
+            if (v < 0) {
+                throw new IllegalArgumentException(what + " must be >= 0, got " + v);
+            }
+            return v;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LbpTrainingListener{rewriter=" + Objects.toString(rewriter) + "}";
+    }
+}
