@@ -53,7 +53,12 @@ public interface LbpEngineAdapter {
         for (ai.djl.util.Pair<String, Parameter> p : block.getParameters()) {
             Parameter param = p.getValue();
             if (param.isInitialized() && param.getArray().hasGradient()) {
-                NDArray g = param.getArray().getGradient();
+                NDArray g;
+                try {
+                    g = param.getArray().getGradient();
+                } catch (IllegalStateException noGradientYet) {
+                    continue; // PyTorch: no backward has run since the gradient was attached
+                }
                 g.subi(g);
             }
         }
