@@ -1,0 +1,130 @@
+package io.github.lbpdjl.zoo;
+
+import io.github.lbpdjl.zoo.vit.VisionTransformer;
+
+import java.util.Locale;
+
+/**
+ * The named ViT variants of the zoo, named as in timm. Each gives a preconfigured {@link
+ * VisionTransformer.Builder}; the number of classes and input channels can still be changed.
+ *
+ * <table>
+ *   <caption>Variants</caption>
+ *   <tr><th>name</th><th>image</th><th>patch</th><th>dim</th><th>depth</th><th>heads</th>
+ *   <th>mlp</th><th>classes</th><th>channels</th></tr>
+ *   <tr><td>vit_tiny_patch16_224, deit_tiny_patch16_224</td><td>224</td><td>16</td><td>192</td>
+ *   <td>12</td><td>3</td><td>4</td><td>1000</td><td>3</td></tr>
+ *   <tr><td>vit_small_patch16_224, deit_small_patch16_224</td><td>224</td><td>16</td><td>384</td>
+ *   <td>12</td><td>6</td><td>4</td><td>1000</td><td>3</td></tr>
+ *   <tr><td>vit_base_patch16_224, deit_base_patch16_224</td><td>224</td><td>16</td><td>768</td>
+ *   <td>12</td><td>12</td><td>4</td><td>1000</td><td>3</td></tr>
+ *   <tr><td>vit_micro_patch4_32 (this project's)</td><td>32</td><td>4</td><td>64</td><td>4</td>
+ *   <td>4</td><td>2</td><td>10</td><td>1</td></tr>
+ * </table>
+ */
+public enum VitVariant {
+    /** timm vit_tiny_patch16_224. */
+    VIT_TINY_PATCH16_224(224, 16, 192, 12, 3, 4.0, 1000, 3),
+    /** timm vit_small_patch16_224. */
+    VIT_SMALL_PATCH16_224(224, 16, 384, 12, 6, 4.0, 1000, 3),
+    /** timm vit_base_patch16_224. */
+    VIT_BASE_PATCH16_224(224, 16, 768, 12, 12, 4.0, 1000, 3),
+    /** timm deit_tiny_patch16_224 (same shapes as vit_tiny). */
+    DEIT_TINY_PATCH16_224(224, 16, 192, 12, 3, 4.0, 1000, 3),
+    /** timm deit_small_patch16_224 (same shapes as vit_small). */
+    DEIT_SMALL_PATCH16_224(224, 16, 384, 12, 6, 4.0, 1000, 3),
+    /** timm deit_base_patch16_224 (same shapes as vit_base). */
+    DEIT_BASE_PATCH16_224(224, 16, 768, 12, 12, 4.0, 1000, 3),
+    /** This project's micro ViT for 32x32 single-channel images (MNIST padded to 32). */
+    VIT_MICRO_PATCH4_32(32, 4, 64, 4, 4, 2.0, 10, 1);
+
+    private final int imageSize;
+    private final int patchSize;
+    private final int embedDim;
+    private final int depth;
+    private final int numHeads;
+    private final double mlpRatio;
+    private final int numClasses;
+    private final int inChannels;
+
+    VitVariant(
+            int imageSize,
+            int patchSize,
+            int embedDim,
+            int depth,
+            int numHeads,
+            double mlpRatio,
+            int numClasses,
+            int inChannels) {
+        this.imageSize = imageSize;
+        this.patchSize = patchSize;
+        this.embedDim = embedDim;
+        this.depth = depth;
+        this.numHeads = numHeads;
+        this.mlpRatio = mlpRatio;
+        this.numClasses = numClasses;
+        this.inChannels = inChannels;
+    }
+
+    /** @return the timm name, e.g. "vit_small_patch16_224" (also the zoo's artifact id) */
+    public String getName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Finds a variant by its timm name.
+     *
+     * @param name e.g. "deit_tiny_patch16_224"
+     * @return the variant
+     * @throws IllegalArgumentException if unknown
+     */
+    public static VitVariant fromName(String name) {
+        for (VitVariant v : values()) {
+            if (v.getName().equals(name)) {
+                return v;
+            }
+        }
+        throw new IllegalArgumentException("unknown ViT variant: " + name);
+    }
+
+    /**
+     * A builder preset to this variant (default classes and channels).
+     *
+     * @return a builder
+     */
+    public VisionTransformer.Builder builder() {
+        return VisionTransformer.builder()
+                .setImageSize(imageSize)
+                .setPatchSize(patchSize)
+                .setEmbedDim(embedDim)
+                .setDepth(depth)
+                .setNumHeads(numHeads)
+                .optMlpRatio(mlpRatio)
+                .optNumClasses(numClasses)
+                .optInChannels(inChannels);
+    }
+
+    /**
+     * Builds the variant with its default classes and channels.
+     *
+     * @return the model
+     */
+    public VisionTransformer build() {
+        return builder().build();
+    }
+
+    /** @return the default number of classes */
+    public int getDefaultNumClasses() {
+        return numClasses;
+    }
+
+    /** @return the default number of input channels */
+    public int getDefaultInChannels() {
+        return inChannels;
+    }
+
+    /** @return the image side */
+    public int getImageSize() {
+        return imageSize;
+    }
+}

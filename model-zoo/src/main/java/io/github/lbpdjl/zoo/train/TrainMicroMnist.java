@@ -1,0 +1,257 @@
+package io.github.lbpdjl.zoo.train;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.CosineTracker;
+import ai.djl.training.tracker.WarmUpTracker;
+
+import io.github.lbpdjl.zoo.VitVariant;
+import io.github.lbpdjl.zoo.data.Mnist;
+import io.github.lbpdjl.zoo.safetensors.DType;
+import io.github.lbpdjl.zoo.safetensors.SafetensorsWriter;
+import io.github.lbpdjl.zoo.vit.VisionTransformer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Trains the zoo's {@code vit_micro_patch4_32} on MNIST with the PyTorch engine and a fixed seed,
+ * and writes the weights as safetensors with timm names.
+ *
+ * <p>Recipe: 28x28 images zero-padded to 32x32 and normalised ({@link Mnist}), no augmentation,
+ * AdamW (lr 1e-3, weight decay 0.05, betas 0.9/0.999), batch 128, linear warm-up over 200 steps
+ * then cosine decay to 1e-5, cross-entropy loss, the whole training set shuffled each epoch with
+ * {@code java.util.Random(seed)}, engine seed {@code seed}.
+ *
+ * <p>Run (the engines are test-scoped, hence {@code -Dexec.classpathScope=test}):
+ *
+ * <pre>
+ * mvn -q -B -o install -DskipTests
+ * mvn -q -B -o -pl model-zoo exec:java -Dexec.classpathScope=test \
+ *   -Dexec.mainClass=io.github.lbpdjl.zoo.train.TrainMicroMnist \
+ *   -Dexec.args="--data .data/mnist --epochs 3 --seed 42 --out model-zoo/src/main/resources/io/github/lbpdjl/zoo/weights/vit_micro_patch4_32-mnist.safetensors"
+ * </pre>
+ *
+ * <p>Arguments: {@code --data DIR} (default {@link Mnist#findDataDir()}), {@code --epochs N}
+ * (3), {@code --seed S} (42), {@code --batch B} (128), {@code --lr LR} (1e-3), {@code --out FILE},
+ * {@code --limit N} (use only the first N training images, for smoke tests).
+ */
+public final class TrainMicroMnist {
+
+    private TrainMicroMnist() {}
+
+    /**
+     * Entry point.
+     *
+     * @param args see the class documentation
+     * @throws IOException if the data cannot be read or the weights not written
+     */
+    public static void main(String[] args) throws IOException {
+        Path data = null;
+        int epochs = 3;
+        long seed = 42;
+        int batch = 128;
+        float lr = 1e-3f;
+        int limit = Integer.MAX_VALUE;
+        Path out =
+                Paths.get(
+                        "model-zoo/src/main/resources/io/github/lbpdjl/zoo/weights/"
+                                + "vit_micro_patch4_32-mnist.safetensors");
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException("missing value after " + a);
+            }
+            String v = args[++i];
+            switch (a) {
+                case "--data":
+                    data = Paths.get(v);
+                    break;
+                case "--epochs":
+                    epochs = Integer.parseInt(v);
+                    break;
+                case "--seed":
+                    seed = Long.parseLong(v);
+                    break;
+                case "--batch":
+                    batch = Integer.parseInt(v);
+                    break;
+                case "--lr":
+                    lr = Float.parseFloat(v);
+                    break;
+                case "--out":
+                    out = Paths.get(v);
+                    break;
+                case "--limit":
+                    limit = Integer.parseInt(v);
+                    break;
+                default:
+                    throw new IllegalArgumentException("unknown argument " + a);
+            }
+        }
+        if (data == null) {
+            data = Mnist.findDataDir();
+        }
+        Mnist train = Mnist.load(data, true);
+        Mnist test = Mnist.load(data, false);
+        int n = Math.min(limit, train.size());
+        System.out.printf(Locale.ROOT, "MNIST from %s: %d train (using %d), %d test%n",
+                data.toAbsolutePath(), train.size(), n, test.size());
+
+        Engine engine = Engine.getEngine("PyTorch");
+        engine.setRandomSeed((int) seed);
+        VitVariant variant = VitVariant.VIT_MICRO_PATCH4_32;
+        VisionTransformer vit = variant.build();
+        int stepsPerEpoch = n / batch; // drop the last partial batch
+        int totalSteps = stepsPerEpoch * epochs;
+        int warmup = Math.min(200, totalSteps / 5);
+        long t0 = System.nanoTime();
+        float testAcc;
+        try (Model model = Model.newInstance(variant.getName(), Device.cpu(), engine.getEngineName())) {
+            model.setBlock(vit);
+            vit.initialize(model.getNDManager());
+            CosineTracker cosine =
+                    CosineTracker.builder()
+                            .setBaseValue(lr)
+                            .optFinalValue(1e-5f)
+                            .setMaxUpdates(Math.max(1, totalSteps - warmup))
+                            .build();
+            WarmUpTracker tracker =
+                    WarmUpTracker.builder()
+                            .setMainTracker(cosine)
+                            .optWarmUpSteps(warmup)
+                            .optWarmUpBeginValue(lr / 100)
+                            .build();
+            Optimizer opt =
+                    Optimizer.adamW()
+                            .optLearningRateTracker(tracker)
+                            .optWeightDecays(0.05f)
+                            .build();
+            DefaultTrainingConfig config =
+                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss()).optOptimizer(opt);
+            Random rng = new Random(seed);
+            int[] order = new int[n];
+            for (int i = 0; i < n; i++) {
+                order[i] = i;
+            }
+            int pix = Mnist.SIZE * Mnist.SIZE;
+            float[] images = train.getImages();
+            int[] labels = train.getLabels();
+            try (Trainer trainer = model.newTrainer(config)) {
+                NDManager base = trainer.getManager();
+                for (int epoch = 0; epoch < epochs; epoch++) {
+                    shuffle(order, rng);
+                    double lossSum = 0;
+                    long correct = 0;
+                    long seen = 0;
+                    for (int s = 0; s < stepsPerEpoch; s++) {
+                        float[] xb = new float[batch * pix];
+                        float[] yb = new float[batch];
+                        for (int j = 0; j < batch; j++) {
+                            int idx = order[s * batch + j];
+                            System.arraycopy(images, idx * pix, xb, j * pix, pix);
+                            yb[j] = labels[idx];
+                        }
+                        try (NDManager sub = base.newSubManager()) {
+                            NDArray x = sub.create(xb, new Shape(batch, 1, Mnist.SIZE, Mnist.SIZE));
+                            NDArray y = sub.create(yb, new Shape(batch));
+                            try (GradientCollector gc = trainer.newGradientCollector()) {
+                                NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
+                                NDArray loss =
+                                        trainer.getLoss().evaluate(new NDList(y), new NDList(logits));
+                                gc.backward(loss);
+                                lossSum += loss.getFloat();
+                                correct +=
+                                        logits.argMax(1)
+                                                .toType(DataType.FLOAT32, false)
+                                                .eq(y)
+                                                .sum()
+                                                .getLong();
+                                seen += batch;
+                            }
+                            trainer.step();
+                        }
+                        if ((s + 1) % 50 == 0 || s + 1 == stepsPerEpoch) {
+                            System.out.printf(Locale.ROOT,
+                                    "epoch %d step %d/%d loss %.4f acc %.4f (%.0f s)%n",
+                                    epoch + 1, s + 1, stepsPerEpoch, lossSum / (s + 1),
+                                    (double) correct / seen, (System.nanoTime() - t0) / 1e9);
+                        }
+                    }
+                }
+            }
+            testAcc = evaluate(model, vit, test, test.size());
+            System.out.printf(Locale.ROOT, "test accuracy %.4f on %d images (%.0f s total)%n",
+                    testAcc, test.size(), (System.nanoTime() - t0) / 1e9);
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("format", "pt");
+            meta.put("arch", variant.getName());
+            meta.put("dataset", "mnist");
+            meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", testAcc));
+            meta.put("epochs", Integer.toString(epochs));
+            meta.put("seed", Long.toString(seed));
+            meta.put("batch", Integer.toString(batch));
+            meta.put("lr", Float.toString(lr));
+            meta.put("train_images", Integer.toString(n));
+            meta.put("preprocess", "zero-pad 28->32, x/255, (x-0.1307)/0.3081");
+            SafetensorsWriter.writeParameters(out, vit.timmParameters(), DType.F32, meta);
+            System.out.println("wrote " + out.toAbsolutePath());
+        }
+    }
+
+    /**
+     * Top-1 accuracy of a model on the first {@code count} images of a split.
+     *
+     * @param model the model (its block must be {@code vit})
+     * @param vit the block
+     * @param split the data
+     * @param count how many images
+     * @return the accuracy in [0, 1]
+     */
+    public static float evaluate(Model model, VisionTransformer vit, Mnist split, int count) {
+        int batch = 250;
+        long correct = 0;
+        int pix = Mnist.SIZE * Mnist.SIZE;
+        ai.djl.training.ParameterStore ps = new ai.djl.training.ParameterStore(model.getNDManager(), false);
+        for (int from = 0; from < count; from += batch) {
+            int to = Math.min(count, from + batch);
+            try (NDManager sub = model.getNDManager().newSubManager()) {
+                NDArray x = sub.create(split.images(from, to), new Shape(to - from, 1, Mnist.SIZE, Mnist.SIZE));
+                NDArray logits = vit.forward(ps, new NDList(x), false).singletonOrThrow();
+                long[] pred = logits.argMax(1).toType(DataType.INT64, false).toLongArray();
+                int[] labels = split.getLabels();
+                for (int i = 0; i < pred.length; i++) {
+                    if (pred[i] == labels[from + i]) {
+                        correct++;
+                    }
+                }
+            }
+        }
+        return (float) correct / count;
+    }
+
+    private static void shuffle(int[] a, Random rng) {
+        for (int i = a.length - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.github.lbpdjl.zoo.vit;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/**
+ * timm's ViT MLP: {@code fc1} Linear -> exact GELU -> {@code fc2} Linear, over the last axis.
+ *
+ * <p>Children (timm names): {@code fc1}, {@code fc2}; both replaceable with {@link
+ * #replaceChild(String, ai.djl.nn.Block)}.
+ */
+public class Mlp extends TimmBlock {
+
+    private final int inFeatures;
+    private final int hiddenFeatures;
+
+    /**
+     * Creates the MLP.
+     *
+     * @param inFeatures input (and output) features
+     * @param hiddenFeatures hidden features
+     */
+    public Mlp(int inFeatures, int hiddenFeatures) {
+        if (inFeatures < 1 || hiddenFeatures < 1) {
+            throw new IllegalArgumentException(
+                    "features must be >= 1, got in=" + inFeatures + ", hidden=" + hiddenFeatures);
+        }
+        this.inFeatures = inFeatures;
+        this.hiddenFeatures = hiddenFeatures;
+        addTimmChild("fc1", Linear.builder().setUnits(hiddenFeatures).build());
+        addTimmChild("fc2", Linear.builder().setUnits(inFeatures).build());
+    }
+
+    /** @return the hidden width */
+    public int getHiddenFeatures() {
+        return hiddenFeatures;
+    }
+
+    /** @return the input and output width */
+    public int getInFeatures() {
+        return inFeatures;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore parameterStore,
+            NDList inputs,
+            boolean training,
+            PairList<String, Object> params) {
+        NDArray h = child(0).forward(parameterStore, inputs, training, params).singletonOrThrow();
+        h = Gelu.gelu(h);
+        return child(1).forward(parameterStore, new NDList(h), training, params);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return child(1).getOutputShapes(child(0).getOutputShapes(inputShapes));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected void initializeChildBlocks(
+            NDManager manager, DataType dataType, Shape... inputShapes) {
+        child(0).initialize(manager, dataType, inputShapes);
+        child(1).initialize(manager, dataType, child(0).getOutputShapes(inputShapes));
+    }
+}

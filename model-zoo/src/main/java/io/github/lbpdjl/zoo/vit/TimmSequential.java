@@ -1,0 +1,69 @@
+package io.github.lbpdjl.zoo.vit;
+
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+import java.util.List;
+
+/**
+ * timm's {@code nn.Sequential}: children named {@code "0"}, {@code "1"}, ... applied in order, so
+ * that paths read {@code blocks.0.attn.qkv}.
+ */
+public class TimmSequential extends TimmBlock {
+
+    /**
+     * Creates the sequence.
+     *
+     * @param blocks the children, named by their position
+     */
+    public TimmSequential(List<? extends Block> blocks) {
+        for (int i = 0; i < blocks.size(); i++) {
+            addTimmChild(Integer.toString(i), blocks.get(i));
+        }
+    }
+
+    /** @return the number of children */
+    public int size() {
+        return children.size();
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore parameterStore,
+            NDList inputs,
+            boolean training,
+            PairList<String, Object> params) {
+        NDList x = inputs;
+        for (int i = 0; i < children.size(); i++) {
+            x = child(i).forward(parameterStore, x, training, params);
+        }
+        return x;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        Shape[] s = inputShapes;
+        for (int i = 0; i < children.size(); i++) {
+            s = child(i).getOutputShapes(s);
+        }
+        return s;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected void initializeChildBlocks(
+            NDManager manager, DataType dataType, Shape... inputShapes) {
+        Shape[] s = inputShapes;
+        for (int i = 0; i < children.size(); i++) {
+            child(i).initialize(manager, dataType, s);
+            s = child(i).getOutputShapes(s);
+        }
+    }
+}

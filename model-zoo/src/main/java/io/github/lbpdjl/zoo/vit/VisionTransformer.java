@@ -1,0 +1,493 @@
+package io.github.lbpdjl.zoo.vit;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.training.initializer.TruncatedNormalInitializer;
+import ai.djl.util.PairList;
+
+import io.github.lbpdjl.wht.TokenLayout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Vision Transformer (ViT / DeiT) as timm's {@code VisionTransformer} with class-token pooling,
+ * built from DJL blocks.
+ *
+ * <p>Input (B, C_in, H, W) with exactly the configured H and W; output logits (B, numClasses).
+ * Children and parameters follow timm names: {@code cls_token}, {@code pos_embed}, {@code
+ * patch_embed.proj}, {@code blocks.i.norm1}, {@code blocks.i.attn.qkv}, {@code blocks.i.attn.proj},
+ * {@code blocks.i.norm2}, {@code blocks.i.mlp.fc1}, {@code blocks.i.mlp.fc2}, {@code norm}, {@code
+ * head}. Use {@link #namedModules()} / {@link #timmParameters()} to address them and {@link
+ * #replaceModule(String, Block)} (or {@link TimmBlock#replaceChild(String, Block)} on a parent) to
+ * swap a Linear for a subclass or any block with the same input and output.
+ *
+ * <p>Initialisation (DJL initializers, seeded by the engine's random seed): Linear weights
+ * truncated normal std 0.02 and zero biases, {@code pos_embed} truncated normal std 0.02, {@code
+ * cls_token} normal std 1e-6, LayerNorm ones/zeros, the patch Conv2d DJL's default Xavier.
+ */
+public class VisionTransformer extends TimmBlock {
+
+    private final int imageHeight;
+    private final int imageWidth;
+    private final int patchSize;
+    private final int embedDim;
+    private final int depth;
+    private final int numHeads;
+    private final int mlpHidden;
+    private final int numClasses;
+    private final int inChannels;
+    private final float layerNormEps;
+    private final TokenLayout tokenLayout;
+
+    private final Parameter clsToken;
+    private final Parameter posEmbed;
+
+    /**
+     * Creates the model from a builder.
+     *
+     * @param b the builder
+     */
+    protected VisionTransformer(Builder b) {
+        imageHeight = b.imageHeight;
+        imageWidth = b.imageWidth;
+        patchSize = b.patchSize;
+        embedDim = b.embedDim;
+        depth = b.depth;
+        numHeads = b.numHeads;
+        mlpHidden = b.mlpHidden();
+        numClasses = b.numClasses;
+        inChannels = b.inChannels;
+        layerNormEps = b.layerNormEps;
+        tokenLayout = TokenLayout.grid(1, imageHeight / patchSize, imageWidth / patchSize);
+
+        clsToken =
+                addParameter(
+                        Parameter.builder()
+                                .setName("cls_token")
+                                .setType(Parameter.Type.OTHER)
+                                .optShape(new Shape(1, 1, embedDim))
+                                .optInitializer(new NormalInitializer(1e-6f))
+                                .build());
+        posEmbed =
+                addParameter(
+                        Parameter.builder()
+                                .setName("pos_embed")
+                                .setType(Parameter.Type.OTHER)
+                                .optShape(new Shape(1, tokenLayout.getTokenCount(), embedDim))
+                                .optInitializer(new TruncatedNormalInitializer(0.02f))
+                                .build());
+        addTimmChild("patch_embed", new PatchEmbed(patchSize, embedDim));
+        List<VitBlock> blocks = new ArrayList<>();
+        for (int i = 0; i < depth; i++) {
+            blocks.add(new VitBlock(embedDim, numHeads, mlpHidden, b.qkvBias, layerNormEps));
+        }
+        addTimmChild("blocks", new TimmSequential(blocks));
+        addTimmChild("norm", VitBlock.layerNorm(layerNormEps));
+        addTimmChild("head", Linear.builder().setUnits(numClasses).build());
+        for (Block m : namedModules().values()) {
+            if (m instanceof Linear) {
+                m.setInitializer(new TruncatedNormalInitializer(0.02f), Parameter.Type.WEIGHT);
+            }
+        }
+    }
+
+    /**
+     * Creates a builder.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore parameterStore,
+            NDList inputs,
+            boolean training,
+            PairList<String, Object> params) {
+        NDArray x = inputs.singletonOrThrow();
+        checkInput(x.getShape());
+        long batch = x.getShape().get(0);
+        Device device = x.getDevice();
+        NDArray tokens =
+                child(0).forward(parameterStore, new NDList(x), training, params)
+                        .singletonOrThrow();
+        NDArray cls = parameterStore.getValue(clsToken, device, training);
+        NDArray pos = parameterStore.getValue(posEmbed, device, training);
+        // start from an array of the input's manager: results of an op belong to the manager of
+        // its first operand, and the parameters belong to the model's (which never closes early)
+        NDArray clsRows = tokens.getManager().zeros(new Shape(batch, 1, embedDim), cls.getDataType(), device).add(cls);
+        tokens = NDArrays.concat(new NDList(clsRows, tokens), 1).add(pos);
+        NDList h = child(1).forward(parameterStore, new NDList(tokens), training, params);
+        h = child(2).forward(parameterStore, h, training, params);
+        NDArray pooled = h.singletonOrThrow().get(":, 0, :");
+        return child(3).forward(parameterStore, new NDList(pooled), training, params);
+    }
+
+    private void checkInput(Shape s) {
+        if (s.dimension() != 4
+                || s.get(1) != inChannels
+                || s.get(2) != imageHeight
+                || s.get(3) != imageWidth) {
+            throw new IllegalArgumentException(
+                    "VisionTransformer expects input (B, "
+                            + inChannels
+                            + ", "
+                            + imageHeight
+                            + ", "
+                            + imageWidth
+                            + "), got "
+                            + s);
+        }
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        checkInput(inputShapes[0]);
+        return new Shape[] {new Shape(inputShapes[0].get(0), numClasses)};
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected void initializeChildBlocks(
+            NDManager manager, DataType dataType, Shape... inputShapes) {
+        checkInput(inputShapes[0]);
+        long b = inputShapes[0].get(0);
+        Shape tokens = new Shape(b, tokenLayout.getTokenCount(), embedDim);
+        Shape patches = new Shape(b, tokenLayout.getTokenCount() - 1L, embedDim);
+        child(0).initialize(manager, dataType, inputShapes);
+        if (!child(0).getOutputShapes(inputShapes)[0].equals(patches)) {
+            throw new IllegalStateException("patch_embed gives an unexpected shape");
+        }
+        child(1).initialize(manager, dataType, tokens);
+        child(2).initialize(manager, dataType, tokens);
+        child(3).initialize(manager, dataType, new Shape(b, embedDim));
+    }
+
+    /**
+     * Initialises every parameter for input (1, C_in, H, W) with the given manager.
+     *
+     * @param manager the manager that will own the parameters (usually the model's)
+     */
+    public void initialize(NDManager manager) {
+        initialize(manager, DataType.FLOAT32, getInputShape(1));
+    }
+
+    /**
+     * The token layout of the encoder: one class token then the (H/p) x (W/p) patch grid.
+     *
+     * @return the layout
+     */
+    public TokenLayout getTokenLayout() {
+        return tokenLayout;
+    }
+
+    /**
+     * The input shape for a batch size.
+     *
+     * @param batchSize the batch size
+     * @return (batchSize, C_in, H, W)
+     */
+    public Shape getInputShape(long batchSize) {
+        return new Shape(batchSize, inChannels, imageHeight, imageWidth);
+    }
+
+    /**
+     * Every module by its timm path ({@code "blocks.0.attn.qkv"}), parents first.
+     *
+     * @return an unmodifiable ordered map
+     * @see TimmModules#namedModules(Block)
+     */
+    public Map<String, Block> namedModules() {
+        return TimmModules.namedModules(this);
+    }
+
+    /**
+     * Every parameter by its timm name ({@code "blocks.0.attn.qkv.weight"}, {@code "cls_token"}).
+     *
+     * @return an unmodifiable ordered map
+     * @see TimmModules#namedParameters(Block)
+     */
+    public Map<String, Parameter> timmParameters() {
+        return TimmModules.namedParameters(this);
+    }
+
+    /**
+     * The module at a timm path.
+     *
+     * @param path e.g. {@code "blocks.3.mlp.fc1"}
+     * @return the module
+     */
+    public Block getModule(String path) {
+        return TimmModules.getModule(this, path);
+    }
+
+    /**
+     * Replaces the module at a timm path (e.g. {@code "blocks.3.attn.qkv"} or {@code "head"}); the
+     * next forward uses the new block. Initialise the new block yourself if it is not.
+     *
+     * @param path the timm path
+     * @param newBlock the new block
+     * @return the replaced block
+     */
+    public Block replaceModule(String path, Block newBlock) {
+        return TimmModules.replaceModule(this, path, newBlock);
+    }
+
+    /** @return the image height H */
+    public int getImageHeight() {
+        return imageHeight;
+    }
+
+    /** @return the image width W */
+    public int getImageWidth() {
+        return imageWidth;
+    }
+
+    /** @return the patch side p */
+    public int getPatchSize() {
+        return patchSize;
+    }
+
+    /** @return the embedding dimension */
+    public int getEmbedDim() {
+        return embedDim;
+    }
+
+    /** @return the number of encoder blocks */
+    public int getDepth() {
+        return depth;
+    }
+
+    /** @return the number of attention heads */
+    public int getNumHeads() {
+        return numHeads;
+    }
+
+    /** @return the hidden width of each MLP */
+    public int getMlpHiddenDim() {
+        return mlpHidden;
+    }
+
+    /** @return the number of classes of the head */
+    public int getNumClasses() {
+        return numClasses;
+    }
+
+    /** @return the number of input channels */
+    public int getInChannels() {
+        return inChannels;
+    }
+
+    /** @return the LayerNorm epsilon */
+    public float getLayerNormEps() {
+        return layerNormEps;
+    }
+
+    /** Builder: setX for required values, optX for optional ones; {@link #build()} validates. */
+    public static final class Builder {
+
+        private int imageHeight;
+        private int imageWidth;
+        private int patchSize;
+        private int embedDim;
+        private int depth;
+        private int numHeads;
+        private double mlpRatio = 4.0;
+        private int numClasses = 1000;
+        private int inChannels = 3;
+        private boolean qkvBias = true;
+        private float layerNormEps = 1e-6f;
+
+        Builder() {}
+
+        /**
+         * Sets a square image size.
+         *
+         * @param size H = W
+         * @return this
+         */
+        public Builder setImageSize(int size) {
+            return setImageSize(size, size);
+        }
+
+        /**
+         * Sets the image size.
+         *
+         * @param height H
+         * @param width W
+         * @return this
+         */
+        public Builder setImageSize(int height, int width) {
+            this.imageHeight = height;
+            this.imageWidth = width;
+            return this;
+        }
+
+        /**
+         * Sets the (square) patch side.
+         *
+         * @param patchSize p
+         * @return this
+         */
+        public Builder setPatchSize(int patchSize) {
+            this.patchSize = patchSize;
+            return this;
+        }
+
+        /**
+         * Sets the embedding dimension.
+         *
+         * @param embedDim C
+         * @return this
+         */
+        public Builder setEmbedDim(int embedDim) {
+            this.embedDim = embedDim;
+            return this;
+        }
+
+        /**
+         * Sets the number of encoder blocks.
+         *
+         * @param depth the depth
+         * @return this
+         */
+        public Builder setDepth(int depth) {
+            this.depth = depth;
+            return this;
+        }
+
+        /**
+         * Sets the number of attention heads.
+         *
+         * @param numHeads heads; must divide the embedding dimension
+         * @return this
+         */
+        public Builder setNumHeads(int numHeads) {
+            this.numHeads = numHeads;
+            return this;
+        }
+
+        /**
+         * Sets the MLP hidden width as a multiple of the embedding dimension (default 4).
+         *
+         * @param mlpRatio the ratio
+         * @return this
+         */
+        public Builder optMlpRatio(double mlpRatio) {
+            this.mlpRatio = mlpRatio;
+            return this;
+        }
+
+        /**
+         * Sets the number of classes (default 1000).
+         *
+         * @param numClasses classes of the head
+         * @return this
+         */
+        public Builder optNumClasses(int numClasses) {
+            this.numClasses = numClasses;
+            return this;
+        }
+
+        /**
+         * Sets the number of input channels (default 3).
+         *
+         * @param inChannels input channels
+         * @return this
+         */
+        public Builder optInChannels(int inChannels) {
+            this.inChannels = inChannels;
+            return this;
+        }
+
+        /**
+         * Sets whether the qkv Linear has a bias (default true).
+         *
+         * @param qkvBias the flag
+         * @return this
+         */
+        public Builder optQkvBias(boolean qkvBias) {
+            this.qkvBias = qkvBias;
+            return this;
+        }
+
+        /**
+         * Sets the LayerNorm epsilon (default 1e-6 as timm's ViT).
+         *
+         * @param eps epsilon
+         * @return this
+         */
+        public Builder optLayerNormEps(float eps) {
+            this.layerNormEps = eps;
+            return this;
+        }
+
+        int mlpHidden() {
+            return (int) (embedDim * mlpRatio);
+        }
+
+        /**
+         * Validates and builds the model.
+         *
+         * @return the model
+         * @throws IllegalArgumentException naming the bad value
+         */
+        public VisionTransformer build() {
+            positive("image height (setImageSize)", imageHeight);
+            positive("image width (setImageSize)", imageWidth);
+            positive("patch size (setPatchSize)", patchSize);
+            positive("embedding dimension (setEmbedDim)", embedDim);
+            positive("depth (setDepth)", depth);
+            positive("number of heads (setNumHeads)", numHeads);
+            positive("number of classes (optNumClasses)", numClasses);
+            positive("input channels (optInChannels)", inChannels);
+            if (imageHeight % patchSize != 0 || imageWidth % patchSize != 0) {
+                throw new IllegalArgumentException(
+                        "image size "
+                                + imageHeight
+                                + "x"
+                                + imageWidth
+                                + " is not a multiple of the patch size "
+                                + patchSize);
+            }
+            if (embedDim % numHeads != 0) {
+                throw new IllegalArgumentException(
+                        "embedding dimension "
+                                + embedDim
+                                + " is not a multiple of the number of heads "
+                                + numHeads);
+            }
+            if (!(mlpRatio > 0) || mlpHidden() < 1) {
+                throw new IllegalArgumentException(
+                        "MLP ratio must give a hidden width >= 1, got ratio " + mlpRatio);
+            }
+            if (!(layerNormEps > 0)) {
+                throw new IllegalArgumentException(
+                        "LayerNorm epsilon must be > 0, got " + layerNormEps);
+            }
+            return new VisionTransformer(this);
+        }
+
+        private static void positive(String what, int value) {
+            if (value < 1) {
+                throw new IllegalArgumentException(what + " must be >= 1, got " + value);
+            }
+        }
+    }
+}
