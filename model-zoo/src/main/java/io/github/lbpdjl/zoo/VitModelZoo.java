@@ -1,0 +1,37 @@
+package io.github.lbpdjl.zoo;
+
+import ai.djl.repository.zoo.ModelZoo;
+
+import java.util.Set;
+
+/**
+ * The lbp-djl model zoo: one {@link VitModelLoader} per {@link VitVariant}, artifact ids as the
+ * timm names ({@code vit_tiny_patch16_224}, ..., {@code vit_micro_patch4_32}). Registered through
+ * {@link VitZooProvider}; see {@link VitModelLoader} for the Criteria arguments.
+ */
+public class VitModelZoo extends ModelZoo {
+
+    /** The group id of this zoo. */
+    public static final String GROUP_ID = "io.github.lbpdjl.zoo";
+
+    private static final Set<String> ENGINES = Set.of("PyTorch", "MXNet");
+
+    /** Creates the zoo with every variant. */
+    public VitModelZoo() {
+        for (VitVariant v : VitVariant.values()) {
+            addModel(new VitModelLoader(v));
+        }
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public String getGroupId() {
+        return GROUP_ID;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Set<String> getSupportedEngines() {
+        return ENGINES;
+    }
+}
