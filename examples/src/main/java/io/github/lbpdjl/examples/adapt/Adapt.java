@@ -206,7 +206,8 @@ public final class Adapt implements Callable<Integer> {
                 trainer.initialize(vit.getInputShape(batch));
                 ArrayDataset trainSet = dataset(dm, train, true);
                 ArrayDataset testSet = dataset(dm, test, false);
-                System.out.printf(Locale.ROOT, "%n== %s: training %s of %d blocks ==%n", method, trainBlocks, vit.getDepth());
+                System.out.printf(Locale.ROOT, "%n== %s: training %s ==%n", method,
+                        method.kind == Method.Kind.HEAD ? "the head only" : trainBlocks + " of " + vit.getDepth() + " blocks");
                 rss.start();
                 start = System.nanoTime();
                 EasyTrain.fit(trainer, epochs, trainSet, testSet);
