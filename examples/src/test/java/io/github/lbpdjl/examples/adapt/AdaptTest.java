@@ -1,0 +1,108 @@
+package io.github.lbpdjl.examples.adapt;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.lbpdjl.wht.BasisSelection;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.zip.GZIPOutputStream;
+
+import javax.imageio.ImageIO;
+
+class AdaptTest {
+
+    @Test
+    void methodNames() {
+        assertEquals(BasisSelection.lowPassL1(4), Method.parse("lbp-l1-4").selection);
+        assertEquals(BasisSelection.lowPassLinf(2), Method.parse("LBP-Linf-2").selection);
+        assertEquals(1, Method.parse("filter").selection.count(8));
+        assertEquals(Method.Kind.HEAD, Method.parse("head").kind);
+        assertEquals(0.9, Method.parse("energy-0.9").energyTarget);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Method.parse("lora"));
+        assertTrue(e.getMessage().contains("'lora'"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Method.parse("lbp-l1-x"));
+        assertThrows(IllegalArgumentException.class, () -> Method.parse("energy-1.5"));
+    }
+
+    /** Writes a tiny IDX data set: class c has a bright c-th row band, so it is learnable. */
+    private static void writeIdx(Path dir, String prefix, int n, long seed) throws IOException {
+        Random r = new Random(seed);
+        byte[] labels = new byte[n];
+        byte[] pixels = new byte[n * 28 * 28];
+        for (int i = 0; i < n; i++) {
+            int c = r.nextInt(10);
+            labels[i] = (byte) c;
+            for (int p = 0; p < 28 * 28; p++) {
+                int row = p / 28;
+                int v = row / 3 == c ? 200 + r.nextInt(55) : r.nextInt(60);
+                pixels[i * 784 + p] = (byte) v;
+            }
+        }
+        try (DataOutputStream out = new DataOutputStream(new GZIPOutputStream(Files.newOutputStream(dir.resolve(prefix + "-images-idx3-ubyte.gz"))))) {
+            out.writeInt(0x803);
+            out.writeInt(n);
+            out.writeInt(28);
+            out.writeInt(28);
+            out.write(pixels);
+        }
+        try (DataOutputStream out = new DataOutputStream(Files.newOutputStream(dir.resolve(prefix + "-labels-idx1-ubyte")))) {
+            out.writeInt(0x801);
+            out.writeInt(n);
+            out.write(labels);
+        }
+    }
+
+    @Test
+    void runsMethodsSideBySideAndWritesResults(@TempDir Path tmp) throws Exception {
+        Path data = Files.createDirectories(tmp.resolve("data"));
+        writeIdx(data, "train", 256, 1);
+        writeIdx(data, "t10k", 128, 2);
+        Path out = tmp.resolve("out");
+        Adapt a = new Adapt();
+        a.data = data;
+        a.pretrained = "none";
+        a.methods = List.of("full", "lbp-l1-2");
+        a.epochs = 2;
+        a.batch = 32;
+        a.out = out;
+        assertEquals(0, a.call());
+        List<String> csv = Files.readAllLines(out.resolve("results.csv"));
+        assertEquals(3, csv.size(), String.join("\n", csv));
+        String[] header = csv.get(0).split(",");
+        String[] full = csv.get(1).split(",");
+        String[] lbp = csv.get(2).split(",");
+        assertEquals("full", full[0]);
+        assertEquals("lbp-l1-2", lbp[0]);
+        int flops = List.of(header).indexOf("backward_mflops_per_image");
+        int acc = List.of(header).indexOf("test_accuracy");
+        assertTrue(Double.parseDouble(lbp[flops]) < 0.5 * Double.parseDouble(full[flops]), "LBP saves backward FLOPs");
+        for (String[] row : List.of(full, lbp)) {
+            double a1 = Double.parseDouble(row[acc]);
+            assertTrue(a1 > 0.3 && a1 <= 1, row[0] + " learns the easy task: " + a1);
+        }
+        for (String png : List.of("accuracy_vs_flops.png", "loss_curves.png")) {
+            assertTrue(ImageIO.read(out.resolve(png).toFile()).getWidth() > 0, png);
+        }
+        assertTrue(Files.readString(out.resolve("results.md")).contains("| lbp-l1-2 |"));
+        assertTrue(Files.readString(out.resolve("results.json")).contains("\"testAccuracy\""));
+    }
+
+    @Test
+    void missingDataSaysHowToGetIt(@TempDir Path tmp) {
+        Adapt a = new Adapt();
+        a.data = tmp.resolve("nowhere");
+        a.pretrained = "none";
+        Exception e = assertThrows(IOException.class, a::call);
+        assertTrue(e.getMessage().contains("dataset-fashion-mnist") && e.getMessage().contains("nowhere"), e.getMessage());
+    }
+}
