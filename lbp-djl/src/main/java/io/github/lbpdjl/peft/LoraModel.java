@@ -37,7 +37,9 @@ import java.util.TreeSet;
  * ...lora_B.weight}, the modules to save under {@code base_model.model.<path>.<param>} as PEFT
  * writes them, DJL's "gamma"/"beta" named "weight"/"bias"; plus adapter_config.json).
  *
- * <p>One adapter per model ("default"); several named adapters are not implemented.
+ * <p>Several named adapters, one active (PEFT's add_adapter / load_adapter / set_adapter): the
+ * active adapter lives in the LoRA layers' parameters, the others are kept aside as arrays on the
+ * Java heap; all share the rank, alpha and targets of the configuration. Not thread-safe.
  */
 public final class LoraModel {
 
@@ -52,6 +54,8 @@ public final class LoraModel {
     private final Map<String, LoraLinear> layers;
     private final Map<String, Block> modulesToSave;
     private final RewriteReport lbpReport;
+    private final Map<String, Map<String, float[]>> stored = new LinkedHashMap<>();
+    private String active = "default";
 
     private LoraModel(Model model, LoraConfig config, Map<String, LoraLinear> layers,
             Map<String, Block> modulesToSave, RewriteReport lbpReport) {
@@ -280,7 +284,7 @@ public final class LoraModel {
     }
 
     /**
-     * Saves only the adapter to a folder: adapter_model.safetensors and adapter_config.json, each
+     * Saves only the active adapter to a folder: adapter_model.safetensors and adapter_config.json, each
      * written atomically.
      *
      * @param dir the folder (created if needed)
@@ -297,11 +301,7 @@ public final class LoraModel {
             NDArray a = p.getArray();
             tensors.put(e.getKey(), new SafeTensors.Tensor(a.getShape().getShape(), a.toFloatArray()));
         }
-        for (LoraLinear l : layers.values()) {
-            if (l.isMerged()) {
-                throw new IllegalStateException(l + " is merged: unmerge() before saving the adapter");
-            }
-        }
+        checkNotMerged("saving the adapter");
         Files.createDirectories(dir);
         SafeTensors.write(dir.resolve(WEIGHTS_FILE), tensors);
         Path tmp = Files.createTempFile(dir, "." + CONFIG_FILE, ".tmp");
@@ -315,14 +315,29 @@ public final class LoraModel {
 
     /**
      * Loads an adapter saved by {@link #saveAdapter(Path)} (or by PEFT for the same module paths)
-     * into this model's LoRA layers and modules to save.
+     * into the active adapter: this model's LoRA layers and modules to save.
      *
      * @param dir the folder
      * @throws IOException if a file cannot be read or is malformed
      * @throws IllegalArgumentException if tensors are missing, extra or of the wrong shape (naming
-     *     the keys and shapes), or the saved configuration's rank differs
+     *     the keys and shapes), or the saved configuration's rank or alpha differs
      */
     public void loadAdapter(Path dir) throws IOException {
+        loadAdapter(dir, active);
+    }
+
+    /**
+     * Loads an adapter under a name. Loaded under the active name it replaces the live weights;
+     * under another name it is kept aside until {@link #setActiveAdapter(String)} selects it.
+     * Every adapter of one model has the same rank, alpha and targets (the parameter shapes).
+     *
+     * @param dir the folder
+     * @param adapterName the adapter's name, e.g. "default"
+     * @throws IOException if a file cannot be read or is malformed
+     * @throws IllegalArgumentException if the tensors do not fit this model (naming keys and
+     *     shapes)
+     */
+    public void loadAdapter(Path dir, String adapterName) throws IOException {
         Path cfg = dir.resolve(CONFIG_FILE);
         if (Files.exists(cfg)) {
             LoraConfig saved = LoraConfig.fromJson(Files.readString(cfg, StandardCharsets.UTF_8));
@@ -352,13 +367,96 @@ public final class LoraModel {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(file + " does not fit this model: " + String.join("; ", problems));
         }
+        Map<String, float[]> values = new LinkedHashMap<>();
+        for (String k : params.keySet()) {
+            values.put(k, tensors.get(k).getData());
+        }
+        if (adapterName.equals(active)) {
+            checkNotMerged("loading an adapter");
+            setLive(values);
+        } else {
+            stored.put(adapterName, values);
+        }
+    }
+
+    /**
+     * Adds a new adapter (A initialised as in {@link LoraLinear}, B zero, modules to save as they
+     * are now) and makes it the active one; the previously active adapter is kept aside.
+     *
+     * @param adapterName the new name
+     * @throws IllegalArgumentException if the name exists
+     */
+    public void addAdapter(String adapterName) {
+        if (getAdapterNames().contains(adapterName)) {
+            throw new IllegalArgumentException("adapter '" + adapterName + "' exists already: " + getAdapterNames());
+        }
+        checkNotMerged("adding an adapter");
+        stored.put(active, snapshot());
+        for (LoraLinear l : layers.values()) {
+            NDArray a = l.getLoraA().getArray();
+            float bound = (float) (1 / Math.sqrt(a.getShape().get(1)));
+            NDArray fresh = a.getManager().randomUniform(-bound, bound, a.getShape(), a.getDataType());
+            a.set(fresh.toFloatArray());
+            fresh.close();
+            NDArray b = l.getLoraB().getArray();
+            b.set(new float[(int) b.size()]);
+        }
+        active = adapterName;
+    }
+
+    /**
+     * Makes another adapter the active one: its weights go into the LoRA layers and modules to
+     * save, and the active adapter's weights are kept aside under its name.
+     *
+     * @param adapterName the adapter to activate
+     * @throws IllegalArgumentException if there is no adapter of that name
+     */
+    public void setActiveAdapter(String adapterName) {
+        if (adapterName.equals(active)) {
+            return;
+        }
+        Map<String, float[]> next = stored.get(adapterName);
+        if (next == null) {
+            throw new IllegalArgumentException("no adapter '" + adapterName + "'; the adapters are " + getAdapterNames());
+        }
+        checkNotMerged("switching adapters");
+        stored.put(active, snapshot());
+        setLive(next);
+        stored.remove(adapterName);
+        active = adapterName;
+    }
+
+    /** @return the active adapter's name ("default" unless changed) */
+    public String getActiveAdapter() {
+        return active;
+    }
+
+    /** @return the names of all adapters, the active one included */
+    public Set<String> getAdapterNames() {
+        Set<String> names = new TreeSet<>(stored.keySet());
+        names.add(active);
+        return names;
+    }
+
+    private Map<String, float[]> snapshot() {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : adapterParameters().entrySet()) {
+            out.put(e.getKey(), e.getValue().getArray().toFloatArray());
+        }
+        return out;
+    }
+
+    private void setLive(Map<String, float[]> values) {
+        for (Map.Entry<String, Parameter> e : adapterParameters().entrySet()) {
+            e.getValue().getArray().set(values.get(e.getKey()));
+        }
+    }
+
+    private void checkNotMerged(String what) {
         for (LoraLinear l : layers.values()) {
             if (l.isMerged()) {
-                throw new IllegalStateException(l + " is merged: unmerge() before loading an adapter");
+                throw new IllegalStateException(l + " is merged: unmerge() before " + what);
             }
-        }
-        for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            e.getValue().getArray().set(tensors.get(e.getKey()).getData());
         }
     }
 

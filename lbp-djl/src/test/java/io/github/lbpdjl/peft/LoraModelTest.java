@@ -181,6 +181,35 @@ class LoraModelTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"PyTorch", "MXNet"})
+    void namedAdaptersSwitch(String engine, @TempDir Path dir) throws IOException {
+        try (Model model = model(engine)) {
+            NDArray x = model.getNDManager().randomNormal(INPUT);
+            LoraModel lm = qkvProj().apply(model);
+            float[] base = infer(model, x);
+            randomizeAdapters(lm);
+            float[] first = infer(model, x);
+            lm.saveAdapter(dir);
+            lm.addAdapter("second");
+            assertEquals("second", lm.getActiveAdapter());
+            assertClose(d(infer(model, x)), d(base), 1e-6, "a new adapter starts at B = 0");
+            randomize(lm.getLayers().get("blocks.1.qkv").getLoraB(), 99);
+            float[] second = infer(model, x);
+            assertTrue(Math.abs(second[0] - first[0]) > 1e-4);
+            lm.setActiveAdapter("default");
+            assertClose(d(infer(model, x)), d(first), 1e-6, "default again");
+            lm.setActiveAdapter("second");
+            assertClose(d(infer(model, x)), d(second), 1e-6, "second again");
+            lm.loadAdapter(dir, "third");
+            assertEquals(java.util.Set.of("default", "second", "third"), lm.getAdapterNames());
+            lm.setActiveAdapter("third");
+            assertClose(d(infer(model, x)), d(first), 1e-6, "third = saved default");
+            assertThrows(IllegalArgumentException.class, () -> lm.setActiveAdapter("fourth"));
+            assertThrows(IllegalArgumentException.class, () -> lm.addAdapter("second"));
+        }
+    }
+
     @Test
     void badAdaptersAreNamed(@TempDir Path dir) throws IOException {
         try (Model model = model("PyTorch")) {
