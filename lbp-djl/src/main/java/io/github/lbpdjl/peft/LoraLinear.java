@@ -193,14 +193,15 @@ public class LoraLinear extends Linear {
         NDArray bFrozen = detachedAlways(bb, m);
         float s = getScaling();
         if (!training) {
-            NDArray delta = Linear.linear(Linear.linear(input, a).singletonOrThrow(), bb).singletonOrThrow();
-            return new NDList(Linear.linear(input, w, b).singletonOrThrow().add(delta.mul(s)));
+            NDArray delta = Linear.linear(Linear.linear(input, a).singletonOrThrow().mul(s), bb).singletonOrThrow();
+            return new NDList(Linear.linear(input, w, b).singletonOrThrow().add(delta));
         }
         NDArray xd = dropout > 0 ? Dropout.dropout(input, dropout, true).singletonOrThrow() : input;
         LbpConfig config = lbpConfig;
         if (config == null || !lbpEnabled) {
-            NDArray delta = Linear.linear(Linear.linear(xd, a).singletonOrThrow(), bb).singletonOrThrow();
-            return new NDList(Linear.linear(input, w, b).singletonOrThrow().add(delta.mul(s)));
+            // scale the small (tokens x r) array, not the (tokens x out) one
+            NDArray delta = Linear.linear(Linear.linear(xd, a).singletonOrThrow().mul(s), bb).singletonOrThrow();
+            return new NDList(Linear.linear(input, w, b).singletonOrThrow().add(delta));
         }
         TokenLayout layout = LinearLayers.checkInput(describe(), shape, in, config);
         int d = shape.dimension();
@@ -251,8 +252,8 @@ public class LoraLinear extends Linear {
 
         @Override
         public NDArray apply(NDArray x) {
-            NDArray delta = Linear.linear(Linear.linear(x, a).singletonOrThrow(), b).singletonOrThrow();
-            return Linear.linear(x, w).singletonOrThrow().add(delta.mul(s));
+            NDArray delta = Linear.linear(Linear.linear(x, a).singletonOrThrow().mul(s), b).singletonOrThrow();
+            return Linear.linear(x, w).singletonOrThrow().add(delta);
         }
 
         @Override
@@ -286,8 +287,8 @@ public class LoraLinear extends Linear {
         public NDArray apply(NDArray z) {
             NDList parts = z.split(new long[] {in}, z.getShape().dimension() - 1);
             NDArray delta =
-                    Linear.linear(Linear.linear(parts.get(1), a).singletonOrThrow(), b).singletonOrThrow();
-            return Linear.linear(parts.get(0), w).singletonOrThrow().add(delta.mul(s));
+                    Linear.linear(Linear.linear(parts.get(1), a).singletonOrThrow().mul(s), b).singletonOrThrow();
+            return Linear.linear(parts.get(0), w).singletonOrThrow().add(delta);
         }
 
         @Override

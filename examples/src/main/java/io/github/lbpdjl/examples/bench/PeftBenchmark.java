@@ -98,8 +98,8 @@ public final class PeftBenchmark implements Callable<Integer> {
     @Option(names = "--steps", description = "Measured steps per method (default: ${DEFAULT-VALUE}).")
     int steps = 5;
 
-    @Option(names = "--memory", negatable = true, description = "Measure peak memory in child JVMs (default: ${DEFAULT-VALUE}).")
-    boolean memory = true;
+    @Option(names = "--no-memory", description = "Skip the peak-memory runs in child JVMs.")
+    boolean noMemory;
 
     @Option(names = "--child", hidden = true, description = "Internal: run one method and print its memory.")
     String child;
@@ -151,7 +151,7 @@ public final class PeftBenchmark implements Callable<Integer> {
             s.close();
         }
         Map<String, long[]> mem = new LinkedHashMap<>();
-        if (memory) {
+        if (!noMemory) {
             for (String m : methods) {
                 mem.put(m, childMemory(m));
             }
