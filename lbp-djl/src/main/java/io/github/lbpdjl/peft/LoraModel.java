@@ -92,14 +92,12 @@ public final class LoraModel {
                     || b instanceof LoraLinear || b instanceof LbpLinear || under(n.getPath(), save.keySet())) {
                 continue;
             }
-            for (String p : targets.getPatterns()) {
-                if (matches(targets, p, n.getPath())) {
-                    used.add(p);
-                }
+            int pattern = targets.matchingPattern(n.getPath());
+            if (pattern < 0 || (exclude != null && exclude.matches(n.getPath()))) {
+                continue;
             }
-            if (targets.matches(n.getPath()) && (exclude == null || !exclude.matches(n.getPath()))) {
-                selected.add(n);
-            }
+            used.add(targets.getPatterns().get(pattern));
+            selected.add(n);
         }
         List<String> unmatched = new ArrayList<>(targets.getPatterns());
         unmatched.removeAll(used);
@@ -132,16 +130,6 @@ public final class LoraModel {
     public static LoraModel of(Model model, LoraConfig config) {
         Map<String, LoraLinear> layers = new LinkedHashMap<>(BlockTree.find(model.getBlock(), LoraLinear.class));
         return new LoraModel(model, config, layers, modulesToSave(model.getBlock(), config), null);
-    }
-
-    private static boolean matches(TargetModules t, String pattern, String path) {
-        if (t.isAllLinear()) {
-            return true;
-        }
-        String kind = t.toString();
-        TargetModules one = kind.startsWith("regex") ? TargetModules.regex(pattern)
-                : kind.startsWith("globs") ? TargetModules.globs(pattern) : TargetModules.names(pattern);
-        return one.matches(path);
     }
 
     private static Map<String, Block> modulesToSave(Block root, LoraConfig config) {
