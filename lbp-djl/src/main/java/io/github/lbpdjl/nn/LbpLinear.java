@@ -12,7 +12,6 @@ import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.engine.ProjectionArrays;
-import io.github.lbpdjl.wht.PatchProjection;
 import io.github.lbpdjl.wht.TokenLayout;
 
 import java.util.Objects;
@@ -95,46 +94,11 @@ public class LbpLinear extends Linear {
     }
 
     private static long units(Linear linear) {
-        Shape out = linear.getOutputShapes(new Shape[] {new Shape(1)})[0];
-        return out.get(out.dimension() - 1);
+        return LinearLayers.units(linear);
     }
 
-    /**
-     * Makes {@code to} use the Parameter objects of {@code from} (same ids, arrays, gradients and
-     * optimizer state) and gives it the input shapes of {@code from}.
-     */
     private static void shareParameters(Linear from, Linear to) {
-        for (ai.djl.util.Pair<String, Parameter> p : from.getParameters()) {
-            setParameter(to, p.getKey(), p.getValue());
-        }
-        Parameter weight = from.getParameters().get("weight");
-        if (!weight.isInitialized()) {
-            return;
-        }
-        NDArray w = weight.getArray();
-        // .params metadata of a loaded Linear holds the input shape without its last axis
-        Shape in = from.getInputShapes()[0];
-        long features = w.getShape().get(1);
-        if (in.dimension() == 0 || in.get(in.dimension() - 1) != features) {
-            in = in.add(features);
-        }
-        to.initialize(w.getManager(), w.getDataType(), in);
-    }
-
-    /** Puts a Parameter into a Linear: its parameter map and Linear's own private field. */
-    private static void setParameter(Linear target, String key, Parameter parameter) {
-        try {
-            java.lang.reflect.Field map = ai.djl.nn.AbstractBlock.class.getDeclaredField("parameters");
-            map.setAccessible(true);
-            @SuppressWarnings("unchecked")
-            java.util.Map<String, Parameter> params = (java.util.Map<String, Parameter>) map.get(target);
-            params.put(key, parameter);
-            java.lang.reflect.Field field = Linear.class.getDeclaredField(key);
-            field.setAccessible(true);
-            field.set(target, parameter);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot share parameter '" + key + "' with " + target, e);
-        }
+        LinearLayers.shareParameters(from, to);
     }
 
     /** {@inheritDoc} */
@@ -189,10 +153,7 @@ public class LbpLinear extends Linear {
     }
 
     private ProjectionArrays projectionArrays(TokenLayout layout, NDArray input) {
-        LbpConfig c = config;
-        PatchProjection projection =
-                PatchProjection.of(layout, c.getPatchSize(), c.getSelection(), c.getPadding());
-        return ProjectionArrays.create(projection, input.getManager(), input.getDataType());
+        return LinearLayers.projectionArrays(config, layout, input);
     }
 
     /** Adds a zero leaf to y (L, N, C_out): after backward its gradient is this layer's gy. */
@@ -266,53 +227,7 @@ public class LbpLinear extends Linear {
      * @throws IllegalArgumentException naming the layer, the shape and what it needs
      */
     TokenLayout checkInput(Shape shape, long features) {
-        if (shape.dimension() < 3) {
-            throw new IllegalArgumentException(
-                    describe()
-                            + ": got input of shape "
-                            + shape
-                            + "; LBP-WHT needs (batch, tokens, features) or more leading axes");
-        }
-        long last = shape.get(shape.dimension() - 1);
-        if (last != features) {
-            throw new IllegalArgumentException(
-                    describe()
-                            + ": got input of shape "
-                            + shape
-                            + " with "
-                            + last
-                            + " features; the weight needs "
-                            + features);
-        }
-        long tokens = shape.get(shape.dimension() - 2);
-        TokenLayout layout = config.getLayout();
-        if (layout != null) {
-            if (layout.getTokenCount() != tokens) {
-                throw new IllegalArgumentException(
-                        describe()
-                                + ": got input of shape "
-                                + shape
-                                + " with "
-                                + tokens
-                                + " tokens; the layout ("
-                                + layout
-                                + ") needs "
-                                + layout.getTokenCount());
-            }
-            return layout;
-        }
-        TokenLayout inferred = TokenLayout.inferSquare(tokens);
-        if (inferred == null) {
-            throw new IllegalArgumentException(
-                    describe()
-                            + ": got input of shape "
-                            + shape
-                            + "; "
-                            + tokens
-                            + " tokens is not E + a square for E in 0..2, so the grid cannot be"
-                            + " inferred: set LbpConfig.optLayout(TokenLayout.grid(E, H, W))");
-        }
-        return inferred;
+        return LinearLayers.checkInput(describe(), shape, features, config);
     }
 
     private String describe() {

@@ -6,6 +6,7 @@ import ai.djl.nn.core.Linear;
 
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.wht.TokenLayout;
 
 import org.slf4j.Logger;
@@ -19,7 +20,8 @@ import java.util.Objects;
 
 /**
  * Turns the chosen {@link Linear} layers of a DJL block tree into {@link LbpLinear}, keeping the
- * trained parameter arrays, and back ({@link #undo(Block)}).
+ * trained parameter arrays, and back ({@link #undo(Block)}). LoRA layers ({@link LoraLinear}) are
+ * never rewritten: they take LBP-WHT through their own configuration.
  *
  * <pre>{@code
  * RewriteReport r = LbpRewriter.builder()
@@ -82,7 +84,7 @@ public final class LbpRewriter {
      */
     public RewriteReport apply(Model model) {
         Block root = model.getBlock();
-        if (root instanceof Linear && !(root instanceof LbpLinear) && selects("")) {
+        if (root instanceof Linear && !(root instanceof LbpLinear) && !(root instanceof LoraLinear) && selects("")) {
             model.setBlock(LbpLinear.from((Linear) root, configFor(""), ""));
             return new RewriteReport(List.of(""), List.of(), List.of());
         }
@@ -102,8 +104,9 @@ public final class LbpRewriter {
         boolean[] used = new boolean[targets.getPatterns().size()];
         String outputLayer = targets.isAllLinear() ? outputLayer(root) : null;
         for (BlockTree.Node n : BlockTree.walk(root)) {
-            if (!(n.getBlock() instanceof Linear) || n.getParent() == null || n.getPath().equals(outputLayer)) {
-                continue;
+            if (!(n.getBlock() instanceof Linear) || n.getBlock() instanceof LoraLinear
+                    || n.getParent() == null || n.getPath().equals(outputLayer)) {
+                continue; // LoRA layers carry their own LBP-WHT configuration
             }
             int pattern = targets.matchingPattern(n.getPath());
             if (pattern < 0 || exclude.matches(n.getPath())) {

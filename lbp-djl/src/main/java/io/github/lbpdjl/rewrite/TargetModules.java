@@ -137,7 +137,7 @@ public final class TargetModules {
      * @param path the module path
      * @return the pattern index, 0 for {@link #allLinear()}
      */
-    int matchingPattern(String path) {
+    public int matchingPattern(String path) {
         if (kind == Kind.ALL) {
             return 0;
         }

@@ -29,13 +29,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.function.IntFunction;
 
 /**
  * A DJL {@link TrainingListener} that applies, schedules and reports LBP-WHT.
  *
  * <ul>
- *   <li>onTrainingBegin (after {@code newTrainer}): rewrites the model with the given {@link
+ *   <li>onTrainingBegin (after {@code newTrainer}): runs the model preparer if one is set (e.g.
+ *       {@code loraConfig::apply}: LoRA, freezing and LBP-WHT on the other layers), then rewrites the model with the given {@link
  *       LbpRewriter} unless it already has LbpLinear layers, and freezes the parameters whose
  *       paths (e.g. {@code blocks.0.norm1.gamma}) match {@link Builder#optFrozen(TargetModules)};
  *   <li>schedules: full backprop for the first N steps or epochs, then LBP-WHT; a basis selection
@@ -59,6 +61,7 @@ public final class LbpTrainingListener implements TrainingListener {
     /** Metric prefix: gradient energy kept, per layer path; without a suffix, the mean. */
     public static final String METRIC_ENERGY = "lbp_energy_kept";
 
+    private final Consumer<Model> preparer;
     private final LbpRewriter rewriter;
     private final TargetModules frozen;
     private final int fullBackpropSteps;
@@ -82,6 +85,7 @@ public final class LbpTrainingListener implements TrainingListener {
     private double lastFullMflops;
 
     private LbpTrainingListener(Builder b) {
+        this.preparer = b.preparer;
         this.rewriter = b.rewriter;
         this.frozen = b.frozen;
         this.fullBackpropSteps = b.fullBackpropSteps;
@@ -108,6 +112,9 @@ public final class LbpTrainingListener implements TrainingListener {
     public void onTrainingBegin(Trainer trainer) {
         Model model = trainer.getModel();
         adapter = LbpEngines.forEngine(trainer.getManager().getEngine().getEngineName());
+        if (preparer != null) {
+            preparer.accept(model);
+        }
         layers = BlockTree.find(model.getBlock(), LbpLinear.class);
         if (layers.isEmpty() && rewriter != null) {
             logger.info("LBP-WHT: {}", rewriter.apply(model));
@@ -328,6 +335,7 @@ public final class LbpTrainingListener implements TrainingListener {
     /** Builds an {@link LbpTrainingListener}. */
     public static final class Builder {
 
+        private Consumer<Model> preparer;
         private LbpRewriter rewriter;
         private TargetModules frozen;
         private int fullBackpropSteps;
@@ -340,6 +348,19 @@ public final class LbpTrainingListener implements TrainingListener {
         private boolean undoAtEnd;
 
         Builder() {}
+
+        /**
+         * Sets an action run on the model at the start of training, after {@code newTrainer} and
+         * before the rewriter, e.g. {@code loraConfig::apply} (LoRA layers, freezing, LBP-WHT on
+         * the other layers); its changes to frozen parameters then survive PyTorch's newTrainer.
+         *
+         * @param preparer the action, or null
+         * @return this builder
+         */
+        public Builder optModelPreparer(Consumer<Model> preparer) {
+            this.preparer = preparer;
+            return this;
+        }
 
         /**
          * Sets the rewriter applied at the start of training if the model has no LbpLinear yet.
