@@ -32,7 +32,10 @@ import java.util.regex.Pattern;
  * ({@code vit.embeddings.patch_embeddings.projection.weight}, {@code
  * vit.encoder.layer.0.attention.attention.query.weight}, ..., {@code classifier.weight}) are
  * mapped, the separate query, key and value concatenated into {@code qkv}, and {@code
- * pooler.*} ignored. The naming is detected from the keys.
+ * pooler.*} ignored. The naming is detected from the keys. Note that Hugging Face ViT configs
+ * usually use LayerNorm epsilon 1e-12 where timm uses 1e-6; build the model with {@code
+ * optLayerNormEps} if the difference matters. Position embeddings are not interpolated: a
+ * checkpoint for another image size is refused with both shapes named.
  *
  * <p>Every tensor is matched by name and its shape validated before anything is written into the
  * model; missing and extra tensors are errors. A head whose number of classes differs from the

@@ -88,6 +88,7 @@ public final class SafetensorsWriter {
                 }
                 ch.force(true);
             }
+            keepPermissions(tmp, abs);
             try {
                 Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -119,6 +120,19 @@ public final class SafetensorsWriter {
             tensors.put(e.getKey(), Tensor.fromNDArray(e.getValue().getArray(), dtype));
         }
         write(file, tensors, metadata);
+    }
+
+    /** A temp file is created rw-------; give the result the target's or ordinary rw-r--r--. */
+    private static void keepPermissions(Path tmp, Path target) {
+        try {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> perms =
+                    Files.exists(target)
+                            ? Files.getPosixFilePermissions(target)
+                            : java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--");
+            Files.setPosixFilePermissions(tmp, perms);
+        } catch (UnsupportedOperationException | IOException e) {
+            // not a POSIX file system: keep the defaults
+        }
     }
 
     private static void writeAll(FileChannel ch, ByteBuffer bb) throws IOException {

@@ -34,7 +34,8 @@ import java.util.Random;
  * Trains the zoo's {@code vit_micro_patch4_32} on MNIST with the PyTorch engine and a fixed seed,
  * and writes the weights as safetensors with timm names (the file the zoo ships).
  *
- * <p>Recipe: 28x28 images zero-padded to 32x32 and normalised ({@link Mnist}), no augmentation;
+ * <p>Recipe: 28x28 images zero-padded to 32x32 and normalised ({@link Mnist}); training images
+ * shifted by a random offset of up to 2 pixels in each direction ({@code Random(seed + 1)});
  * timm's "jax" initialisation of the Linear weights (Xavier uniform, zero biases), {@code
  * pos_embed} normal std 0.02; AdamW (lr 2e-3, weight decay 0.05, betas 0.9/0.999, gradients
  * clipped elementwise to [-1, 1]), batch 128 (last partial batch dropped), linear warm-up from
@@ -47,7 +48,7 @@ import java.util.Random;
  *
  * <pre>
  * mvn -q -B -o install -DskipTests
- * mvn -q -B -o -pl model-zoo exec:java -Dexec.classpathScope=test -Dai.djl.offline=true \
+ * mvn -q -B -o -pl model-zoo compile exec:java -Dexec.classpathScope=test -Dai.djl.offline=true \
  *   -Dexec.mainClass=io.github.lbpdjl.zoo.train.TrainMicroMnist \
  *   -Dexec.args="--data .data/mnist --out model-zoo/src/main/resources/io/github/lbpdjl/zoo/weights/vit_micro_patch4_32-mnist.safetensors"
  * </pre>
@@ -56,7 +57,7 @@ import java.util.Random;
  *
  * <p>Arguments: {@code --data DIR} (default {@link Mnist#findDataDir()}), {@code --epochs N} (5),
  * {@code --seed S} (42), {@code --batch B} (128), {@code --lr LR} (2e-3), {@code --warmup STEPS}
- * (400), {@code --init jax|timm} (jax), {@code --pos-std S} (0.02), {@code --out FILE}, {@code
+ * (400), {@code --shift PX} (2, 0 = no augmentation), {@code --init jax|timm} (jax), {@code --pos-std S} (0.02), {@code --out FILE}, {@code
  * --limit N} (use only the first N training images, for smoke tests). Never downloads anything.
  */
 public final class TrainMicroMnist {
@@ -79,6 +80,7 @@ public final class TrainMicroMnist {
         float posStd = 0.02f;
         String init = "jax";
         int warmupSteps = 400;
+        int shift = 2;
         Path out = Paths.get("vit_micro_patch4_32-mnist.safetensors");
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -104,6 +106,9 @@ public final class TrainMicroMnist {
                     break;
                 case "--out":
                     out = Paths.get(v);
+                    break;
+                case "--shift":
+                    shift = Integer.parseInt(v);
                     break;
                 case "--warmup":
                     warmupSteps = Integer.parseInt(v);
@@ -182,6 +187,8 @@ public final class TrainMicroMnist {
             DefaultTrainingConfig config =
                     new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss()).optOptimizer(opt);
             Random rng = new Random(seed);
+            Random augment = new Random(seed + 1);
+            float background = -Mnist.MEAN / Mnist.STD;
             int[] order = new int[n];
             for (int i = 0; i < n; i++) {
                 order[i] = i;
@@ -201,7 +208,13 @@ public final class TrainMicroMnist {
                         float[] yb = new float[batch];
                         for (int j = 0; j < batch; j++) {
                             int idx = order[s * batch + j];
-                            System.arraycopy(images, idx * pix, xb, j * pix, pix);
+                            if (shift == 0) {
+                                System.arraycopy(images, idx * pix, xb, j * pix, pix);
+                            } else {
+                                int dy = augment.nextInt(2 * shift + 1) - shift;
+                                int dx = augment.nextInt(2 * shift + 1) - shift;
+                                translate(images, idx * pix, xb, j * pix, dy, dx, background);
+                            }
                             yb[j] = labels[idx];
                         }
                         try (NDManager sub = base.newSubManager()) {
@@ -252,6 +265,7 @@ public final class TrainMicroMnist {
             meta.put("lr", Float.toString(lr));
             meta.put("train_images", Integer.toString(n));
             meta.put("warmup", Integer.toString(warmup));
+            meta.put("augment", "random shift up to " + shift + " px");
             meta.put("init", init);
             meta.put("preprocess", "zero-pad 28->32, x/255, (x-0.1307)/0.3081");
             SafetensorsWriter.writeParameters(out, vit.timmParameters(), DType.F32, meta);
@@ -288,6 +302,20 @@ public final class TrainMicroMnist {
             }
         }
         return (float) correct / count;
+    }
+
+    /** Copies one 32x32 image shifted by (dy, dx), filling what comes in with the background. */
+    private static void translate(
+            float[] src, int from, float[] dst, int to, int dy, int dx, float background) {
+        int n = Mnist.SIZE;
+        for (int r = 0; r < n; r++) {
+            int sr = r - dy;
+            for (int c = 0; c < n; c++) {
+                int sc = c - dx;
+                dst[to + r * n + c] =
+                        sr >= 0 && sr < n && sc >= 0 && sc < n ? src[from + sr * n + sc] : background;
+            }
+        }
     }
 
     private static void shuffle(int[] a, Random rng) {

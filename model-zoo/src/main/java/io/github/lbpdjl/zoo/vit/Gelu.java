@@ -5,6 +5,10 @@ import ai.djl.ndarray.NDArray;
 /**
  * Exact GELU, {@code 0.5 x (1 + erf(x / sqrt 2))}, as timm's {@code nn.GELU()} computes it, written
  * with NDArray operations so that every engine computes the same function.
+ *
+ * <p>DJL's {@code Activation.gelu} is erf-based on both engines too (PyTorch {@code gelu}, MXNet
+ * {@code LeakyReLU(act_type=gelu)}), but the two kernels differ in the last bits (e.g. 5e-7
+ * absolute at x = -3); this formula gives the same values on both.
  */
 public final class Gelu {
 
