@@ -68,12 +68,12 @@ public class LbpLinear extends Linear {
     public static LbpLinear from(Linear linear, LbpConfig config, String name) {
         LbpLinear lbp =
                 builder()
-                        .setUnits(units(linear))
+                        .setUnits(LinearLayers.units(linear))
                         .optBias(linear.getParameters().contains("bias"))
                         .optConfig(config)
                         .optName(name)
                         .build();
-        shareParameters(linear, lbp);
+        LinearLayers.shareParameters(linear, lbp);
         return lbp;
     }
 
@@ -86,19 +86,11 @@ public class LbpLinear extends Linear {
     public Linear toLinear() {
         Linear linear =
                 Linear.builder()
-                        .setUnits(units(this))
+                        .setUnits(LinearLayers.units(this))
                         .optBias(getParameters().contains("bias"))
                         .build();
-        shareParameters(this, linear);
+        LinearLayers.shareParameters(this, linear);
         return linear;
-    }
-
-    private static long units(Linear linear) {
-        return LinearLayers.units(linear);
-    }
-
-    private static void shareParameters(Linear from, Linear to) {
-        LinearLayers.shareParameters(from, to);
     }
 
     /** {@inheritDoc} */
