@@ -30,6 +30,21 @@ final class Results {
         double testAccuracy;
         double energyKept;
         transient List<double[]> lossCurve = new ArrayList<>();
+
+        /** A method whose training diverged: every measure NaN. */
+        static Row diverged(String method) {
+            Row r = new Row();
+            r.method = method + " (diverged)";
+            r.basisCount = Double.NaN;
+            r.backwardMflops = Double.NaN;
+            r.fullBackwardMflops = Double.NaN;
+            r.trainSeconds = Double.NaN;
+            r.stepMillis = Double.NaN;
+            r.peakRssMb = Double.NaN;
+            r.testAccuracy = Double.NaN;
+            r.energyKept = Double.NaN;
+            return r;
+        }
     }
 
     private final List<Row> rows = new ArrayList<>();
@@ -52,6 +67,9 @@ final class Results {
     }
 
     private static String fmtK(double k) {
+        if (Double.isNaN(k)) {
+            return "-";
+        }
         return k == Math.rint(k) ? String.valueOf((long) k) : String.format(Locale.ROOT, "%.1f", k);
     }
 
