@@ -277,7 +277,9 @@ public class LoraLinear extends Linear {
             NDArray merged = product.add(w);
             product.close();
             sb.close();
-            return Linear.linear(x, merged, bias).singletonOrThrow();
+            NDArray y = Linear.linear(x, merged, bias).singletonOrThrow();
+            merged.close(); // the engines keep what autograd needs; DJL need not keep it too
+            return y;
         }
     }
 
@@ -316,7 +318,9 @@ public class LoraLinear extends Linear {
             NDArray merged = w.concat(ba, 1);
             ba.close();
             sb.close();
-            return Linear.linear(z, merged, bias).singletonOrThrow();
+            NDArray y = Linear.linear(z, merged, bias).singletonOrThrow();
+            merged.close();
+            return y;
         }
     }
 
