@@ -193,15 +193,12 @@ public class LoraLinear extends Linear {
         NDArray bFrozen = detachedAlways(bb, m);
         float s = getScaling();
         if (!training) {
-            NDArray delta = Linear.linear(Linear.linear(input, a).singletonOrThrow().mul(s), bb).singletonOrThrow();
-            return new NDList(Linear.linear(input, w, b).singletonOrThrow().add(delta));
+            return new NDList(sum(input, w, b, input, a, bb, s));
         }
         NDArray xd = dropout > 0 ? Dropout.dropout(input, dropout, true).singletonOrThrow() : input;
         LbpConfig config = lbpConfig;
         if (config == null || !lbpEnabled) {
-            // scale the small (tokens x r) array, not the (tokens x out) one
-            NDArray delta = Linear.linear(Linear.linear(xd, a).singletonOrThrow().mul(s), bb).singletonOrThrow();
-            return new NDList(Linear.linear(input, w, b).singletonOrThrow().add(delta));
+            return new NDList(sum(input, w, b, xd, a, bb, s));
         }
         TokenLayout layout = LinearLayers.checkInput(describe(), shape, in, config);
         int d = shape.dimension();
@@ -216,6 +213,21 @@ public class LoraLinear extends Linear {
         }
         NDArray y = LbpEngines.forEngine(m.getEngine().getEngineName()).forward(x, f, b, arrays);
         return new NDList(y.reshape(shape.slice(0, d - 1).add(units)));
+    }
+
+    /**
+     * x W0^T + b + s (xd A^T) B^T. The small (tokens x r) array is scaled, not the (tokens x out)
+     * one, and the two (tokens x out) summands are freed at once: autograd does not keep them (the
+     * backward of an addition needs no inputs), so the layer keeps one output-sized array alive
+     * like Linear, not three.
+     */
+    private static NDArray sum(NDArray x, NDArray w, NDArray b, NDArray xd, NDArray a, NDArray bb, float s) {
+        NDArray delta = Linear.linear(Linear.linear(xd, a).singletonOrThrow().mul(s), bb).singletonOrThrow();
+        NDArray base = Linear.linear(x, w, b).singletonOrThrow();
+        NDArray y = base.add(delta);
+        base.close();
+        delta.close();
+        return y;
     }
 
     /** A detached view of a parameter array, owned by the forward pass's manager. */
@@ -258,8 +270,16 @@ public class LoraLinear extends Linear {
 
         @Override
         public NDArray applyFrozen(NDArray x, NDArray bias) {
-            NDArray merged = bFrozen.matMul(aFrozen).mul(s).add(w);
-            return Linear.linear(x, merged, bias).singletonOrThrow();
+            // W0 + s B A, keeping one weight-sized array: scale the small B, free the product at
+            // once (all detached, so autograd does not need it; MXNet forbids in-place here)
+            NDArray sb = bFrozen.mul(s);
+            NDArray product = sb.matMul(aFrozen);
+            NDArray merged = product.add(w);
+            product.close();
+            sb.close();
+            NDArray y = Linear.linear(x, merged, bias).singletonOrThrow();
+            merged.close(); // the engines keep what autograd needs; DJL need not keep it too
+            return y;
         }
     }
 
@@ -293,8 +313,14 @@ public class LoraLinear extends Linear {
 
         @Override
         public NDArray applyFrozen(NDArray z, NDArray bias) {
-            NDArray ba = bFrozen.matMul(aFrozen).mul(s);
-            return Linear.linear(z, w.concat(ba, 1), bias).singletonOrThrow();
+            NDArray sb = bFrozen.mul(s);
+            NDArray ba = sb.matMul(aFrozen);
+            NDArray merged = w.concat(ba, 1);
+            ba.close();
+            sb.close();
+            NDArray y = Linear.linear(z, merged, bias).singletonOrThrow();
+            merged.close();
+            return y;
         }
     }
 

@@ -51,8 +51,8 @@ import java.util.concurrent.Callable;
  * One training step (forward, backward, SGD update) of a ViT-B/16-shaped encoder stack with
  * random weights, for full fine-tuning, LoRA, LBP-WHT and LoRA + LBP-WHT. Methods alternate within
  * each repetition; the table gives the median step time after warm-up and its ratio to full
- * fine-tuning. Peak memory is measured per method in a child JVM (same class path) as VmHWM of
- * the child minus its VmRSS just before the first step.
+ * fine-tuning. Memory is measured per method in a child JVM (same class path, glibc told to
+ * return freed memory): the peak RSS of a training step over the RSS before it, and the peak RSS.
  */
 @Command(
         name = "peft-benchmark",
@@ -158,8 +158,8 @@ public final class PeftBenchmark implements Callable<Integer> {
         }
         double full = times.containsKey("full") ? median(times.get("full")) : Double.NaN;
         List<String> rows = new ArrayList<>();
-        rows.add("method,trainable_params,median_step_ms,ratio_to_full,peak_rss_delta_mib,peak_rss_mib");
-        System.out.printf(Locale.ROOT, "%n| method | trainable params | median step (ms) | ratio to full | peak RSS delta (MiB) | peak RSS (MiB) |%n");
+        rows.add("method,trainable_params,median_step_ms,ratio_to_full,step_rss_delta_mib,peak_rss_mib");
+        System.out.printf(Locale.ROOT, "%n| method | trainable params | median step (ms) | ratio to full | step memory: peak RSS - RSS before (MiB) | peak RSS (MiB) |%n");
         System.out.println("| --- | ---: | ---: | ---: | ---: | ---: |");
         for (String m : methods) {
             double med = median(times.get(m));
@@ -182,29 +182,35 @@ public final class PeftBenchmark implements Callable<Integer> {
         return 0;
     }
 
-    /** Runs one method in this JVM and prints "MEM delta_kib peak_kib". */
+    /**
+     * Runs one method in this JVM and prints "MEM delta_kib peak_kib": after one warm-up step
+     * (gradient buffers and optimizer state exist from then on), the peak RSS (VmHWM) over two
+     * steps minus the RSS just before them, i.e. what one training step adds (activations and
+     * temporaries), and the peak RSS itself (weights, gradients, engine included). The parent
+     * starts the child with MALLOC_MMAP_THRESHOLD_=65536 so that freed native arrays go back to
+     * the OS and RSS follows the live arrays.
+     */
     private int runChild() throws Exception {
         try (Setup s = new Setup(child)) {
-            s.step(); // first step: lazily created state (optimizer, gradients) counts as the method's
+            s.step();
             long base = readStatusKib("VmRSS");
-            resetPeak();
-            long peakBefore = readStatusKib("VmHWM");
+            boolean reset = resetPeak();
             for (int i = 0; i < 2; i++) {
                 s.step();
             }
             long peak = readStatusKib("VmHWM");
-            boolean reset = peakBefore < peak || peakBefore <= base + 1024;
             System.out.println("MEM " + (peak - base) + " " + peak + (reset ? "" : " noreset"));
         }
         return 0;
     }
 
     /** Resets VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs); best effort. */
-    private static void resetPeak() {
+    private static boolean resetPeak() {
         try {
             Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
         } catch (IOException | SecurityException e) {
-            // peak then includes the setup; reported as such
+            return false; // the peak then includes the setup; reported as such
         }
     }
 
@@ -214,7 +220,10 @@ public final class PeftBenchmark implements Callable<Integer> {
                 "-Dai.djl.offline=true", PeftBenchmark.class.getName(), "--child", method, "--engine", engine,
                 "--depth", "" + depth, "--batch", "" + batch, "--dim", "" + dim, "--mlp", "" + mlp, "--heads", "" + heads,
                 "--grid", "" + grid, "--rank", "" + rank, "--order", "" + order));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("MALLOC_MMAP_THRESHOLD_", "65536");
+        pb.environment().put("MALLOC_TRIM_THRESHOLD_", "65536");
+        Process p = pb.start();
         long[] out = {-1, -1};
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
