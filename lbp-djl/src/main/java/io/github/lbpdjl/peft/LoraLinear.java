@@ -189,8 +189,6 @@ public class LoraLinear extends Linear {
         }
         NDArray a = parameterStore.getValue(loraA, device, training);
         NDArray bb = parameterStore.getValue(loraB, device, training);
-        NDArray aFrozen = detachedAlways(a, m);
-        NDArray bFrozen = detachedAlways(bb, m);
         float s = getScaling();
         if (!training) {
             return new NDList(sum(input, w, b, input, a, bb, s));
@@ -204,12 +202,14 @@ public class LoraLinear extends Linear {
         int d = shape.dimension();
         NDArray x = input.reshape(-1, shape.get(d - 2), in);
         ProjectionArrays arrays = LinearLayers.projectionArrays(config, layout, input);
+        NDArray aFrozen = detachedAlways(a, m);
+        NDArray bFrozen = detachedAlways(bb, m);
         TokenwiseLinear f;
         if (dropout > 0) {
             x = x.concat(xd.reshape(x.getShape()), 2);
             f = new DropoutMap(w, a, bb, aFrozen, bFrozen, s, in);
         } else {
-            f = new Map(w, a, bb, aFrozen, bFrozen, s);
+            f = new LoraMap(w, a, bb, aFrozen, bFrozen, s);
         }
         NDArray y = LbpEngines.forEngine(m.getEngine().getEngineName()).forward(x, f, b, arrays);
         return new NDList(y.reshape(shape.slice(0, d - 1).add(units)));
@@ -245,7 +245,7 @@ public class LoraLinear extends Linear {
     }
 
     /** x W0^T + s (x A^T) B^T, W0 detached. */
-    private static final class Map implements TokenwiseLinear {
+    private static final class LoraMap implements TokenwiseLinear {
         private final NDArray w;
         private final NDArray a;
         private final NDArray b;
@@ -253,7 +253,7 @@ public class LoraLinear extends Linear {
         private final NDArray bFrozen;
         private final float s;
 
-        Map(NDArray w, NDArray a, NDArray b, NDArray aFrozen, NDArray bFrozen, float s) {
+        LoraMap(NDArray w, NDArray a, NDArray b, NDArray aFrozen, NDArray bFrozen, float s) {
             this.w = w;
             this.a = a;
             this.b = b;
