@@ -38,7 +38,7 @@ public final class ProjectionArrays {
     public static ProjectionArrays create(PatchProjection p, NDManager manager, DataType dataType) {
         int m = p.getRows();
         int n = p.getTokens();
-        NDArray gather = manager.create(p.gather(), new Shape(m, n)).toType(dataType, false);
+        NDArray gather = owned(manager, p.gather(), new Shape(m, n), dataType);
         float[] spread = p.spread();
         float[] spreadT = new float[spread.length];
         for (int r = 0; r < m; r++) {
@@ -46,12 +46,22 @@ public final class ProjectionArrays {
                 spreadT[c * m + r] = spread[r * n + c];
             }
         }
-        NDArray st = manager.create(spreadT, new Shape(n, m)).toType(dataType, false);
+        NDArray st = owned(manager, spreadT, new Shape(n, m), dataType);
         NDArray scatter =
-                p.isGatherScatterEqual()
-                        ? gather
-                        : manager.create(p.scatter(), new Shape(m, n)).toType(dataType, false);
+                p.isGatherScatterEqual() ? gather : owned(manager, p.scatter(), new Shape(m, n), dataType);
         return new ProjectionArrays(p, gather, st, scatter);
+    }
+
+    /**
+     * Creates an array whose memory the engine owns. PyTorch arrays made from Java data wrap a
+     * direct buffer that lives only as long as the Java array is open; autograd keeps Q and Qs^T
+     * for the backward pass, and the layer closes its forward intermediates early, so the data
+     * must be copied into engine memory (else backward reads freed memory).
+     */
+    private static NDArray owned(NDManager manager, float[] data, Shape shape, DataType dataType) {
+        try (NDArray wrapped = manager.create(data, shape)) {
+            return wrapped.toType(dataType, true);
+        }
     }
 
     /** @return the projection these arrays hold */
