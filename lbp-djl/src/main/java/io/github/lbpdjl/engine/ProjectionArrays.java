@@ -60,7 +60,9 @@ public final class ProjectionArrays {
      */
     private static NDArray owned(NDManager manager, float[] data, Shape shape, DataType dataType) {
         try (NDArray wrapped = manager.create(data, shape)) {
-            return wrapped.toType(dataType, true);
+            // duplicate() allocates engine memory and copies; toType(same type, copy) may alias
+            NDArray copy = wrapped.duplicate();
+            return dataType == copy.getDataType() ? copy : copy.toType(dataType, false);
         }
     }
 

@@ -51,6 +51,49 @@ class LbpLinearSavedTensorsTest {
         return new NDArray[] {w.getGradient()};
     }
 
+    /**
+     * The layer closes its forward intermediates early. Anything autograd still needs must live in
+     * engine memory: PyTorch arrays made from Java data wrap a direct buffer that is released on
+     * close. Between forward and backward, collect garbage and scribble over fresh direct buffers;
+     * the gradients must still be right.
+     */
+    @Test
+    void backwardSurvivesGarbageCollectionOfJavaBuffers() {
+        LayerRun.Data d = new LayerRun.Data(23, 2, 197, 6, 5);
+        LbpConfig config =
+                LbpConfig.builder()
+                        .optSelection(BasisSelection.lowPassL1(4))
+                        .optLayout(TokenLayout.grid(1, 14, 14))
+                        .build();
+        for (int round = 0; round < 5; round++) {
+            try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
+                LbpLinear layer = LbpLinear.builder().setUnits(5).optConfig(config).build();
+                Shape shape = new Shape(2, 197, 6);
+                layer.initialize(m, DataType.FLOAT32, shape);
+                NDArray w = layer.getParameters().get("weight").getArray();
+                w.set(LayerRun.flat(new double[][][] {d.w}));
+                NDArray x = m.create(LayerRun.flat(d.x), shape);
+                x.setRequiresGradient(true);
+                NDArray gy = m.create(LayerRun.flat(d.gy), new Shape(2, 197, 5));
+                try (GradientCollector gc = m.getEngine().newGradientCollector()) {
+                    NDArray y = layer.forward(new ParameterStore(m, false), new NDList(x), true).singletonOrThrow();
+                    for (int i = 0; i < 20; i++) {
+                        System.gc();
+                        java.nio.ByteBuffer junk = java.nio.ByteBuffer.allocateDirect(4 * 197 * 64);
+                        while (junk.hasRemaining()) {
+                            junk.put((byte) 0x7f);
+                        }
+                    }
+                    gc.backward(y.mul(gy).sum());
+                }
+                ReferenceLbp.Grads ref =
+                        ReferenceLbp.lbp(d.x, d.w, d.gy, 1, 14, 14, 8, config.getSelection().bases(8), Padding.ZERO);
+                assertClose(LayerRun.unflat(x.getGradient().toFloatArray(), 2, 197, 6), ref.x, 2e-5, "grad_x, round " + round);
+                assertClose(LayerRun.unflat(w.getGradient().toFloatArray(), 1, 5, 6)[0], ref.w, 2e-5, "grad_W, round " + round);
+            }
+        }
+    }
+
     @Test
     void backwardDoesNotNeedTheInput() {
         LayerRun.Data d = new LayerRun.Data(17, 2, 197, 6, 5);
