@@ -72,21 +72,11 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
             NDArray biasRow = bias.reshape(1, 1, units).broadcast(batch, 1, units);
             correction = p.getSpreadTWithOnes().matMul(NDArrays.concat(new NDList(d, biasRow), 1));
         }
-        // The output-sized correction (and the frozen output) are freed once y exists: autograd
-        // keeps neither (the backward of a bias or of an addition needs no inputs), and DJL would
-        // otherwise keep them alive until the forward pass's manager closes.
         if (fuseIntoLinear) {
             NDArray flat = xd.reshape(batch * tokens, x.getShape().get(2));
-            NDArray flatCorrection = correction.reshape(batch * tokens, units);
-            NDArray y = f.applyFrozen(flat, flatCorrection).reshape(batch, tokens, units);
-            flatCorrection.close();
-            correction.close();
-            return y;
+            NDArray y = f.applyFrozen(flat, correction.reshape(batch * tokens, units));
+            return y.reshape(batch, tokens, units);
         }
-        NDArray frozen = f.applyFrozen(xd, null);
-        NDArray y = frozen.add(correction);
-        frozen.close();
-        correction.close();
-        return y;
+        return f.applyFrozen(xd, null).add(correction);
     }
 }

@@ -2,7 +2,6 @@ package io.github.lbpdjl.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
@@ -126,22 +125,15 @@ public class LbpLinear extends Linear {
         TokenLayout layout = checkInput(shape, weight.getShape().get(1));
         lastTrainingShape = shape;
         int d = shape.dimension();
-        NDArray y;
-        // DJL keeps every array until its manager closes; release the intermediates now; autograd
-        // keeps what backward needs (the projected coefficients, not x)
-        try (NDScope scope = new NDScope()) {
-            NDArray x = input.reshape(-1, shape.get(d - 2), shape.get(d - 1));
-            ProjectionArrays arrays = projectionArrays(layout, input);
-            y = LbpEngines.forEngine(input.getManager().getEngine().getEngineName())
-                    .forward(x, new Weights(weight), bias, arrays);
-            if (probeArmed) {
-                y = probe(y, arrays);
-            }
-            y = y.reshape(shape.slice(0, d - 1).add(weight.getShape().get(0)));
-            NDScope.unregister(y);
+        NDArray x = input.reshape(-1, shape.get(d - 2), shape.get(d - 1));
+        ProjectionArrays arrays = projectionArrays(layout, input);
+        NDArray y =
+                LbpEngines.forEngine(input.getManager().getEngine().getEngineName())
+                        .forward(x, new Weights(weight), bias, arrays);
+        if (probeArmed) {
+            y = probe(y, arrays);
         }
-        NDScope.register(y); // with an enclosing scope, if any
-        return new NDList(y);
+        return new NDList(y.reshape(shape.slice(0, d - 1).add(weight.getShape().get(0))));
     }
 
     private ProjectionArrays projectionArrays(TokenLayout layout, NDArray input) {
@@ -152,7 +144,6 @@ public class LbpLinear extends Linear {
     private NDArray probe(NDArray y, ProjectionArrays arrays) {
         NDArray probe = y.getManager().zeros(y.getShape(), y.getDataType());
         probe.setRequiresGradient(true);
-        NDScope.unregister(probe, arrays.getGather());
         probes.add(new NDArray[] {probe, arrays.getGather()});
         return y.add(probe);
     }

@@ -74,6 +74,7 @@ class AdaptTest {
         a.methods = List.of("full", "lbp-l1-2");
         a.epochs = 2;
         a.batch = 32;
+        a.lr = 3e-4f;
         a.out = out;
         assertEquals(0, a.call());
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
