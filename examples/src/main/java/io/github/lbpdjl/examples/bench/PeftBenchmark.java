@@ -22,6 +22,7 @@ import ai.djl.training.tracker.Tracker;
 import ai.djl.util.PairList;
 
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.engine.Scalars;
 import io.github.lbpdjl.examples.Offline;
 import io.github.lbpdjl.peft.LoraConfig;
 import io.github.lbpdjl.peft.LoraModel;
@@ -393,7 +394,7 @@ public final class PeftBenchmark implements Callable<Integer> {
             NDArray q = t.get(0);
             NDArray k = t.get(1);
             NDArray v = t.get(2);
-            NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)).softmax(3);
+            NDArray att = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd)).softmax(3);
             NDArray o = att.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, dim);
             x = x.add(proj.forward(ps, new NDList(o), training).singletonOrThrow());
             h = norm2.forward(ps, new NDList(x), training).singletonOrThrow();

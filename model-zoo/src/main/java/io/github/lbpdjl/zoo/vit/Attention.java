@@ -9,6 +9,8 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import io.github.lbpdjl.engine.Scalars;
+
 /**
  * timm's ViT multi-head self-attention: one {@code qkv} Linear (dim -> 3 dim), scaled dot-product
  * attention per head with scale {@code head_dim^-0.5} and softmax over the keys, then a {@code
@@ -78,7 +80,7 @@ public class Attention extends TimmBlock {
         NDArray q = qkv.get(0);
         NDArray k = qkv.get(1);
         NDArray v = qkv.get(2);
-        NDArray attn = q.mul(scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1);
+        NDArray attn = Scalars.mul(q, scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1);
         NDArray out = attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, dim);
         return child(1).forward(parameterStore, new NDList(out), training, params);
     }

@@ -2,6 +2,8 @@ package io.github.lbpdjl.zoo.vit;
 
 import ai.djl.ndarray.NDArray;
 
+import io.github.lbpdjl.engine.Scalars;
+
 /**
  * Exact GELU, {@code 0.5 x (1 + erf(x / sqrt 2))}, as timm's {@code nn.GELU()} computes it, written
  * with NDArray operations so that every engine computes the same function.
@@ -23,6 +25,6 @@ public final class Gelu {
      * @return GELU(x), same shape
      */
     public static NDArray gelu(NDArray x) {
-        return x.mul(INV_SQRT2).erf().add(1).mul(x).mul(0.5);
+        return Scalars.mul(Scalars.mul(x, INV_SQRT2).erf().add(1).mul(x), 0.5);
     }
 }
