@@ -47,6 +47,33 @@ public final class BackwardFlops {
         return new BackwardFlops(full, lbp);
     }
 
+    /**
+     * Counts the backward FLOPs of a LoRA layer {@code x W0^T + s (x A^T) B^T} with W0 frozen, per
+     * sample: grad_x through W0, {@code 2 R C_in C_out}, plus the adapter's four products, {@code
+     * 4 R r (C_in + C_out)}, on R = N rows, or with LBP-WHT on R = E + k P rows plus the
+     * transforms.
+     *
+     * @param layout the token layout of its input
+     * @param lbp the LBP-WHT configuration of its backward, or null for plain LoRA
+     * @param inFeatures C_in
+     * @param outFeatures C_out
+     * @param rank r
+     * @return backward FLOPs per sample
+     */
+    public static long lora(
+            TokenLayout layout, LbpConfig lbp, long inFeatures, long outFeatures, int rank) {
+        long rows = layout.getTokenCount();
+        long transforms = 0;
+        if (lbp != null) {
+            PatchProjection p =
+                    PatchProjection.of(layout, lbp.getPatchSize(), lbp.getSelection(), lbp.getPadding());
+            long kp = (long) p.getBases() * p.getPatches();
+            rows = layout.getExtraTokens() + kp;
+            transforms = (long) lbp.getPatchSize() * lbp.getPatchSize() * kp * (2 * inFeatures + outFeatures);
+        }
+        return 2 * rows * inFeatures * outFeatures + 4 * rows * rank * (inFeatures + outFeatures) + transforms;
+    }
+
     /** @return full-backprop FLOPs per sample */
     public long getFull() {
         return full;

@@ -29,6 +29,9 @@ import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.examples.Offline;
 import io.github.lbpdjl.nn.BackwardFlops;
 import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.peft.LoraConfig;
+import io.github.lbpdjl.peft.LoraLinear;
+import io.github.lbpdjl.peft.LoraModel;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.training.LbpTrainingListener;
@@ -58,13 +61,15 @@ import java.util.concurrent.Callable;
         mixinStandardHelpOptions = true,
         description = {
             "Adapt a zoo-loaded ViT to new data with full fine-tuning, head-only training, gradient"
-                    + " filtering or LBP-WHT, side by side, and write results and plots.",
+                    + " filtering, LBP-WHT, LoRA or LoRA + LBP-WHT, side by side, and write results and plots.",
             "Default: the MNIST-pretrained vit_micro_patch4_32 adapted to Fashion-MNIST, full"
                     + " fine-tuning against LBP-WHT LP_L1-4."
         })
 public final class Adapt implements Callable<Integer> {
 
-    static final String SWEEP = "head,full,filter,lbp-l1-2,lbp-l1-4,lbp-l1-6,lbp-linf-2";
+    static final String SWEEP = "head,full,filter,lbp-l1-2,lbp-l1-4,lbp-l1-6,lbp-linf-2,energy-0.9,lora-8,lora-8+lbp-l1-2";
+
+    private static final String LINEARS = "\\.(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)";
 
     @Option(names = "--model", description = "Zoo artifact id (default: ${DEFAULT-VALUE}).")
     String model = "vit_micro_patch4_32";
@@ -81,7 +86,7 @@ public final class Adapt implements Callable<Integer> {
     @Option(names = "--format", description = "idx, cifar10 or cifar100 (default: ${DEFAULT-VALUE}).")
     String format = "idx";
 
-    @Option(names = "--methods", split = ",", description = "Methods: head, full, filter, lbp-l1-O, lbp-linf-O, energy-T (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--methods", split = ",", description = "Methods: head, full, filter, lbp-l1-O, lbp-linf-O, energy-T, lora-R, lora-R+lbp-l1-O (default: ${DEFAULT-VALUE}).")
     List<String> methods = List.of("full", "lbp-l1-4");
 
     @Option(names = "--sweep", description = "Run every method: " + SWEEP + ".")
@@ -191,10 +196,24 @@ public final class Adapt implements Callable<Integer> {
             VisionTransformer vit = (VisionTransformer) zm.getBlock();
             List<Integer> blocks = trainedBlocks(vit.getDepth());
             TokenLayout layout = vit.getTokenLayout();
-            LbpTrainingListener.Builder lb = LbpTrainingListener.builder().optFrozen(frozen(method, blocks));
+            LbpTrainingListener.Builder lb = LbpTrainingListener.builder();
+            LoraModel lora = null;
+            if (method.usesLora()) {
+                // PEFT's recipe: the base model frozen, LoRA on the blocks' linear layers, the head trained
+                LoraConfig.Builder lc = LoraConfig.builder()
+                        .optRank(method.rank)
+                        .optTargets(TargetModules.regex(blockRegex(blocks) + LINEARS))
+                        .optModulesToSave("head");
+                if (method.kind == Method.Kind.LORA_LBP) {
+                    lc.optLbp(LbpConfig.builder().optSelection(method.selection).optLayout(layout).build());
+                }
+                lora = LoraModel.apply(zm, lc.build());
+            } else {
+                lb.optFrozen(frozen(method, blocks));
+            }
             if (method.usesLbp()) {
                 lb.optRewriter(LbpRewriter.builder()
-                        .optTargets(TargetModules.regex(blockRegex(blocks) + "\\.(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)"))
+                        .optTargets(TargetModules.regex(blockRegex(blocks) + LINEARS))
                         .optConfig(method.lbpConfig())
                         .optLayout(layout)
                         .build());
@@ -222,6 +241,9 @@ public final class Adapt implements Callable<Integer> {
             Results.Row row = new Results.Row();
             try (Trainer trainer = zm.newTrainer(cfg);
                     NDManager dm = trainer.getManager().newSubManager()) {
+                if (lora != null) {
+                    lora.freeze(); // newTrainer unfreezes a loaded PyTorch model
+                }
                 trainer.initialize(vit.getInputShape(batch));
                 ArrayDataset trainSet = dataset(dm, train, true);
                 ArrayDataset testSet = dataset(dm, test, false);
@@ -240,7 +262,8 @@ public final class Adapt implements Callable<Integer> {
                 row.totalParams = total(vit);
                 row.backwardMflops = backwardMflops(vit, blocks, layout, method);
                 row.fullBackwardMflops = backwardMflops(vit, blocks, layout, null);
-                row.basisCount = method.usesLbp() ? meanBasisCount(lbp) : 64;
+                row.basisCount = method.usesLbp() ? meanBasisCount(lbp)
+                        : method.kind == Method.Kind.LORA_LBP ? method.selection.count(8) : 64;
                 row.peakRssMb = rss.peakMb();
                 row.energyKept = lbp.getLastEnergyKept().values().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
             }
@@ -340,6 +363,11 @@ public final class Adapt implements Callable<Integer> {
                 continue;
             }
             Shape w = e.getValue().getParameters().get("weight").getShape();
+            if (method != null && e.getValue() instanceof LoraLinear) {
+                LoraLinear l = (LoraLinear) e.getValue();
+                total += BackwardFlops.lora(layout, l.getLbpConfig(), w.get(1), w.get(0), l.getRank()) / 1e6;
+                continue;
+            }
             LbpConfig c = e.getValue() instanceof LbpLinear && method != null
                     ? ((LbpLinear) e.getValue()).getConfig()
                     : LbpConfig.builder().build();

@@ -28,8 +28,16 @@ class AdaptTest {
         assertEquals(1, Method.parse("filter").selection.count(8));
         assertEquals(Method.Kind.HEAD, Method.parse("head").kind);
         assertEquals(0.9, Method.parse("energy-0.9").energyTarget);
+        assertEquals(Method.Kind.LORA, Method.parse("lora-8").kind);
+        assertEquals(8, Method.parse("lora-8").rank);
+        Method both = Method.parse("lora-4+lbp-l1-2");
+        assertEquals(Method.Kind.LORA_LBP, both.kind);
+        assertEquals(4, both.rank);
+        assertEquals(BasisSelection.lowPassL1(2), both.selection);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Method.parse("lora"));
         assertTrue(e.getMessage().contains("'lora'"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Method.parse("lora-0"));
+        assertThrows(IllegalArgumentException.class, () -> Method.parse("lora-8+full"));
         assertThrows(IllegalArgumentException.class, () -> Method.parse("lbp-l1-x"));
         assertThrows(IllegalArgumentException.class, () -> Method.parse("energy-1.5"));
     }
@@ -71,23 +79,29 @@ class AdaptTest {
         Adapt a = new Adapt();
         a.data = data;
         a.pretrained = "none";
-        a.methods = List.of("full", "lbp-l1-2");
+        a.methods = List.of("full", "lbp-l1-2", "lora-4", "lora-4+lbp-l1-2");
         a.epochs = 2;
         a.batch = 32;
-        a.lr = 3e-4f;
+        a.lr = 2e-3f;
         a.out = out;
         assertEquals(0, a.call());
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
-        assertEquals(3, csv.size(), String.join("\n", csv));
+        assertEquals(5, csv.size(), String.join("\n", csv));
         String[] header = csv.get(0).split(",");
         String[] full = csv.get(1).split(",");
         String[] lbp = csv.get(2).split(",");
+        String[] lora = csv.get(3).split(",");
+        String[] loraLbp = csv.get(4).split(",");
         assertEquals("full", full[0]);
         assertEquals("lbp-l1-2", lbp[0]);
         int flops = List.of(header).indexOf("backward_mflops_per_image");
         int acc = List.of(header).indexOf("test_accuracy");
         assertTrue(Double.parseDouble(lbp[flops]) < 0.5 * Double.parseDouble(full[flops]), "LBP saves backward FLOPs");
-        for (String[] row : List.of(full, lbp)) {
+        assertTrue(Double.parseDouble(lora[flops]) < 0.6 * Double.parseDouble(full[flops]), "LoRA skips grad_W");
+        assertTrue(Double.parseDouble(loraLbp[flops]) < 0.5 * Double.parseDouble(lora[flops]), "LBP shrinks LoRA's backward");
+        int params = List.of(header).indexOf("trainable_params");
+        assertTrue(Long.parseLong(lora[params]) < Long.parseLong(full[params]) / 5, "LoRA trains few parameters: " + lora[params]);
+        for (String[] row : List.of(full, lbp, lora, loraLbp)) {
             double a1 = Double.parseDouble(row[acc]);
             assertTrue(a1 > 0.3 && a1 <= 1, row[0] + " learns the easy task: " + a1);
         }
