@@ -59,7 +59,9 @@ public interface LbpEngineAdapter {
                 } catch (IllegalStateException noGradientYet) {
                     continue; // PyTorch: no backward has run since the gradient was attached
                 }
-                g.subi(g);
+                try (g) { // a fresh wrapper per call on both engines: close it or it stays in the model's manager
+                    g.subi(g);
+                }
             }
         }
     }

@@ -1,8 +1,12 @@
 package io.github.lbpdjl.training;
 
+import ai.djl.Device;
 import ai.djl.Model;
+import ai.djl.TrainingDivergedException;
 import ai.djl.metric.Metrics;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.Trainer;
@@ -23,6 +27,7 @@ import io.github.lbpdjl.wht.TokenLayout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,6 +50,8 @@ import java.util.function.IntFunction;
  *   <li>each epoch: backward FLOPs of the LBP layers against full backprop and the fraction of
  *       gradient energy kept, {@code ||P gy||^2 / ||gy||^2} per layer, sampled every N batches,
  *       into {@code trainer.getMetrics()} and one log line;
+ *   <li>each step, after backward: a NaN or Inf loss or LBP-layer gradient stops training with
+ *       the step and the layers named, or skips the step ({@link NonFiniteAction});
  *   <li>onTrainingEnd: optionally restores plain Linear layers.
  * </ul>
  *
@@ -72,6 +79,7 @@ public final class LbpTrainingListener implements TrainingListener {
     private final int adaptiveKMax;
     private final int calibrationBatches;
     private final boolean undoAtEnd;
+    private final NonFiniteAction onNonFinite;
 
     private Map<String, LbpLinear> layers = Collections.emptyMap();
     private final Map<String, double[]> energySums = new LinkedHashMap<>();
@@ -80,6 +88,7 @@ public final class LbpTrainingListener implements TrainingListener {
     private LbpEngineAdapter adapter;
     private int steps;
     private int epochs;
+    private int skippedSteps;
     private boolean calibrating;
     private double lastLbpMflops;
     private double lastFullMflops;
@@ -96,6 +105,7 @@ public final class LbpTrainingListener implements TrainingListener {
         this.adaptiveKMax = b.adaptiveKMax;
         this.calibrationBatches = b.calibrationBatches;
         this.undoAtEnd = b.undoAtEnd;
+        this.onNonFinite = b.onNonFinite;
     }
 
     /**
@@ -151,6 +161,7 @@ public final class LbpTrainingListener implements TrainingListener {
     /** {@inheritDoc} */
     @Override
     public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+        checkFinite(trainer, batchData);
         collectProbes();
         steps++;
         if (calibrating && steps >= calibrationBatches) {
@@ -215,6 +226,57 @@ public final class LbpTrainingListener implements TrainingListener {
         if (sample) {
             for (LbpLinear l : layers.values()) {
                 l.armProbe();
+            }
+        }
+    }
+
+    /** Checks the loss and the LBP layers' gradients of the step just taken, see {@link NonFiniteAction}. */
+    private void checkFinite(Trainer trainer, BatchData batchData) {
+        if (onNonFinite == NonFiniteAction.OFF) {
+            return;
+        }
+        List<String> bad = new ArrayList<>();
+        for (Device d : batchData.getLabels().keySet()) {
+            NDList predictions = batchData.getPredictions().get(d);
+            if (predictions == null) {
+                continue;
+            }
+            try (NDArray loss = trainer.getLoss().evaluate(batchData.getLabels().get(d), predictions)) {
+                float v = loss.toType(DataType.FLOAT32, false).getFloat();
+                if (!Float.isFinite(v)) {
+                    bad.add("the loss (" + v + ")");
+                }
+            }
+        }
+        for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
+            for (Pair<String, Parameter> p : e.getValue().getParameters()) {
+                NDArray w = p.getValue().isInitialized() ? p.getValue().getArray() : null;
+                if (w == null || !p.getValue().requiresGradient() || !w.hasGradient()) {
+                    continue;
+                }
+                // g - g is 0 where g is finite and NaN elsewhere; its sum is NaN iff any is not
+                try (NDArray g = w.getGradient(); NDArray zero = g.sub(g); NDArray sum = zero.sum()) {
+                    if (!Float.isFinite(sum.toType(DataType.FLOAT32, false).getFloat())) {
+                        bad.add(e.getKey() + "." + p.getKey() + " gradient");
+                    }
+                }
+            }
+        }
+        if (bad.isEmpty()) {
+            return;
+        }
+        String what = String.format(Locale.ROOT, "LBP-WHT: NaN or Inf at step %d (epoch %d): %s", steps + 1, epochs + 1, String.join(", ", bad));
+        if (onNonFinite == NonFiniteAction.STOP) {
+            throw new TrainingDivergedException(what);
+        }
+        skippedSteps++;
+        logger.warn("{}; zeroing this step's gradients ({} steps skipped so far)", what, skippedSteps);
+        for (Pair<String, Parameter> p : trainer.getModel().getBlock().getParameters()) {
+            NDArray w = p.getValue().isInitialized() ? p.getValue().getArray() : null;
+            if (w != null && p.getValue().requiresGradient() && w.hasGradient()) {
+                try (NDArray g = w.getGradient()) {
+                    g.powi(0).subi(1); // x^0 = 1 for every x, NaN and Inf included (x * 0 is not 0 there)
+                }
             }
         }
     }
@@ -312,6 +374,11 @@ public final class LbpTrainingListener implements TrainingListener {
                         "; gradient energy kept %.3f mean, %.3f min at %s", meanEnergy, min, minPath)));
     }
 
+    /** @return how many steps {@link NonFiniteAction#SKIP} has skipped */
+    public int getSkippedSteps() {
+        return skippedSteps;
+    }
+
     /** @return the LbpLinear layers the listener manages, by path */
     public Map<String, LbpLinear> getLayers() {
         return Collections.unmodifiableMap(layers);
@@ -346,6 +413,7 @@ public final class LbpTrainingListener implements TrainingListener {
         private int adaptiveKMax = Integer.MAX_VALUE;
         private int calibrationBatches;
         private boolean undoAtEnd;
+        private NonFiniteAction onNonFinite = NonFiniteAction.STOP;
 
         Builder() {}
 
@@ -461,6 +529,18 @@ public final class LbpTrainingListener implements TrainingListener {
          */
         public Builder optUndoAtEnd(boolean undo) {
             this.undoAtEnd = undo;
+            return this;
+        }
+
+        /**
+         * Sets what happens when a step's loss or a gradient of an LBP-WHT layer is NaN or
+         * infinite (default {@link NonFiniteAction#STOP}).
+         *
+         * @param action stop, skip the step, or do not check
+         * @return this builder
+         */
+        public Builder optOnNonFinite(NonFiniteAction action) {
+            this.onNonFinite = Objects.requireNonNull(action, "action");
             return this;
         }
 
