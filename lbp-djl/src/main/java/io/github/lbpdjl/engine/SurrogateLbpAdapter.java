@@ -69,7 +69,9 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
         if (bias == null) {
             correction = p.getSpreadT().matMul(d);
         } else {
-            NDArray biasRow = bias.reshape(1, 1, units).broadcast(batch, 1, units);
+            NDArray biasView = bias.reshape(1, 1, units);
+            biasView.attach(x.getManager()); // made from a parameter: else the model's manager keeps it
+            NDArray biasRow = biasView.broadcast(batch, 1, units);
             correction = p.getSpreadTWithOnes().matMul(NDArrays.concat(new NDList(d, biasRow), 1));
         }
         if (fuseIntoLinear) {

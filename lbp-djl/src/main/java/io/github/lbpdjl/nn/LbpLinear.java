@@ -2,6 +2,7 @@ package io.github.lbpdjl.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
@@ -129,7 +130,7 @@ public class LbpLinear extends Linear {
         ProjectionArrays arrays = projectionArrays(layout, input);
         NDArray y =
                 LbpEngines.forEngine(input.getManager().getEngine().getEngineName())
-                        .forward(x, new Weights(weight), bias, arrays);
+                        .forward(x, new Weights(weight, input.getManager()), bias, arrays);
         if (probeArmed) {
             y = probe(y, arrays);
         }
@@ -266,12 +267,19 @@ public class LbpLinear extends Linear {
         return describe();
     }
 
-    /** The plain linear map x W^T of this layer. */
+    /**
+     * The plain linear map x W^T of this layer. The detached weight belongs to the forward pass's
+     * manager: an array made from a parameter belongs to the model's manager, which lives until
+     * the model closes (one leaked array per layer per step).
+     */
     private static final class Weights implements TokenwiseLinear {
         private final NDArray weight;
+        private final NDArray frozen;
 
-        Weights(NDArray weight) {
+        Weights(NDArray weight, NDManager manager) {
             this.weight = weight;
+            this.frozen = weight.stopGradient();
+            frozen.attach(manager);
         }
 
         @Override
@@ -281,7 +289,7 @@ public class LbpLinear extends Linear {
 
         @Override
         public NDArray applyFrozen(NDArray x, NDArray bias) {
-            return Linear.linear(x, weight.stopGradient(), bias).singletonOrThrow();
+            return Linear.linear(x, frozen, bias).singletonOrThrow();
         }
     }
 
