@@ -60,9 +60,34 @@ public interface LbpEngineAdapter {
                     continue; // PyTorch: no backward has run since the gradient was attached
                 }
                 try (g) { // a fresh wrapper per call on both engines: close it or it stays in the model's manager
-                    g.subi(g);
+                    zeroInPlace(g);
                 }
             }
+        }
+    }
+
+    /**
+     * Sets an array to zeros in place, NaN and Inf entries included ({@code x - x} and {@code x *
+     * 0} are NaN there; {@code x^0 - 1} is 0 for every x).
+     *
+     * @param array the array, e.g. a gradient
+     */
+    static void zeroInPlace(NDArray array) {
+        array.powi(0).subi(1);
+    }
+
+    /**
+     * Zeroes an array's gradient where the engine accumulates gradients, as DJL's own optimizers
+     * do on PyTorch after each update; a no-op where backward overwrites them.
+     *
+     * @param array a parameter array
+     */
+    default void clearGradient(NDArray array) {
+        if (!accumulatesGradients() || !array.hasGradient()) {
+            return;
+        }
+        try (NDArray g = array.getGradient()) {
+            zeroInPlace(g);
         }
     }
 

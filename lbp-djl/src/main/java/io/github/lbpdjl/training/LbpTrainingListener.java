@@ -24,6 +24,9 @@ import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -275,7 +278,7 @@ public final class LbpTrainingListener implements TrainingListener {
             NDArray w = p.getValue().isInitialized() ? p.getValue().getArray() : null;
             if (w != null && p.getValue().requiresGradient() && w.hasGradient()) {
                 try (NDArray g = w.getGradient()) {
-                    g.powi(0).subi(1); // x^0 = 1 for every x, NaN and Inf included (x * 0 is not 0 there)
+                    LbpEngineAdapter.zeroInPlace(g);
                 }
             }
         }
@@ -372,6 +375,62 @@ public final class LbpTrainingListener implements TrainingListener {
                 epochs + 1, lastLbpMflops, lastFullMflops, full == 0 ? 100.0 : 100.0 * lbp / full, layers.size(),
                 lastEnergy.isEmpty() ? "" : String.format(Locale.ROOT,
                         "; gradient energy kept %.3f mean, %.3f min at %s", meanEnergy, min, minPath)));
+    }
+
+    /**
+     * Returns the listener's state as JSON: the position in the schedules (steps, epochs), whether
+     * calibration is over, and each layer's configuration (the selection in use, e.g. one chosen
+     * by energy) and whether LBP-WHT is on. {@link #restoreState} takes it back.
+     *
+     * @return the state
+     */
+    public String getState() {
+        JsonObject o = new JsonObject();
+        o.addProperty("steps", steps);
+        o.addProperty("epochs", epochs);
+        o.addProperty("skippedSteps", skippedSteps);
+        o.addProperty("calibrating", calibrating);
+        JsonObject ls = new JsonObject();
+        for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
+            JsonObject l = new JsonObject();
+            l.add("config", JsonParser.parseString(e.getValue().getConfig().toJson()));
+            l.addProperty("enabled", e.getValue().isLbpEnabled());
+            ls.add(e.getKey(), l);
+        }
+        o.add("layers", ls);
+        return o.toString();
+    }
+
+    /**
+     * Restores a state from {@link #getState} to resume training. Call it after the trainer is
+     * created (the listener has rewritten the model then) and before the first batch.
+     *
+     * @param json the state
+     * @throws IllegalArgumentException if it is not such a state or names layers the model does
+     *     not have as LbpLinear
+     */
+    public void restoreState(String json) {
+        JsonObject o;
+        try {
+            o = JsonParser.parseString(json).getAsJsonObject();
+            JsonObject ls = o.getAsJsonObject("layers");
+            if (!ls.keySet().equals(layers.keySet())) {
+                throw new IllegalArgumentException("LBP-WHT state has layers " + ls.keySet()
+                        + ", the model has " + layers.keySet());
+            }
+            for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
+                JsonObject l = ls.getAsJsonObject(e.getKey());
+                e.getValue().setConfig(LbpConfig.fromJson(l.get("config").toString()));
+                e.getValue().setLbpEnabled(l.get("enabled").getAsBoolean());
+            }
+            steps = o.get("steps").getAsInt();
+            epochs = o.get("epochs").getAsInt();
+            skippedSteps = o.get("skippedSteps").getAsInt();
+            calibrating = o.get("calibrating").getAsBoolean();
+        } catch (IllegalStateException | NullPointerException | UnsupportedOperationException | com.google.gson.JsonParseException e) {
+            throw new IllegalArgumentException("not an LBP-WHT listener state: " + e.getMessage(), e);
+        }
+        armProbesFor(steps);
     }
 
     /** @return how many steps {@link NonFiniteAction#SKIP} has skipped */
