@@ -55,7 +55,7 @@ public final class ProjectionArrays {
     /**
      * Creates an array whose memory the engine owns. PyTorch arrays made from Java data wrap a
      * direct buffer that lives only as long as the Java array is open; autograd keeps Q and Qs^T
-     * for the backward pass, and the layer closes its forward intermediates early, so the data
+     * for the backward pass, and the layer releases its forward intermediates early, so the data
      * must be copied into engine memory (else backward reads freed memory).
      */
     private static NDArray owned(NDManager manager, float[] data, Shape shape, DataType dataType) {
@@ -92,6 +92,7 @@ public final class ProjectionArrays {
             long n = spreadT.getShape().get(0);
             NDArray ones = spreadT.getManager().ones(new Shape(n, 1), spreadT.getDataType());
             spreadTWithOnes = spreadT.concat(ones, 1);
+            Intermediates.release(ones);
         }
         return spreadTWithOnes;
     }
@@ -104,5 +105,22 @@ public final class ProjectionArrays {
     /** @return whether Q and the cropping Q are the same */
     public boolean isSymmetric() {
         return gather == scatter;
+    }
+
+    /**
+     * Releases these arrays once the forward pass that used them is built ({@link
+     * Intermediates}); autograd keeps the ones its backward needs.
+     *
+     * @param keepGather whether Q stays open (a gradient probe reads it after backward)
+     */
+    public void release(boolean keepGather) {
+        if (!keepGather) {
+            Intermediates.release(gather);
+        }
+        Intermediates.release(spreadT);
+        if (scatter != gather) {
+            Intermediates.release(scatter);
+        }
+        Intermediates.release(spreadTWithOnes);
     }
 }

@@ -51,7 +51,13 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
         return engineName;
     }
 
-    /** {@inheritDoc} */
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Every array this method creates other than y is released before it returns ({@link
+     * Intermediates}): autograd keeps what backward needs (the projection matrices and the M
+     * coefficient rows), not the output-sized correction, the frozen output or the detached input.
+     */
     @Override
     public NDArray forward(NDArray x, TokenwiseLinear f, NDArray bias, ProjectionArrays p) {
         long batch = x.getShape().get(0);
@@ -59,11 +65,24 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
         NDArray xd = x.stopGradient();
         NDArray z;
         if (p.isSymmetric()) {
-            z = f.apply(p.getGather().matMul(x));
+            NDArray qx = p.getGather().matMul(x);
+            z = f.apply(qx);
+            Intermediates.release(qx, z);
         } else {
-            z = f.apply(p.getGather().matMul(xd)).add(f.applyFrozen(p.getScatter().matMul(x), null));
+            NDArray qx = p.getGather().matMul(xd);
+            NDArray zw = f.apply(qx);
+            Intermediates.release(qx, zw);
+            NDArray sx = p.getScatter().matMul(x);
+            NDArray zx = f.applyFrozen(sx, null);
+            Intermediates.release(sx, zx);
+            z = zw.add(zx);
+            Intermediates.release(zw);
+            Intermediates.release(zx);
         }
-        NDArray d = z.sub(z.stopGradient());
+        NDArray zd = z.stopGradient();
+        NDArray d = z.sub(zd);
+        Intermediates.release(zd);
+        Intermediates.release(z);
         long units = d.getShape().get(2);
         NDArray correction;
         if (bias == null) {
@@ -72,13 +91,29 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
             NDArray biasView = bias.reshape(1, 1, units);
             biasView.attach(x.getManager()); // made from a parameter: else the model's manager keeps it
             NDArray biasRow = biasView.broadcast(batch, 1, units);
-            correction = p.getSpreadTWithOnes().matMul(NDArrays.concat(new NDList(d, biasRow), 1));
+            NDArray rows = NDArrays.concat(new NDList(d, biasRow), 1);
+            correction = p.getSpreadTWithOnes().matMul(rows);
+            Intermediates.release(rows);
+            Intermediates.release(biasRow, bias);
+            Intermediates.release(biasView, bias);
         }
+        Intermediates.release(d);
+        NDArray y;
         if (fuseIntoLinear) {
             NDArray flat = xd.reshape(batch * tokens, x.getShape().get(2));
-            NDArray y = f.applyFrozen(flat, correction.reshape(batch * tokens, units));
-            return y.reshape(batch, tokens, units);
+            NDArray flatCorrection = correction.reshape(batch * tokens, units);
+            NDArray flatY = f.applyFrozen(flat, flatCorrection);
+            y = flatY.reshape(batch, tokens, units);
+            Intermediates.release(flatY, y);
+            Intermediates.release(flatCorrection, y);
+            Intermediates.release(flat, y);
+        } else {
+            NDArray frozen = f.applyFrozen(xd, null);
+            y = frozen.add(correction);
+            Intermediates.release(frozen, y);
         }
-        return f.applyFrozen(xd, null).add(correction);
+        Intermediates.release(correction, y);
+        Intermediates.release(xd, x, y);
+        return y;
     }
 }

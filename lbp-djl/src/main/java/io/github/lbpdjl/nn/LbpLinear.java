@@ -10,6 +10,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.engine.ProjectionArrays;
 import io.github.lbpdjl.wht.TokenLayout;
@@ -25,6 +26,10 @@ import java.util.Objects;
  * <p>Same parameter names ("weight", "bias") and .params format as Linear, so a Linear's weights
  * load into it. Input is (B, N, C) or has more leading axes; the token axis is the one before the
  * last. LBP-WHT can be switched off for a layer at run time with {@link #setLbpEnabled(boolean)}.
+ *
+ * <p>The training forward releases its intermediates before it returns ({@link
+ * io.github.lbpdjl.engine.Intermediates}), so that what stays alive until backward is what
+ * autograd keeps: the projected coefficients of the input, not the input.
  */
 public class LbpLinear extends Linear {
 
@@ -114,8 +119,14 @@ public class LbpLinear extends Linear {
             NDArray y = out.singletonOrThrow();
             long units = y.getShape().get(y.getShape().dimension() - 1);
             NDArray y3 = y.reshape(-1, shape.get(shape.dimension() - 2), units);
-            y3 = probe(y3, projectionArrays(layout, input));
-            return new NDList(y3.reshape(y.getShape()));
+            ProjectionArrays arrays = projectionArrays(layout, input);
+            NDArray probed = probe(y3, arrays);
+            arrays.release(true);
+            NDArray result = probed.reshape(y.getShape());
+            Intermediates.release(probed, result);
+            Intermediates.release(y3, result);
+            Intermediates.release(y, result);
+            return new NDList(result);
         }
         NDArray weight = parameterStore.getValue(parameter("weight"), input.getDevice(), true);
         Parameter biasParam = parameter("bias");
@@ -128,13 +139,23 @@ public class LbpLinear extends Linear {
         int d = shape.dimension();
         NDArray x = input.reshape(-1, shape.get(d - 2), shape.get(d - 1));
         ProjectionArrays arrays = projectionArrays(layout, input);
+        Weights w = new Weights(weight, input.getManager());
         NDArray y =
                 LbpEngines.forEngine(input.getManager().getEngine().getEngineName())
-                        .forward(x, new Weights(weight, input.getManager()), bias, arrays);
-        if (probeArmed) {
-            y = probe(y, arrays);
+                        .forward(x, w, bias, arrays);
+        boolean probed = probeArmed;
+        if (probed) {
+            NDArray withProbe = probe(y, arrays);
+            Intermediates.release(y, withProbe);
+            y = withProbe;
         }
-        return new NDList(y.reshape(shape.slice(0, d - 1).add(weight.getShape().get(0))));
+        // autograd keeps what backward needs; DJL need not keep the rest until the batch ends
+        arrays.release(probed);
+        Intermediates.release(w.frozen);
+        Intermediates.release(x, input, y);
+        NDArray out = y.reshape(shape.slice(0, d - 1).add(weight.getShape().get(0)));
+        Intermediates.release(y, out);
+        return new NDList(out);
     }
 
     private ProjectionArrays projectionArrays(TokenLayout layout, NDArray input) {

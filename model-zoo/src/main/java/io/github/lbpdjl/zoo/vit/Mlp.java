@@ -9,6 +9,8 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import io.github.lbpdjl.engine.Intermediates;
+
 /**
  * timm's ViT MLP: {@code fc1} Linear -> exact GELU -> {@code fc2} Linear, over the last axis.
  *
@@ -54,9 +56,13 @@ public class Mlp extends TimmBlock {
             NDList inputs,
             boolean training,
             PairList<String, Object> params) {
+        // each intermediate is released once consumed (Intermediates); autograd keeps its own
         NDArray h = child(0).forward(parameterStore, inputs, training, params).singletonOrThrow();
-        h = Gelu.gelu(h);
-        return child(1).forward(parameterStore, new NDList(h), training, params);
+        NDArray g = Gelu.gelu(h);
+        Intermediates.release(new NDList(h), inputs);
+        NDList y = child(1).forward(parameterStore, new NDList(g), training, params);
+        Intermediates.release(new NDList(g), y);
+        return y;
     }
 
     /** {@inheritDoc} */

@@ -9,6 +9,8 @@ import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import io.github.lbpdjl.engine.Intermediates;
+
 /**
  * timm's {@code PatchEmbed}: a {@code proj} Conv2d with kernel = stride = patch size, then the
  * grid flattened row-major into tokens: (B, C_in, H, W) -> (B, (H/p)(W/p), dim).
@@ -45,7 +47,11 @@ public class PatchEmbed extends TimmBlock {
             PairList<String, Object> params) {
         NDArray y = child(0).forward(parameterStore, inputs, training, params).singletonOrThrow();
         Shape s = y.getShape();
-        return new NDList(y.reshape(s.get(0), s.get(1), -1).transpose(0, 2, 1));
+        NDArray flat = y.reshape(s.get(0), s.get(1), -1);
+        Intermediates.release(new NDList(y), inputs);
+        NDArray tokens = flat.transpose(0, 2, 1);
+        Intermediates.release(flat);
+        return new NDList(tokens);
     }
 
     /** {@inheritDoc} */

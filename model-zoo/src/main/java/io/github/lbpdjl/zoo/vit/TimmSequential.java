@@ -8,6 +8,8 @@ import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import io.github.lbpdjl.engine.Intermediates;
+
 import java.util.List;
 
 /**
@@ -41,7 +43,12 @@ public class TimmSequential extends TimmBlock {
             PairList<String, Object> params) {
         NDList x = inputs;
         for (int i = 0; i < children.size(); i++) {
-            x = child(i).forward(parameterStore, x, training, params);
+            NDList y = child(i).forward(parameterStore, x, training, params);
+            if (i > 0) {
+                // made by the previous child and now consumed; the caller's input stays
+                Intermediates.release(x, y);
+            }
+            x = y;
         }
         return x;
     }

@@ -15,6 +15,7 @@ import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.training.initializer.TruncatedNormalInitializer;
 import ai.djl.util.PairList;
 
+import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.wht.TokenLayout;
 
 import java.util.ArrayList;
@@ -123,19 +124,31 @@ public class VisionTransformer extends TimmBlock {
         checkInput(x.getShape());
         long batch = x.getShape().get(0);
         Device device = x.getDevice();
-        NDArray tokens =
+        // each intermediate is released once consumed (Intermediates); autograd keeps its own
+        NDArray patches =
                 child(0).forward(parameterStore, new NDList(x), training, params)
                         .singletonOrThrow();
         NDArray cls = parameterStore.getValue(clsToken, device, training);
         NDArray pos = parameterStore.getValue(posEmbed, device, training);
         // start from an array of the input's manager: results of an op belong to the manager of
         // its first operand, and the parameters belong to the model's (which never closes early)
-        NDArray clsRows = tokens.getManager().zeros(new Shape(batch, 1, embedDim), cls.getDataType(), device).add(cls);
-        tokens = NDArrays.concat(new NDList(clsRows, tokens), 1).add(pos);
-        NDList h = child(1).forward(parameterStore, new NDList(tokens), training, params);
-        h = child(2).forward(parameterStore, h, training, params);
-        NDArray pooled = h.singletonOrThrow().get(":, 0, :");
-        return child(3).forward(parameterStore, new NDList(pooled), training, params);
+        NDArray zeros = patches.getManager().zeros(new Shape(batch, 1, embedDim), cls.getDataType(), device);
+        NDArray clsRows = zeros.add(cls);
+        Intermediates.release(zeros);
+        NDArray joined = NDArrays.concat(new NDList(clsRows, patches), 1);
+        Intermediates.release(clsRows);
+        Intermediates.release(patches, x);
+        NDArray tokens = joined.add(pos);
+        Intermediates.release(joined);
+        NDList encoded = child(1).forward(parameterStore, new NDList(tokens), training, params);
+        Intermediates.release(new NDList(tokens), encoded);
+        NDList normed = child(2).forward(parameterStore, encoded, training, params);
+        Intermediates.release(encoded, normed);
+        NDArray pooled = normed.singletonOrThrow().get(":, 0, :");
+        Intermediates.release(normed, new NDList(pooled));
+        NDList logits = child(3).forward(parameterStore, new NDList(pooled), training, params);
+        Intermediates.release(new NDList(pooled), logits);
+        return logits;
     }
 
     private void checkInput(Shape s) {

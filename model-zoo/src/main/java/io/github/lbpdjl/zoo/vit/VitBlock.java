@@ -9,6 +9,8 @@ import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import io.github.lbpdjl.engine.Intermediates;
+
 /**
  * A pre-norm transformer encoder block as timm's {@code vision_transformer.Block}: {@code x = x +
  * attn(norm1(x)); x = x + mlp(norm2(x))}. Input and output are (B, N, C).
@@ -46,13 +48,20 @@ public class VitBlock extends TimmBlock {
             NDList inputs,
             boolean training,
             PairList<String, Object> params) {
+        // each intermediate is released once consumed (Intermediates); autograd keeps its own
         NDArray x = inputs.singletonOrThrow();
-        NDList h = child(0).forward(parameterStore, new NDList(x), training, params);
-        h = child(1).forward(parameterStore, h, training, params);
-        x = x.add(h.singletonOrThrow());
-        h = child(2).forward(parameterStore, new NDList(x), training, params);
-        h = child(3).forward(parameterStore, h, training, params);
-        return new NDList(x.add(h.singletonOrThrow()));
+        NDArray h = child(0).forward(parameterStore, new NDList(x), training, params).singletonOrThrow();
+        NDArray a = child(1).forward(parameterStore, new NDList(h), training, params).singletonOrThrow();
+        Intermediates.release(h, x, a);
+        NDArray x1 = x.add(a);
+        Intermediates.release(a, x);
+        h = child(2).forward(parameterStore, new NDList(x1), training, params).singletonOrThrow();
+        NDArray m = child(3).forward(parameterStore, new NDList(h), training, params).singletonOrThrow();
+        Intermediates.release(h, x1, m, x);
+        NDArray out = x1.add(m);
+        Intermediates.release(m, x1, x);
+        Intermediates.release(x1);
+        return new NDList(out);
     }
 
     /** {@inheritDoc} */
