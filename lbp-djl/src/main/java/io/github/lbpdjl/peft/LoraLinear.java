@@ -14,6 +14,7 @@ import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
 
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.engine.ProjectionArrays;
 import io.github.lbpdjl.engine.Scalars;
@@ -207,13 +208,25 @@ public class LoraLinear extends Linear {
         NDArray bFrozen = detachedAlways(bb, m);
         TokenwiseLinear f;
         if (dropout > 0) {
-            x = x.concat(xd.reshape(x.getShape()), 2);
+            NDArray dropped = xd.reshape(x.getShape());
+            NDArray joined = x.concat(dropped, 2);
+            Intermediates.release(dropped, xd);
+            Intermediates.release(xd, input);
+            Intermediates.release(x, input);
+            x = joined;
             f = new DropoutMap(w, a, bb, aFrozen, bFrozen, s, in);
         } else {
             f = new LoraMap(w, a, bb, aFrozen, bFrozen, s);
         }
         NDArray y = LbpEngines.forEngine(m.getEngine().getEngineName()).forward(x, f, b, arrays);
-        return new NDList(y.reshape(shape.slice(0, d - 1).add(units)));
+        // autograd keeps what backward needs; DJL need not keep the rest until the batch ends
+        arrays.release(false);
+        Intermediates.release(aFrozen, a);
+        Intermediates.release(bFrozen, bb);
+        Intermediates.release(x, input, y);
+        NDArray out = y.reshape(shape.slice(0, d - 1).add(units));
+        Intermediates.release(y, out);
+        return new NDList(out);
     }
 
     /**
@@ -223,11 +236,15 @@ public class LoraLinear extends Linear {
      * like Linear, not three.
      */
     private static NDArray sum(NDArray x, NDArray w, NDArray b, NDArray xd, NDArray a, NDArray bb, float s) {
-        NDArray delta = Linear.linear(Scalars.mul(Linear.linear(xd, a).singletonOrThrow(), s), bb).singletonOrThrow();
+        NDArray down = Linear.linear(xd, a).singletonOrThrow();
+        NDArray scaled = Scalars.mul(down, s);
+        Intermediates.release(down);
+        NDArray delta = Linear.linear(scaled, bb).singletonOrThrow();
+        Intermediates.release(scaled);
         NDArray base = Linear.linear(x, w, b).singletonOrThrow();
         NDArray y = base.add(delta);
-        base.close();
-        delta.close();
+        Intermediates.release(base);
+        Intermediates.release(delta);
         return y;
     }
 

@@ -19,12 +19,14 @@ import ai.djl.training.loss.Loss;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.peft.LoraConfig;
+import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.wht.BasisSelection;
 
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,7 +35,7 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Releasing forward intermediates early (zoo blocks and LbpLinear) changes neither the loss nor
+ * Releasing forward intermediates early (zoo blocks, LbpLinear, LoRA + LBP-WHT) changes neither the loss nor
  * any parameter gradient of a ViT, bit for bit, on both engines, with memory reused in between
  * forward and backward; and it does release: the batch's manager holds far fewer arrays.
  */
@@ -42,10 +44,10 @@ class ReleaseIntermediatesTest {
     private static final String LIVE = "#arrays held after forward";
 
     @ParameterizedTest
-    @ValueSource(strings = {"PyTorch", "MXNet"})
-    void releasingChangesNeitherLossNorGradients(String engine) {
-        Map<String, float[]> kept = run(engine, false);
-        Map<String, float[]> released = run(engine, true);
+    @CsvSource({"PyTorch, lbp", "MXNet, lbp", "PyTorch, lora+lbp", "MXNet, lora+lbp"})
+    void releasingChangesNeitherLossNorGradients(String engine, String mode) {
+        Map<String, float[]> kept = run(engine, mode, false);
+        Map<String, float[]> released = run(engine, mode, true);
         assertEquals(kept.keySet(), released.keySet());
         int compared = 0;
         for (Map.Entry<String, float[]> e : kept.entrySet()) {
@@ -55,8 +57,10 @@ class ReleaseIntermediatesTest {
             assertArrayEquals(e.getValue(), released.get(e.getKey()), 0f, engine + " " + e.getKey());
             compared++;
         }
-        // loss + 4 top-level parameters + 12 per block (2 blocks) + norm (2) + head (2)
-        assertEquals(1 + 4 + 24 + 2 + 2, compared, "loss and every parameter gradient compared");
+        // lbp: loss + 4 top-level parameters + 12 per block (2 blocks) + norm (2) + head (2);
+        // lora+lbp: loss + lora_A and lora_B of 4 layers in 2 blocks + head (2)
+        assertEquals(mode.equals("lbp") ? 1 + 4 + 24 + 2 + 2 : 1 + 16 + 2, compared,
+                "loss and every parameter gradient compared");
         float keptArrays = kept.get(LIVE)[0];
         float releasedArrays = released.get(LIVE)[0];
         assertTrue(releasedArrays < keptArrays / 3,
@@ -64,7 +68,7 @@ class ReleaseIntermediatesTest {
     }
 
     /** Loss, gradients by parameter name and the number of arrays held after forward. */
-    private static Map<String, float[]> run(String engine, boolean release) {
+    private static Map<String, float[]> run(String engine, String mode, boolean release) {
         boolean before = Intermediates.isEnabled();
         Intermediates.setEnabled(release);
         try (Model model = Model.newInstance("release", Device.cpu(), engine)) {
@@ -82,22 +86,32 @@ class ReleaseIntermediatesTest {
             model.setBlock(vit);
             Engine.getEngine(engine).setRandomSeed(1);
             vit.initialize(model.getNDManager());
+            LbpConfig lp2 =
+                    LbpConfig.builder()
+                            .optSelection(BasisSelection.lowPassL1(2))
+                            .optLayout(vit.getTokenLayout())
+                            .build();
+            if (mode.equals("lbp")) {
+                // the second block's linear layers become LbpLinear, the first's stay Linear
+                LbpRewriter.builder()
+                        .optTargets(TargetModules.regex("blocks\\.1\\.(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)"))
+                        .optConfig(lp2)
+                        .build()
+                        .apply(vit);
+                assertTrue(vit.getModule("blocks.1.mlp.fc1") instanceof LbpLinear);
+            } else {
+                // LoRA + LBP-WHT on every block's linear layers, base frozen, head trained
+                LoraConfig.builder().optRank(2).optAlpha(4).optLbp(lp2).optModulesToSave("head").build().apply(model);
+                assertTrue(vit.getModule("blocks.0.mlp.fc1") instanceof LoraLinear);
+            }
             Random rng = new Random(11);
             for (Parameter p : vit.timmParameters().values()) {
                 float[] v = new float[(int) p.getArray().size()];
                 for (int i = 0; i < v.length; i++) {
                     v[i] = (float) (rng.nextGaussian() * 0.3);
                 }
-                p.getArray().set(v);
+                p.getArray().set(v); // lora_B too: a zero B would make lora_A's gradient zero
             }
-            // the second block's linear layers become LbpLinear (LP_L1-2), the first's stay Linear
-            LbpRewriter.builder()
-                    .optTargets(TargetModules.regex("blocks\\.1\\.(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)"))
-                    .optConfig(LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2)).build())
-                    .optLayout(vit.getTokenLayout())
-                    .build()
-                    .apply(vit);
-            assertTrue(vit.getModule("blocks.1.mlp.fc1") instanceof LbpLinear);
             float[] img = new float[4 * 16 * 16];
             for (int i = 0; i < img.length; i++) {
                 img[i] = (float) rng.nextGaussian();
@@ -123,6 +137,9 @@ class ReleaseIntermediatesTest {
                 }
             }
             for (Map.Entry<String, Parameter> e : vit.timmParameters().entrySet()) {
+                if (!e.getValue().requiresGradient()) {
+                    continue;
+                }
                 try (NDArray g = e.getValue().getArray().getGradient()) {
                     out.put(e.getKey(), g.toFloatArray());
                 }
