@@ -35,8 +35,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * Layer-level benchmark: forward + backward of one ViT-B/16 linear layer, LbpLinear at several
- * ranks against DJL's Linear, methods alternated within each repetition, ratio of medians.
+ * Layer-level benchmark: forward + backward of each ViT-B/16 linear layer shape (qkv 768 -> 2304,
+ * proj 768 -> 768, fc1 768 -> 3072, fc2 3072 -> 768), LbpLinear at several LP_L1 orders against
+ * DJL's Linear, on each engine, methods alternated within each repetition; ratio of medians
+ * against the layer's FLOP ratio ({@link BackwardFlops#getStepRatio()}, the limit).
  */
 @Command(
         name = "layer-benchmark",
@@ -53,7 +55,7 @@ public final class LayerBenchmark implements Callable<Integer> {
     List<String> engines = List.of("PyTorch", "MXNet");
 
     @Option(names = "--layers", split = ",", description = "Layers of ViT-B: qkv, proj, fc1, fc2 (default: ${DEFAULT-VALUE}).")
-    List<String> layers = List.of("fc1");
+    List<String> layers = List.of("qkv", "proj", "fc1", "fc2");
 
     @Option(names = "--orders", split = ",", description = "LP_L1 orders; 15 = all 64 bases (default: ${DEFAULT-VALUE}).")
     List<Integer> orders = List.of(1, 2, 4, 6, 8, 15);
@@ -87,7 +89,7 @@ public final class LayerBenchmark implements Callable<Integer> {
     public Integer call() throws IOException {
         TokenLayout layout = TokenLayout.grid(1, 14, 14);
         List<String> rows = new ArrayList<>();
-        rows.add("engine,layer,selection,k,median_ms,linear_median_ms,ratio,flop_limit");
+        rows.add("engine,layer,c_in,c_out,batch,tokens,selection,k,median_ms,linear_median_ms,ratio,flop_limit,efficiency");
         System.out.printf(
                 Locale.ROOT,
                 "%s, batch %d, %d tokens (%s), %d warm-up + %d measured repetitions%n",
@@ -119,7 +121,8 @@ public final class LayerBenchmark implements Callable<Integer> {
                     double limit = BackwardFlops.of(layout, e.getValue(), cin, cout).getStepRatio();
                     int k = e.getValue().getBasisCount();
                     System.out.printf(Locale.ROOT, "  %-10s %4d %10.2f %8.3f %10.3f%n", e.getKey(), k, m, m / linear, limit);
-                    rows.add(String.format(Locale.ROOT, "%s,%s,%s,%d,%.3f,%.3f,%.4f,%.4f", engine, layerName, e.getKey(), k, m, linear, m / linear, limit));
+                    rows.add(String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%s,%d,%.3f,%.3f,%.4f,%.4f,%.4f", engine, layerName,
+                            cin, cout, batch, layout.getTokenCount(), e.getKey(), k, m, linear, m / linear, limit, limit / (m / linear)));
                 }
             }
         }

@@ -110,6 +110,14 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--memory", description = "Also measure each method's memory in a child JVM of its own.")
     boolean memory;
 
+    @Option(names = "--memory-methods", split = ",",
+            description = "Methods whose memory is measured (default: every method), e.g. full,LP_L1-2,lora-8.")
+    List<String> memoryMethods;
+
+    @Option(names = "--memory-train-blocks", split = ",",
+            description = "Training settings in which memory is measured (default: every setting).")
+    List<String> memoryTrainBlocks;
+
     @Option(names = "--memory-steps", description = "Measured steps in each memory child, after one warm-up step (default: ${DEFAULT-VALUE}).")
     int memorySteps = 1;
 
@@ -199,6 +207,9 @@ public final class StepBenchmark implements Callable<Integer> {
             return runChild(variant, method(only), trainBlocks.get(0));
         }
         List<Method> methods = methods();
+        if (memoryMethods != null) {
+            memoryMethods.forEach(this::method); // fails early on a misspelt name
+        }
         System.out.printf(Locale.ROOT, "%s, %s %s, batch %d, %d cores, Java %s; %d warm-up + %d measured repetitions,"
                         + " methods alternated%n", model, engine, Engine.getEngine(engine).getVersion(), batch,
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), warmup, reps);
@@ -207,9 +218,11 @@ public final class StepBenchmark implements Callable<Integer> {
             Map<String, Long> trainable = new LinkedHashMap<>();
             Map<String, double[]> times = time(variant, methods, setting, trainable);
             Map<String, Memory> mem = new LinkedHashMap<>();
-            if (memory) {
+            if (memory && (memoryTrainBlocks == null || memoryTrainBlocks.contains(setting))) {
                 for (Method m : methods) {
-                    mem.put(m.name, childMemory(m, setting));
+                    if (memoryMethods == null || memoryMethods.contains(m.name)) {
+                        mem.put(m.name, childMemory(m, setting));
+                    }
                 }
             }
             rows.addAll(report(variant, methods, setting, times, trainable, mem));
@@ -598,7 +611,9 @@ public final class StepBenchmark implements Callable<Integer> {
     /** Speed-up against k: measured and FLOP limit per training setting, LoRA + LBP-WHT as points. */
     private void writeChart(List<Row> rows) throws IOException {
         Chart chart = new Chart(String.format(Locale.ROOT, "%s, %s, batch %d: training-step speed-up over full backprop",
-                model, engine, batch), "k (bases per 8x8 patch, LP_L1)", "speed-up (full / method)").logX();
+                model, engine, batch), "k (bases per 8x8 patch, LP_L1)", "speed-up (full / method)");
+        int kMax = methods().stream().mapToInt(Method::bases).max().orElse(1);
+        chart.line("full backprop", new double[] {1, Math.max(2, kMax)}, new double[] {1, 1});
         for (String setting : trainBlocks) {
             List<Row> lbp = rows.stream().filter(r -> r.setting.equals(setting) && r.method.kind == Kind.LBP)
                     .collect(Collectors.toList());
