@@ -248,6 +248,20 @@ public class LoraLinear extends Linear {
         return y;
     }
 
+    /** x W0^T + s (xd A^T) B^T without bias, the intermediates released (W0 as given). */
+    private static NDArray adapted(NDArray x, NDArray xd, NDArray w, NDArray a, NDArray b, float s) {
+        NDArray down = Linear.linear(xd, a).singletonOrThrow();
+        NDArray scaled = Scalars.mul(down, s);
+        Intermediates.release(down);
+        NDArray delta = Linear.linear(scaled, b).singletonOrThrow();
+        Intermediates.release(scaled);
+        NDArray base = Linear.linear(x, w).singletonOrThrow();
+        NDArray y = base.add(delta);
+        Intermediates.release(base);
+        Intermediates.release(delta);
+        return y;
+    }
+
     /** A detached view of a parameter array, owned by the forward pass's manager. */
     private static NDArray detached(NDArray array, NDManager manager) {
         if (!array.hasGradient()) {
@@ -282,8 +296,7 @@ public class LoraLinear extends Linear {
 
         @Override
         public NDArray apply(NDArray x) {
-            NDArray delta = Linear.linear(Scalars.mul(Linear.linear(x, a).singletonOrThrow(), s), b).singletonOrThrow();
-            return Linear.linear(x, w).singletonOrThrow().add(delta);
+            return adapted(x, x, w, a, b, s);
         }
 
         @Override
@@ -324,9 +337,9 @@ public class LoraLinear extends Linear {
         @Override
         public NDArray apply(NDArray z) {
             NDList parts = z.split(new long[] {in}, z.getShape().dimension() - 1);
-            NDArray delta =
-                    Linear.linear(Scalars.mul(Linear.linear(parts.get(1), a).singletonOrThrow(), s), b).singletonOrThrow();
-            return Linear.linear(parts.get(0), w).singletonOrThrow().add(delta);
+            NDArray y = adapted(parts.get(0), parts.get(1), w, a, b, s);
+            Intermediates.release(parts, new NDList(z, y));
+            return y;
         }
 
         @Override
