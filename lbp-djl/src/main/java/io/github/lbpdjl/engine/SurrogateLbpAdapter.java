@@ -45,6 +45,30 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
         this.fuseIntoLinear = fuseIntoLinear;
     }
 
+    /**
+     * Adds two arrays of the same shape; an engine may override it with an addition whose
+     * backward keeps neither operand.
+     *
+     * @param a an array
+     * @param b an array of the same shape
+     * @return a + b
+     */
+    protected NDArray plus(NDArray a, NDArray b) {
+        return a.add(b);
+    }
+
+    /**
+     * Subtracts two arrays of the same shape; an engine may override it with a subtraction whose
+     * backward keeps neither operand.
+     *
+     * @param a an array
+     * @param b an array of the same shape
+     * @return a - b
+     */
+    protected NDArray minus(NDArray a, NDArray b) {
+        return a.sub(b);
+    }
+
     /** {@inheritDoc} */
     @Override
     public String getEngineName() {
@@ -75,12 +99,12 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
             NDArray sx = p.getScatter().matMul(x);
             NDArray zx = f.applyFrozen(sx, null);
             Intermediates.release(sx, zx);
-            z = zw.add(zx);
+            z = plus(zw, zx);
             Intermediates.release(zw);
             Intermediates.release(zx);
         }
         NDArray zd = z.stopGradient();
-        NDArray d = z.sub(zd);
+        NDArray d = minus(z, zd);
         Intermediates.release(zd);
         Intermediates.release(z);
         long units = d.getShape().get(2);
@@ -109,7 +133,7 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
             Intermediates.release(flat, y);
         } else {
             NDArray frozen = f.applyFrozen(xd, null);
-            y = frozen.add(correction);
+            y = plus(frozen, correction);
             Intermediates.release(frozen, y);
         }
         Intermediates.release(correction, y);
