@@ -107,7 +107,7 @@ public final class Adapt implements Callable<Integer> {
     @Option(names = "--cosine", description = "Cosine decay of the learning rate to lr/100 (default: fixed).")
     boolean cosine;
 
-    @Option(names = "--clip-grad", description = "Clip every gradient element to [-c, c]; 0 = off (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--clip-grad", description = "DJL AdamW's clipGrad: 0 = off (default: ${DEFAULT-VALUE}); on PyTorch DJL clamps only from above.")
     float clipGrad = 0f;
 
     @Option(names = "--train-size", description = "Training samples used, 0 = all (default: ${DEFAULT-VALUE}).")
