@@ -4,7 +4,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
+
+import io.github.lbpdjl.io.JsonInput;
 
 import java.io.Closeable;
 import java.io.EOFException;
@@ -146,7 +147,7 @@ public final class SafetensorsFile implements Closeable {
         }
         JsonObject root;
         try {
-            JsonElement el = JsonParser.parseString(json);
+            JsonElement el = JsonInput.parse(json);
             if (!el.isJsonObject()) {
                 throw new IOException(src + ": safetensors header is not a JSON object");
             }
@@ -270,7 +271,8 @@ public final class SafetensorsFile implements Closeable {
                 }
                 out[i] = new BigDecimal(x.getAsString()).longValueExact();
             } catch (NumberFormatException | ArithmeticException e) {
-                throw new IOException(where + ": " + field + " has a non-integer entry " + x, e);
+                throw new IOException(
+                        where + ": " + field + " has a non-integer entry " + JsonInput.describe(x), e);
             }
             if (out[i] < 0) {
                 throw new IOException(where + ": " + field + " has a negative entry " + out[i]);
