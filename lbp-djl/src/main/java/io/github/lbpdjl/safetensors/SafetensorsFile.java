@@ -76,6 +76,9 @@ public final class SafetensorsFile implements Closeable {
      * @throws IOException if it is missing, unreadable or malformed
      */
     public static SafetensorsFile open(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new IOException(file + ": is a folder, not a safetensors file");
+        }
         FileChannel ch;
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ);

@@ -129,6 +129,7 @@ class SafetensorsTest {
         Files.write(tiny, new byte[3]);
         assertBad(tiny, "truncated");
         assertBad(tmp.resolve("absent.st"), "not found");
+        assertBad(Files.createDirectory(tmp.resolve("folder.st")), "is a folder");
         IOException e = assertThrows(IOException.class,
                 () -> SafetensorsFile.fromBytes(new byte[] {1, 2}, "mem"));
         assertTrue(e.getMessage().startsWith("mem"), e.getMessage());
