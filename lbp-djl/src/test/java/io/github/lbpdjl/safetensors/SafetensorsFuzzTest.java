@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -72,8 +73,27 @@ class SafetensorsFuzzTest {
         SafetensorsFile open() throws IOException;
     }
 
-    /** Reads everything; returns a summary of the tensors, or "error" for an IOException. */
+    /**
+     * Reads everything; returns a summary of the tensors, or "error" for an IOException. What is
+     * allocated is bounded by the file's real size, whatever sizes its header claims (measured on
+     * a second read, so that loading and instrumenting classes on the first does not count).
+     */
     private static String read(byte[] data, Opener opener) {
+        readAll(data, opener);
+        long before = allocated();
+        try {
+            return readAll(data, opener);
+        } finally {
+            long used = allocated() - before;
+            assertTrue(used < (32 << 20) + 16L * data.length, used + " bytes allocated for " + data.length);
+        }
+    }
+
+    private static long allocated() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
+    }
+
+    private static String readAll(byte[] data, Opener opener) {
         try (SafetensorsFile f = opener.open()) {
             long total = 0;
             Map<String, String> summary = new LinkedHashMap<>();
