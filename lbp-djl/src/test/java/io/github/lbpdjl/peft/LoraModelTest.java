@@ -252,6 +252,11 @@ class LoraModelTest {
             Files.writeString(cfg, "{\"r\": \"two\"}");
             e = assertThrows(IOException.class, () -> lm.loadAdapter(dir));
             assertTrue(e.getMessage().contains(cfg.toString()), e.getMessage());
+            try (java.io.RandomAccessFile huge = new java.io.RandomAccessFile(cfg.toFile(), "rw")) {
+                huge.setLength(1L << 40); // sparse: a terabyte the reader must not load
+            }
+            e = assertThrows(IOException.class, () -> lm.loadAdapter(dir));
+            assertTrue(e.getMessage().contains(cfg.toString()) && e.getMessage().contains("larger than"), e.getMessage());
         }
     }
 
