@@ -29,7 +29,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * atomically), then forces the folder. If anything fails the temporary file is deleted and the
  * target is untouched. A process killed mid-save cannot delete its temporary file; the next save of
  * the same target deletes such leftovers, recognised by their name and by their lock being free
- * (the operating system releases the locks of a dead process).
+ * (the operating system releases the locks of a dead process). On a file system without locks,
+ * leftovers are kept.
  */
 public final class AtomicFiles {
 
@@ -143,7 +144,11 @@ public final class AtomicFiles {
             FileChannel ch = null;
             try {
                 ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                ch.lock();
+                try {
+                    ch.lock();
+                } catch (IOException e) {
+                    // no locks on this file system: cleanups cannot lock either, so they skip it
+                }
                 if (Files.exists(tmp)) {
                     return new Temp(tmp, ch);
                 }
