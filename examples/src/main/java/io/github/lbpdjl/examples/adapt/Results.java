@@ -3,12 +3,11 @@ package io.github.lbpdjl.examples.adapt;
 import com.google.gson.GsonBuilder;
 
 import io.github.lbpdjl.examples.plot.Chart;
+import io.github.lbpdjl.io.AtomicFiles;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -105,14 +104,8 @@ final class Results {
         loss.write(dir.resolve("loss_curves.png"), 1000, 600);
     }
 
-    /** Writes to a temporary file beside the target, then renames: a failed write loses nothing. */
+    /** Saves atomically ({@link AtomicFiles}): a failed or killed write loses nothing. */
     static void atomicWrite(Path file, String text) throws IOException {
-        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
-        try {
-            Files.write(tmp, text.getBytes(StandardCharsets.UTF_8));
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.writeString(file, text);
     }
 }

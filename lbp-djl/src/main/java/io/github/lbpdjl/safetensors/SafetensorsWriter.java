@@ -1,26 +1,24 @@
-package io.github.lbpdjl.zoo.safetensors;
+package io.github.lbpdjl.safetensors;
 
 import ai.djl.nn.Parameter;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
+import io.github.lbpdjl.io.AtomicFiles;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * Writes safetensors files atomically: the file is written to a temporary file in the same folder,
- * forced to disk, then moved over the target with {@code ATOMIC_MOVE}, so a failed save leaves the
+ * Writes safetensors files atomically ({@link AtomicFiles}): a failed or killed save leaves the
  * previous file untouched. Tensors are stored in the given order; the header is padded with spaces
  * to a multiple of 8 bytes.
  */
@@ -45,6 +43,7 @@ public final class SafetensorsWriter {
             header.add("__metadata__", meta);
         }
         long offset = 0;
+        List<byte[]> data = new ArrayList<>(tensors.size());
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             if ("__metadata__".equals(e.getKey())) {
                 throw new IllegalArgumentException("'__metadata__' cannot be a tensor name");
@@ -59,6 +58,7 @@ public final class SafetensorsWriter {
             o.add("shape", shape);
             JsonArray offs = new JsonArray();
             offs.add(offset);
+            data.add(t.getData());
             offset += t.getData().length;
             offs.add(offset);
             o.add("data_offsets", offs);
@@ -72,34 +72,14 @@ public final class SafetensorsWriter {
         while (head.hasRemaining()) {
             head.put((byte) ' ');
         }
-        head.flip();
-
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, abs.getFileName().toString(), ".tmp");
-        boolean done = false;
-        try {
-            try (FileChannel ch =
-                    FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                writeAll(ch, head);
-                for (Tensor t : tensors.values()) {
-                    writeAll(ch, ByteBuffer.wrap(t.getData()));
-                }
-                ch.force(true);
-            }
-            keepPermissions(tmp, abs);
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-            done = true;
-        } finally {
-            if (!done) {
-                Files.deleteIfExists(tmp);
-            }
-        }
+        AtomicFiles.write(
+                file,
+                out -> {
+                    out.write(head.array());
+                    for (byte[] d : data) {
+                        out.write(d);
+                    }
+                });
     }
 
     /**
@@ -120,24 +100,5 @@ public final class SafetensorsWriter {
             tensors.put(e.getKey(), Tensor.fromNDArray(e.getValue().getArray(), dtype));
         }
         write(file, tensors, metadata);
-    }
-
-    /** A temp file is created rw-------; give the result the target's or ordinary rw-r--r--. */
-    private static void keepPermissions(Path tmp, Path target) {
-        try {
-            java.util.Set<java.nio.file.attribute.PosixFilePermission> perms =
-                    Files.exists(target)
-                            ? Files.getPosixFilePermissions(target)
-                            : java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--");
-            Files.setPosixFilePermissions(tmp, perms);
-        } catch (UnsupportedOperationException | IOException e) {
-            // not a POSIX file system: keep the defaults
-        }
-    }
-
-    private static void writeAll(FileChannel ch, ByteBuffer bb) throws IOException {
-        while (bb.hasRemaining()) {
-            ch.write(bb);
-        }
     }
 }

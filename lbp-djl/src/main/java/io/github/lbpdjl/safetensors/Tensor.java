@@ -1,4 +1,4 @@
-package io.github.lbpdjl.zoo.safetensors;
+package io.github.lbpdjl.safetensors;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,10 +1,11 @@
-package io.github.lbpdjl.zoo.safetensors;
+package io.github.lbpdjl.safetensors;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
+
+import io.github.lbpdjl.io.JsonInput;
 
 import java.io.Closeable;
 import java.io.EOFException;
@@ -75,6 +76,9 @@ public final class SafetensorsFile implements Closeable {
      * @throws IOException if it is missing, unreadable or malformed
      */
     public static SafetensorsFile open(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new IOException(file + ": is a folder, not a safetensors file");
+        }
         FileChannel ch;
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ);
@@ -146,7 +150,7 @@ public final class SafetensorsFile implements Closeable {
         }
         JsonObject root;
         try {
-            JsonElement el = JsonParser.parseString(json);
+            JsonElement el = JsonInput.parse(json);
             if (!el.isJsonObject()) {
                 throw new IOException(src + ": safetensors header is not a JSON object");
             }
@@ -270,7 +274,8 @@ public final class SafetensorsFile implements Closeable {
                 }
                 out[i] = new BigDecimal(x.getAsString()).longValueExact();
             } catch (NumberFormatException | ArithmeticException e) {
-                throw new IOException(where + ": " + field + " has a non-integer entry " + x, e);
+                throw new IOException(
+                        where + ": " + field + " has a non-integer entry " + JsonInput.describe(x), e);
             }
             if (out[i] < 0) {
                 throw new IOException(where + ": " + field + " has a negative entry " + out[i]);

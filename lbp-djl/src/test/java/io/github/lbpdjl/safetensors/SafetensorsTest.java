@@ -1,4 +1,4 @@
-package io.github.lbpdjl.zoo.safetensors;
+package io.github.lbpdjl.safetensors;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,10 +14,9 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Collection;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -130,6 +129,7 @@ class SafetensorsTest {
         Files.write(tiny, new byte[3]);
         assertBad(tiny, "truncated");
         assertBad(tmp.resolve("absent.st"), "not found");
+        assertBad(Files.createDirectory(tmp.resolve("folder.st")), "is a folder");
         IOException e = assertThrows(IOException.class,
                 () -> SafetensorsFile.fromBytes(new byte[] {1, 2}, "mem"));
         assertTrue(e.getMessage().startsWith("mem"), e.getMessage());
@@ -151,20 +151,54 @@ class SafetensorsTest {
         Tensor t = Tensor.fromFloats(new float[] {1, 2}, new long[] {2}, DType.F32);
         SafetensorsWriter.write(f, Map.of("a", t), null);
         byte[] before = Files.readAllBytes(f);
-        Map<String, Tensor> failing = new LinkedHashMap<>() {
-            @Override
-            public Collection<Tensor> values() {
-                // the header is built, then writing the data fails
-                return Stream.of(t, (Tensor) null).collect(Collectors.toList());
-            }
-        };
-        failing.put("a", t);
-        failing.put("b", t);
-        assertThrows(NullPointerException.class, () -> SafetensorsWriter.write(f, failing, null));
+        assertThrows(IllegalArgumentException.class,
+                () -> SafetensorsWriter.write(f, Map.of("__metadata__", t), null));
         assertArrayEquals(before, Files.readAllBytes(f));
+        // the move fails: the target is a non-empty folder
+        Path folder = tmp.resolve("folder.safetensors");
+        Files.createDirectories(folder.resolve("inside"));
+        assertThrows(IOException.class, () -> SafetensorsWriter.write(folder, Map.of("a", t), null));
+        assertTrue(Files.isDirectory(folder.resolve("inside")));
         try (Stream<Path> files = Files.list(tmp)) {
-            List<Path> left = files.collect(Collectors.toList());
-            assertEquals(List.of(f), left, "temporary file left behind");
+            assertEquals(Set.of(f, folder), files.collect(Collectors.toSet()), "temporary file left behind");
         }
+    }
+
+    @Test
+    void inMemoryAndFileReadsAgree() throws IOException {
+        Path f = tmp.resolve("m.safetensors");
+        SafetensorsWriter.write(f, Map.of("t", Tensor.fromFloats(new float[] {1, 2, 3, 4, 5, 6}, new long[] {2, 3},
+                DType.F32)), null);
+        try (SafetensorsFile a = SafetensorsFile.open(f);
+                SafetensorsFile b = SafetensorsFile.fromBytes(Files.readAllBytes(f), "mem")) {
+            assertArrayEquals(a.get("t").toFloatArray(), b.get("t").toFloatArray());
+            assertEquals(6f, b.get("t").toFloatArray()[5]);
+        }
+    }
+
+    @Test
+    void sizesFromTheFileAreCheckedBeforeAllocating() throws IOException {
+        byte[] eight = new byte[8];
+        // numel * 4 overflows a long; a shape whose byte size passes as int but exceeds the data
+        assertBad(raw("big.st", "{\"t\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],"
+                + "\"data_offsets\":[0,8]}}", eight), "'t'", "bad shape");
+        assertBad(raw("huge.st", "{\"t\":{\"dtype\":\"F32\",\"shape\":[1000000000],"
+                + "\"data_offsets\":[0,4000000000]}}", eight), "'t'", "outside");
+        assertBad(raw("negoff.st", "{\"t\":{\"dtype\":\"F32\",\"shape\":[2],"
+                + "\"data_offsets\":[-8,0]}}", eight), "'t'", "negative");
+        // header length 1 TiB in a 16-byte file
+        Path f = tmp.resolve("len2.st");
+        ByteBuffer bb = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        bb.putLong(1L << 40);
+        Files.write(f, bb.array());
+        assertBad(f, "header length 1099511627776", "16 bytes");
+        // a negative header length (as a signed long) is reported unsigned
+        bb.clear();
+        bb.putLong(-1L);
+        Files.write(f, bb.array());
+        assertBad(f, "header length 18446744073709551615");
+        // deep nesting in the header is an IOException, not a StackOverflowError
+        String deep = "{\"a\":" + "[".repeat(100_000) + "]".repeat(100_000) + "}";
+        assertBad(raw("deep.st", deep, new byte[0]), "not valid JSON");
     }
 }

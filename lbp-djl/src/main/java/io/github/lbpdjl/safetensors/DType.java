@@ -1,4 +1,4 @@
-package io.github.lbpdjl.zoo.safetensors;
+package io.github.lbpdjl.safetensors;
 
 import java.util.Locale;
 

@@ -1,4 +1,4 @@
-package io.github.lbpdjl.zoo.safetensors;
+package io.github.lbpdjl.safetensors;
 
 /** Conversions between float and the 16-bit formats IEEE half (F16) and bfloat16 (BF16). */
 public final class HalfFloats {
