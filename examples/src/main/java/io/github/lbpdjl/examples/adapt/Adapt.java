@@ -125,6 +125,9 @@ public final class Adapt implements Callable<Integer> {
     @Option(names = "--engine", description = "PyTorch or MXNet (default: ${DEFAULT-VALUE}).")
     String engine = "PyTorch";
 
+    @Option(names = "--isolate", description = "Run each method in a child JVM of its own, so that peak RSS is the method's alone.")
+    boolean isolate;
+
     @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out = Paths.get("output", "adapt");
 
@@ -150,6 +153,12 @@ public final class Adapt implements Callable<Integer> {
                 model, pretrained, data, train.count, test.count, list);
         Results results = new Results();
         for (Method m : list) {
+            if (isolate) {
+                for (Results.Row r : runInChild(m)) {
+                    results.add(r);
+                }
+                continue;
+            }
             try {
                 results.add(run(m, train, test));
             } catch (ai.djl.TrainingDivergedException e) {
@@ -162,6 +171,35 @@ public final class Adapt implements Callable<Integer> {
         System.out.println(results.markdown());
         System.out.println("wrote " + out.toAbsolutePath());
         return 0;
+    }
+
+    /** Runs one method in a child JVM with the same options and reads back its row. */
+    private List<Results.Row> runInChild(Method m) throws java.io.IOException, InterruptedException {
+        Path dir = out.resolve("methods").resolve(m.name.replaceAll("[^a-z0-9.+-]", "_"));
+        List<String> cmd = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElse("java"),
+                "-Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m",
+                "-cp", System.getProperty("java.class.path"),
+                Adapt.class.getName(),
+                "--model", model, "--pretrained", pretrained, "--data", data.toString(), "--format", format,
+                "--methods", m.name, "--train-blocks", trainBlocks, "--epochs", String.valueOf(epochs),
+                "--batch", String.valueOf(batch), "--lr", String.valueOf(lr), "--clip-grad", String.valueOf(clipGrad),
+                "--train-size", String.valueOf(trainSize), "--test-size", String.valueOf(testSize),
+                "--energy-every", String.valueOf(energyEvery), "--seed", String.valueOf(seed),
+                "--engine", engine, "--out", dir.toString()));
+        if (weights != null) {
+            cmd.addAll(List.of("--weights", weights.toString()));
+        }
+        if (cosine) {
+            cmd.add("--cosine");
+        }
+        System.out.printf(Locale.ROOT, "%n== %s: in a child JVM ==%n", m);
+        Process p = new ProcessBuilder(cmd).inheritIO().start();
+        int rc = p.waitFor();
+        if (rc != 0) {
+            throw new IllegalStateException("method " + m + " failed in its child JVM (exit " + rc + "); see its output above");
+        }
+        return Results.readRows(dir.resolve("results.json"));
     }
 
     private ImageData load(boolean trainSplit) throws java.io.IOException {

@@ -28,7 +28,7 @@ final class Results {
         double peakRssMb;
         double testAccuracy;
         double energyKept;
-        transient List<double[]> lossCurve = new ArrayList<>();
+        List<double[]> lossCurve = new ArrayList<>();
 
         /** A method whose training diverged: every measure NaN. */
         static Row diverged(String method) {
@@ -70,6 +70,26 @@ final class Results {
             return "-";
         }
         return k == Math.rint(k) ? String.valueOf((long) k) : String.format(Locale.ROOT, "%.1f", k);
+    }
+
+    /**
+     * Reads the rows of a results.json written by {@link #write}.
+     *
+     * @param file the JSON file
+     * @return the rows
+     * @throws IOException if it cannot be read or is not such a file
+     */
+    static List<Row> readRows(Path file) throws IOException {
+        try {
+            Row[] rows = new GsonBuilder().serializeSpecialFloatingPointValues().create()
+                    .fromJson(Files.readString(file), Row[].class);
+            if (rows == null) {
+                throw new IOException(file + ": no results");
+            }
+            return List.of(rows);
+        } catch (com.google.gson.JsonParseException e) {
+            throw new IOException(file + ": not a results.json (" + e.getMessage() + ")", e);
+        }
     }
 
     void write(Path dir) throws IOException {

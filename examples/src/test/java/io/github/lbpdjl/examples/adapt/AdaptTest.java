@@ -113,6 +113,31 @@ class AdaptTest {
     }
 
     @Test
+    void isolatedMethodsRunInChildJvmsAndMerge(@TempDir Path tmp) throws Exception {
+        Path data = Files.createDirectories(tmp.resolve("data"));
+        writeIdx(data, "train", 64, 1);
+        writeIdx(data, "t10k", 32, 2);
+        Adapt a = new Adapt();
+        a.data = data;
+        a.pretrained = "none";
+        a.methods = List.of("head", "lbp-l1-2");
+        a.epochs = 1;
+        a.batch = 32;
+        a.isolate = true;
+        a.out = tmp.resolve("out");
+        assertEquals(0, a.call());
+        List<String> csv = Files.readAllLines(a.out.resolve("results.csv"));
+        assertEquals(3, csv.size(), String.join("\n", csv));
+        assertTrue(csv.get(1).startsWith("head,") && csv.get(2).startsWith("lbp-l1-2,"), String.join("\n", csv));
+        int rss = List.of(csv.get(0).split(",")).indexOf("peak_rss_mb");
+        for (String row : csv.subList(1, 3)) {
+            assertTrue(Double.parseDouble(row.split(",")[rss]) > 0, "each child measured its own peak: " + row);
+        }
+        assertTrue(Files.exists(a.out.resolve("methods/head/results.json")));
+        assertTrue(ImageIO.read(a.out.resolve("loss_curves.png").toFile()).getWidth() > 0);
+    }
+
+    @Test
     void missingDataSaysHowToGetIt(@TempDir Path tmp) {
         Adapt a = new Adapt();
         a.data = tmp.resolve("nowhere");
