@@ -77,11 +77,14 @@ public final class Adapt implements Callable<Integer> {
     @Option(names = "--pretrained", description = "Shipped weights by data set, or 'none' (default: ${DEFAULT-VALUE}).")
     String pretrained = "mnist";
 
-    @Option(names = "--weights", description = "A local .safetensors (timm or Hugging Face names) or DJL .params file.")
-    Path weights;
+    @Option(names = "--weights", description = "A .safetensors (timm or Hugging Face names) or DJL .params file: a local path, or a URL to download once into --cache.")
+    String weights;
 
-    @Option(names = "--data", description = "Data folder (default: ${DEFAULT-VALUE}).")
-    Path data = Paths.get("/usr/share/datasets/fashion-mnist");
+    @Option(names = "--data", description = "Data folder, or (IDX only) a base URL serving the four gzipped IDX files, downloaded once into --cache (default: ${DEFAULT-VALUE}).")
+    String data = "/usr/share/datasets/fashion-mnist";
+
+    @Option(names = "--cache", description = "Where URLs given to --weights and --data are downloaded (default: ${DEFAULT-VALUE}).")
+    Path cache = Paths.get(System.getProperty("user.home"), ".cache", "lbp-djl");
 
     @Option(names = "--format", description = "idx, cifar10 or cifar100 (default: ${DEFAULT-VALUE}).")
     String format = "idx";
@@ -181,14 +184,14 @@ public final class Adapt implements Callable<Integer> {
                 "-Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m",
                 "-cp", System.getProperty("java.class.path"),
                 Adapt.class.getName(),
-                "--model", model, "--pretrained", pretrained, "--data", data.toString(), "--format", format,
+                "--model", model, "--pretrained", pretrained, "--data", data, "--format", format, "--cache", cache.toString(),
                 "--methods", m.name, "--train-blocks", trainBlocks, "--epochs", String.valueOf(epochs),
                 "--batch", String.valueOf(batch), "--lr", String.valueOf(lr), "--clip-grad", String.valueOf(clipGrad),
                 "--train-size", String.valueOf(trainSize), "--test-size", String.valueOf(testSize),
                 "--energy-every", String.valueOf(energyEvery), "--seed", String.valueOf(seed),
                 "--engine", engine, "--out", dir.toString()));
         if (weights != null) {
-            cmd.addAll(List.of("--weights", weights.toString()));
+            cmd.addAll(List.of("--weights", weights));
         }
         if (cosine) {
             cmd.add("--cosine");
@@ -205,10 +208,13 @@ public final class Adapt implements Callable<Integer> {
     private ImageData load(boolean trainSplit) throws java.io.IOException {
         switch (format) {
             case "idx":
-                return ImageData.idx(data, trainSplit);
+                return ImageData.idx(Fetch.idxFolder(data, cache), trainSplit);
             case "cifar10":
             case "cifar100":
-                return ImageData.cifar(data, trainSplit, format.equals("cifar100"), true);
+                if (Fetch.isUrl(data)) {
+                    throw new IllegalArgumentException("--data " + data + ": a URL is supported for IDX data sets; download and extract CIFAR, then pass its folder");
+                }
+                return ImageData.cifar(Path.of(data), trainSplit, format.equals("cifar100"), true);
             default:
                 throw new IllegalArgumentException("unknown --format " + format + "; use idx, cifar10 or cifar100");
         }
@@ -226,7 +232,7 @@ public final class Adapt implements Callable<Integer> {
                 .optArgument(VitModelLoader.ARG_IN_CHANNELS, train.channels)
                 .optArgument(VitModelLoader.ARG_SEED, seed);
         if (weights != null) {
-            cb.optArgument(VitModelLoader.ARG_WEIGHTS, weights.toString());
+            cb.optArgument(VitModelLoader.ARG_WEIGHTS, Fetch.file(weights, cache).toString());
         } else if (!"none".equals(pretrained)) {
             cb.optArgument(VitModelLoader.ARG_PRETRAINED, pretrained);
         }
