@@ -6,8 +6,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 
+import io.github.lbpdjl.io.JsonInput;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.Padding;
 import io.github.lbpdjl.wht.TokenLayout;
@@ -118,9 +118,9 @@ public final class LbpConfig {
      */
     public static LbpConfig fromJson(String json) {
         try {
-            JsonElement root = JsonParser.parseString(json);
+            JsonElement root = JsonInput.parse(json);
             if (!root.isJsonObject()) {
-                throw new IllegalArgumentException("LbpConfig JSON must be an object, got: " + root);
+                throw new IllegalArgumentException("LbpConfig JSON must be an object, got: " + JsonInput.describe(root));
             }
             JsonObject o = root.getAsJsonObject();
             Builder b = builder();

@@ -12,6 +12,7 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.io.JsonInput;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 
@@ -218,16 +219,16 @@ public final class LoraConfig {
      */
     public static LoraConfig fromJson(String json) {
         try {
-            JsonElement root = JsonParser.parseString(json);
+            JsonElement root = JsonInput.parse(json);
             if (!root.isJsonObject()) {
-                throw new IllegalArgumentException("adapter config must be a JSON object, got: " + root);
+                throw new IllegalArgumentException("adapter config must be a JSON object, got: " + JsonInput.describe(root));
             }
             JsonObject o = root.getAsJsonObject();
             if (o.has("peft_type") && !"LORA".equals(o.get("peft_type").getAsString())) {
-                throw new IllegalArgumentException("adapter config has peft_type " + o.get("peft_type") + "; only LORA is supported");
+                throw new IllegalArgumentException("adapter config has peft_type " + JsonInput.describe(o.get("peft_type")) + "; only LORA is supported");
             }
             if (o.has("bias") && !o.get("bias").isJsonNull() && !"none".equals(o.get("bias").getAsString())) {
-                throw new IllegalArgumentException("adapter config has bias " + o.get("bias") + "; only \"none\" is supported");
+                throw new IllegalArgumentException("adapter config has bias " + JsonInput.describe(o.get("bias")) + "; only \"none\" is supported");
             }
             Builder b = builder();
             if (o.has("r")) {

@@ -8,16 +8,20 @@ import ai.djl.nn.core.Linear;
 import ai.djl.util.Pair;
 
 import io.github.lbpdjl.engine.LbpEngines;
+import io.github.lbpdjl.io.AtomicFiles;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.BlockTree;
 import io.github.lbpdjl.rewrite.RewriteReport;
 import io.github.lbpdjl.rewrite.TargetModules;
+import io.github.lbpdjl.safetensors.DType;
+import io.github.lbpdjl.safetensors.SafetensorsFile;
+import io.github.lbpdjl.safetensors.SafetensorsWriter;
+import io.github.lbpdjl.safetensors.Tensor;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -27,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -48,6 +53,7 @@ public final class LoraModel {
     /** The adapter configuration file name PEFT uses. */
     public static final String CONFIG_FILE = "adapter_config.json";
     private static final String PREFIX = "base_model.model.";
+    private static final long MAX_CONFIG_BYTES = 16L << 20;
 
     private final Model model;
     private final LoraConfig config;
@@ -280,25 +286,18 @@ public final class LoraModel {
      * @throws IllegalStateException if a layer is merged or not initialised
      */
     public void saveAdapter(Path dir) throws IOException {
-        Map<String, SafeTensors.Tensor> tensors = new LinkedHashMap<>();
+        Map<String, Tensor> tensors = new TreeMap<>();
         for (Map.Entry<String, Parameter> e : adapterParameters().entrySet()) {
             Parameter p = e.getValue();
             if (!p.isInitialized()) {
                 throw new IllegalStateException("adapter parameter " + e.getKey() + " is not initialised");
             }
             NDArray a = p.getArray();
-            tensors.put(e.getKey(), new SafeTensors.Tensor(a.getShape().getShape(), a.toFloatArray()));
+            tensors.put(e.getKey(), Tensor.fromFloats(a.toFloatArray(), a.getShape().getShape(), DType.F32));
         }
         checkNotMerged("saving the adapter");
-        Files.createDirectories(dir);
-        SafeTensors.write(dir.resolve(WEIGHTS_FILE), tensors);
-        Path tmp = Files.createTempFile(dir, "." + CONFIG_FILE, ".tmp");
-        try {
-            Files.write(tmp, config.toJson().getBytes(StandardCharsets.UTF_8));
-            Files.move(tmp, dir.resolve(CONFIG_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), config.toJson());
     }
 
     /**
@@ -328,42 +327,57 @@ public final class LoraModel {
     public void loadAdapter(Path dir, String adapterName) throws IOException {
         Path cfg = dir.resolve(CONFIG_FILE);
         if (Files.exists(cfg)) {
-            LoraConfig saved = LoraConfig.fromJson(Files.readString(cfg, StandardCharsets.UTF_8));
+            LoraConfig saved = readConfig(cfg);
             if (saved.getRank() != config.getRank() || saved.getAlpha() != config.getAlpha()) {
                 throw new IllegalArgumentException(cfg + ": adapter has r=" + saved.getRank() + ", alpha="
                         + saved.getAlpha() + "; this model has r=" + config.getRank() + ", alpha=" + config.getAlpha());
             }
         }
         Path file = dir.resolve(WEIGHTS_FILE);
-        Map<String, SafeTensors.Tensor> tensors = SafeTensors.read(file);
         Map<String, Parameter> params = adapterParameters();
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            SafeTensors.Tensor t = tensors.get(e.getKey());
-            long[] need = e.getValue().getArray().getShape().getShape();
-            if (t == null) {
-                problems.add("missing " + e.getKey() + " " + Arrays.toString(need));
-            } else if (!Arrays.equals(t.getShape(), need)) {
-                problems.add(e.getKey() + " has shape " + Arrays.toString(t.getShape()) + ", needs " + Arrays.toString(need));
-            }
-        }
-        for (String k : tensors.keySet()) {
-            if (!params.containsKey(k)) {
-                problems.add("unexpected " + k + " " + Arrays.toString(tensors.get(k).getShape()));
-            }
-        }
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException(file + " does not fit this model: " + String.join("; ", problems));
-        }
         Map<String, float[]> values = new LinkedHashMap<>();
-        for (String k : params.keySet()) {
-            values.put(k, tensors.get(k).getData());
+        try (SafetensorsFile tensors = SafetensorsFile.open(file)) {
+            List<String> problems = new ArrayList<>();
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                long[] need = e.getValue().getArray().getShape().getShape();
+                if (!tensors.contains(e.getKey())) {
+                    problems.add("missing " + e.getKey() + " " + Arrays.toString(need));
+                } else if (!Arrays.equals(tensors.getShape(e.getKey()), need)) {
+                    problems.add(e.getKey() + " has shape " + Arrays.toString(tensors.getShape(e.getKey()))
+                            + ", needs " + Arrays.toString(need));
+                }
+            }
+            for (String k : tensors.keys()) {
+                if (!params.containsKey(k)) {
+                    problems.add("unexpected " + k + " " + Arrays.toString(tensors.getShape(k)));
+                }
+            }
+            if (!problems.isEmpty()) {
+                throw new IllegalArgumentException(file + " does not fit this model: " + String.join("; ", problems));
+            }
+            for (String k : params.keySet()) {
+                values.put(k, tensors.get(k).toFloatArray());
+            }
         }
         if (adapterName.equals(active)) {
             checkNotMerged("loading an adapter");
             setLive(values);
         } else {
             stored.put(adapterName, values);
+        }
+    }
+
+    /** Reads adapter_config.json; a malformed one is an IOException naming the file. */
+    private static LoraConfig readConfig(Path cfg) throws IOException {
+        long size = Files.size(cfg);
+        if (size > MAX_CONFIG_BYTES) {
+            throw new IOException(cfg + ": adapter config of " + size + " bytes is larger than the "
+                    + MAX_CONFIG_BYTES + " accepted");
+        }
+        try {
+            return LoraConfig.fromJson(Files.readString(cfg, StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(cfg + ": " + e.getMessage(), e);
         }
     }
 

@@ -136,17 +136,59 @@ public final class TargetModules {
      *
      * @param path the module path
      * @return the pattern index, 0 for {@link #allLinear()}
+     * @throws IllegalArgumentException if a regex backtracks catastrophically on the path (it may
+     *     come from an adapter_config.json): more than {@value #MATCH_BUDGET} character reads
      */
     public int matchingPattern(String path) {
         if (kind == Kind.ALL) {
             return 0;
         }
         for (int i = 0; i < compiled.size(); i++) {
-            if (compiled.get(i).matcher(path).matches()) {
+            if (compiled.get(i).matcher(new BudgetedChars(path, patterns.get(i)))
+                    .matches()) {
                 return i;
             }
         }
         return -1;
+    }
+
+    /** Character reads allowed for one match: far more than any sane pattern needs on a module path. */
+    static final long MATCH_BUDGET = 1_000_000;
+
+    /** A path that stops a match which reads it more than {@link #MATCH_BUDGET} times. */
+    private static final class BudgetedChars implements CharSequence {
+        private final String path;
+        private final String pattern;
+        private long reads;
+
+        BudgetedChars(String path, String pattern) {
+            this.path = path;
+            this.pattern = pattern;
+        }
+
+        @Override
+        public char charAt(int index) {
+            if (++reads > MATCH_BUDGET) {
+                throw new IllegalArgumentException("target pattern '" + pattern + "' takes too long to match '"
+                        + path + "' (catastrophic backtracking?)");
+            }
+            return path.charAt(index);
+        }
+
+        @Override
+        public int length() {
+            return path.length();
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return path.subSequence(start, end);
+        }
+
+        @Override
+        public String toString() {
+            return path;
+        }
     }
 
     /** @return the patterns as given */

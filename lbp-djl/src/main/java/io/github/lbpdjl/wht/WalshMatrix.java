@@ -8,14 +8,20 @@ package io.github.lbpdjl.wht;
  */
 public final class WalshMatrix {
 
+    /**
+     * The largest patch side accepted (a 256 x 256 patch already spans more tokens than any ViT
+     * grid); larger values would only make the O(p^2) tables exhaust memory or time.
+     */
+    public static final int MAX_SIZE = 256;
+
     private WalshMatrix() {}
 
     /**
      * Returns the p x p Walsh matrix in sequency order.
      *
-     * @param p the size, a power of two (1, 2, 4, 8, ...)
+     * @param p the size, a power of two (1, 2, 4, 8, ..., {@link #MAX_SIZE})
      * @return a new matrix, {@code w[k][i]} is entry i of the k-th Walsh function
-     * @throws IllegalArgumentException if p is not a positive power of two
+     * @throws IllegalArgumentException if p is not a positive power of two up to {@link #MAX_SIZE}
      */
     public static int[][] sequency(int p) {
         requirePowerOfTwo(p, "patch size");
@@ -44,9 +50,9 @@ public final class WalshMatrix {
      * @throws IllegalArgumentException if it is not
      */
     static void requirePowerOfTwo(int value, String what) {
-        if (value < 1 || Integer.bitCount(value) != 1) {
+        if (value < 1 || Integer.bitCount(value) != 1 || value > MAX_SIZE) {
             throw new IllegalArgumentException(
-                    what + " must be a positive power of two (1, 2, 4, 8, ...), got " + value);
+                    what + " must be a positive power of two (1, 2, 4, 8, ..., " + MAX_SIZE + "), got " + value);
         }
     }
 }

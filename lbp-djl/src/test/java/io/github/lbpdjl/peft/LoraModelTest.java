@@ -27,6 +27,10 @@ import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.BlockTree;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
+import io.github.lbpdjl.safetensors.DType;
+import io.github.lbpdjl.safetensors.SafetensorsFile;
+import io.github.lbpdjl.safetensors.SafetensorsWriter;
+import io.github.lbpdjl.safetensors.Tensor;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
 
@@ -36,9 +40,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -158,7 +159,7 @@ class LoraModelTest {
             randomize(((TinyVit) model.getBlock()).head.getParameters().get("weight"), 7);
             float[] trained = infer(model, x);
             lm.saveAdapter(dir);
-            Map<String, SafeTensors.Tensor> saved = SafeTensors.read(dir.resolve(LoraModel.WEIGHTS_FILE));
+            Map<String, Tensor> saved = SafetensorsFile.readAll(dir.resolve(LoraModel.WEIGHTS_FILE));
             assertEquals(List.of(
                     "base_model.model.blocks.0.proj.lora_A.weight", "base_model.model.blocks.0.proj.lora_B.weight",
                     "base_model.model.blocks.0.qkv.lora_A.weight", "base_model.model.blocks.0.qkv.lora_B.weight",
@@ -216,19 +217,19 @@ class LoraModelTest {
             LoraModel lm = qkvProj().apply(model);
             lm.saveAdapter(dir);
             Path f = dir.resolve(LoraModel.WEIGHTS_FILE);
-            Map<String, SafeTensors.Tensor> good = SafeTensors.read(f);
+            Map<String, Tensor> good = SafetensorsFile.readAll(f);
             String key = "base_model.model.blocks.0.qkv.lora_B.weight";
 
-            Map<String, SafeTensors.Tensor> wrong = new LinkedHashMap<>(good);
-            wrong.put(key, new SafeTensors.Tensor(new long[] {3 * DIM, 4}, new float[3 * DIM * 4]));
-            SafeTensors.write(f, wrong);
+            Map<String, Tensor> wrong = new LinkedHashMap<>(good);
+            wrong.put(key, Tensor.fromFloats(new float[3 * DIM * 4], new long[] {3 * DIM, 4}, DType.F32));
+            SafetensorsWriter.write(f, wrong, null);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> lm.loadAdapter(dir));
             assertTrue(e.getMessage().contains(key + " has shape [24, 4], needs [24, 2]"), e.getMessage());
 
-            Map<String, SafeTensors.Tensor> missing = new LinkedHashMap<>(good);
+            Map<String, Tensor> missing = new LinkedHashMap<>(good);
             missing.remove(key);
-            missing.put("base_model.model.blocks.9.qkv.lora_A.weight", new SafeTensors.Tensor(new long[] {1}, new float[1]));
-            SafeTensors.write(f, missing);
+            missing.put("base_model.model.blocks.9.qkv.lora_A.weight", Tensor.fromFloats(new float[1], new long[] {1}, DType.F32));
+            SafetensorsWriter.write(f, missing, null);
             e = assertThrows(IllegalArgumentException.class, () -> lm.loadAdapter(dir));
             assertTrue(e.getMessage().contains("missing " + key) && e.getMessage().contains("unexpected base_model.model.blocks.9"),
                     e.getMessage());
@@ -236,34 +237,46 @@ class LoraModelTest {
     }
 
     @Test
-    void malformedSafetensorsAreRejected(@TempDir Path dir) throws IOException {
-        Path f = dir.resolve("a.safetensors");
-        SafeTensors.write(f, Map.of("t", new SafeTensors.Tensor(new long[] {2, 3}, new float[] {1, 2, 3, 4, 5, 6})));
-        SafeTensors.Tensor t = SafeTensors.read(f).get("t");
-        assertEquals(6f, t.getData()[5]);
-        assertMalformed(dir, header("{\"t\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 20), "data_offsets");
-        assertMalformed(dir, header("{\"t\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,24]}}", 24), "needs 16");
-        assertMalformed(dir, header("{\"t\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4), "only F32");
-        assertMalformed(dir, header("{\"t\":{\"dtype\":\"Q7\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8), "unknown dtype");
-        assertMalformed(dir, header("{\"t\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}}", 8), "too large");
-        byte[] huge = new byte[16];
-        ByteBuffer.wrap(huge).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 40);
-        assertMalformed(dir, huge, "header length");
-        assertMalformed(dir, new byte[3], "less than");
+    void malformedAdapterFilesAreIoErrorsNamingTheFile(@TempDir Path dir) throws IOException {
+        try (Model model = model("PyTorch")) {
+            LoraModel lm = qkvProj().apply(model);
+            lm.saveAdapter(dir);
+            Path weights = dir.resolve(LoraModel.WEIGHTS_FILE);
+            byte[] good = Files.readAllBytes(weights);
+            Files.write(weights, java.util.Arrays.copyOf(good, good.length - 3));
+            IOException e = assertThrows(IOException.class, () -> lm.loadAdapter(dir));
+            assertTrue(e.getMessage().contains(weights.toString()) && e.getMessage().contains("truncated"),
+                    e.getMessage());
+            Files.write(weights, good);
+            Path cfg = dir.resolve(LoraModel.CONFIG_FILE);
+            Files.writeString(cfg, "{\"r\": \"two\"}");
+            e = assertThrows(IOException.class, () -> lm.loadAdapter(dir));
+            assertTrue(e.getMessage().contains(cfg.toString()), e.getMessage());
+            try (java.io.RandomAccessFile huge = new java.io.RandomAccessFile(cfg.toFile(), "rw")) {
+                huge.setLength(1L << 40); // sparse: a terabyte the reader must not load
+            }
+            e = assertThrows(IOException.class, () -> lm.loadAdapter(dir));
+            assertTrue(e.getMessage().contains(cfg.toString()) && e.getMessage().contains("larger than"), e.getMessage());
+        }
     }
 
-    static byte[] header(String json, int dataBytes) {
-        byte[] h = json.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(h.length).put(h);
-        return b.array();
-    }
-
-    static void assertMalformed(Path dir, byte[] bytes, String expected) throws IOException {
-        Path f = dir.resolve("bad.safetensors");
-        Files.write(f, bytes);
-        IOException e = assertThrows(IOException.class, () -> SafeTensors.read(f));
-        assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains(expected), e.getMessage());
+    @Test
+    void halfPrecisionAdaptersLoad(@TempDir Path dir) throws IOException {
+        try (Model model = model("PyTorch")) {
+            LoraModel lm = qkvProj().apply(model);
+            randomizeAdapters(lm);
+            lm.saveAdapter(dir);
+            Path f = dir.resolve(LoraModel.WEIGHTS_FILE);
+            Map<String, Tensor> bf16 = new LinkedHashMap<>();
+            SafetensorsFile.readAll(f).forEach((k, t) -> bf16.put(k, Tensor.fromFloats(t.toFloatArray(), t.getShape(), DType.BF16)));
+            SafetensorsWriter.write(f, bf16, null);
+            String key = "base_model.model.blocks.0.qkv.lora_B.weight";
+            float[] want = bf16.get(key).toFloatArray();
+            lm.addAdapter("other");
+            lm.loadAdapter(dir);
+            assertEquals(java.util.Arrays.toString(want),
+                    java.util.Arrays.toString(lm.getLayers().get("blocks.0.qkv").getLoraB().getArray().toFloatArray()));
+        }
     }
 
     @Test

@@ -18,7 +18,7 @@ import ai.djl.translate.Translator;
 import ai.djl.translate.TranslatorFactory;
 import ai.djl.util.Progress;
 
-import io.github.lbpdjl.zoo.safetensors.SafetensorsFile;
+import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 
 import org.slf4j.Logger;

@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 
-import io.github.lbpdjl.zoo.safetensors.DType;
-import io.github.lbpdjl.zoo.safetensors.SafetensorsFile;
-import io.github.lbpdjl.zoo.safetensors.SafetensorsWriter;
+import io.github.lbpdjl.safetensors.DType;
+import io.github.lbpdjl.safetensors.SafetensorsFile;
+import io.github.lbpdjl.safetensors.SafetensorsWriter;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 
 import org.slf4j.Logger;

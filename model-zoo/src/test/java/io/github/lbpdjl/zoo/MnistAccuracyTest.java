@@ -9,7 +9,7 @@ import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 
 import io.github.lbpdjl.zoo.data.Mnist;
-import io.github.lbpdjl.zoo.safetensors.SafetensorsFile;
+import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.zoo.train.TrainMicroMnist;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 

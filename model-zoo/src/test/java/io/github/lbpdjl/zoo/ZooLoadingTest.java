@@ -24,11 +24,11 @@ import ai.djl.repository.zoo.ModelZoo;
 import ai.djl.repository.zoo.ZooModel;
 
 import io.github.lbpdjl.wht.TokenLayout;
-import io.github.lbpdjl.zoo.safetensors.DType;
-import io.github.lbpdjl.zoo.safetensors.HalfFloats;
-import io.github.lbpdjl.zoo.safetensors.SafetensorsFile;
-import io.github.lbpdjl.zoo.safetensors.SafetensorsWriter;
-import io.github.lbpdjl.zoo.safetensors.Tensor;
+import io.github.lbpdjl.safetensors.DType;
+import io.github.lbpdjl.safetensors.HalfFloats;
+import io.github.lbpdjl.safetensors.SafetensorsFile;
+import io.github.lbpdjl.safetensors.SafetensorsWriter;
+import io.github.lbpdjl.safetensors.Tensor;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 
 import org.junit.jupiter.api.Test;

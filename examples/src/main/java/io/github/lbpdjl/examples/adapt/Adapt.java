@@ -77,11 +77,14 @@ public final class Adapt implements Callable<Integer> {
     @Option(names = "--pretrained", description = "Shipped weights by data set, or 'none' (default: ${DEFAULT-VALUE}).")
     String pretrained = "mnist";
 
-    @Option(names = "--weights", description = "A local .safetensors (timm or Hugging Face names) or DJL .params file.")
-    Path weights;
+    @Option(names = "--weights", description = "A .safetensors (timm or Hugging Face names) or DJL .params file: a local path, or a URL to download once into --cache.")
+    String weights;
 
-    @Option(names = "--data", description = "Data folder (default: ${DEFAULT-VALUE}).")
-    Path data = Paths.get("/usr/share/datasets/fashion-mnist");
+    @Option(names = "--data", description = "Data folder, or (IDX only) a base URL serving the four gzipped IDX files, downloaded once into --cache (default: ${DEFAULT-VALUE}).")
+    String data = "/usr/share/datasets/fashion-mnist";
+
+    @Option(names = "--cache", description = "Where URLs given to --weights and --data are downloaded (default: ${DEFAULT-VALUE}).")
+    Path cache = Paths.get(System.getProperty("user.home"), ".cache", "lbp-djl");
 
     @Option(names = "--format", description = "idx, cifar10 or cifar100 (default: ${DEFAULT-VALUE}).")
     String format = "idx";
@@ -107,7 +110,7 @@ public final class Adapt implements Callable<Integer> {
     @Option(names = "--cosine", description = "Cosine decay of the learning rate to lr/100 (default: fixed).")
     boolean cosine;
 
-    @Option(names = "--clip-grad", description = "Clip every gradient element to [-c, c]; 0 = off (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--clip-grad", description = "DJL AdamW's clipGrad: 0 = off (default: ${DEFAULT-VALUE}); on PyTorch DJL clamps only from above.")
     float clipGrad = 0f;
 
     @Option(names = "--train-size", description = "Training samples used, 0 = all (default: ${DEFAULT-VALUE}).")
@@ -124,6 +127,9 @@ public final class Adapt implements Callable<Integer> {
 
     @Option(names = "--engine", description = "PyTorch or MXNet (default: ${DEFAULT-VALUE}).")
     String engine = "PyTorch";
+
+    @Option(names = "--isolate", description = "Run each method in a child JVM of its own, so that peak RSS is the method's alone.")
+    boolean isolate;
 
     @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out = Paths.get("output", "adapt");
@@ -150,6 +156,12 @@ public final class Adapt implements Callable<Integer> {
                 model, pretrained, data, train.count, test.count, list);
         Results results = new Results();
         for (Method m : list) {
+            if (isolate) {
+                for (Results.Row r : runInChild(m)) {
+                    results.add(r);
+                }
+                continue;
+            }
             try {
                 results.add(run(m, train, test));
             } catch (ai.djl.TrainingDivergedException e) {
@@ -164,13 +176,45 @@ public final class Adapt implements Callable<Integer> {
         return 0;
     }
 
+    /** Runs one method in a child JVM with the same options and reads back its row. */
+    private List<Results.Row> runInChild(Method m) throws java.io.IOException, InterruptedException {
+        Path dir = out.resolve("methods").resolve(m.name.replaceAll("[^a-z0-9.+-]", "_"));
+        List<String> cmd = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElse("java"),
+                "-Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m",
+                "-cp", System.getProperty("java.class.path"),
+                Adapt.class.getName(),
+                "--model", model, "--pretrained", pretrained, "--data", data, "--format", format, "--cache", cache.toString(),
+                "--methods", m.name, "--train-blocks", trainBlocks, "--epochs", String.valueOf(epochs),
+                "--batch", String.valueOf(batch), "--lr", String.valueOf(lr), "--clip-grad", String.valueOf(clipGrad),
+                "--train-size", String.valueOf(trainSize), "--test-size", String.valueOf(testSize),
+                "--energy-every", String.valueOf(energyEvery), "--seed", String.valueOf(seed),
+                "--engine", engine, "--out", dir.toString()));
+        if (weights != null) {
+            cmd.addAll(List.of("--weights", weights));
+        }
+        if (cosine) {
+            cmd.add("--cosine");
+        }
+        System.out.printf(Locale.ROOT, "%n== %s: in a child JVM ==%n", m);
+        Process p = new ProcessBuilder(cmd).inheritIO().start();
+        int rc = p.waitFor();
+        if (rc != 0) {
+            throw new IllegalStateException("method " + m + " failed in its child JVM (exit " + rc + "); see its output above");
+        }
+        return Results.readRows(dir.resolve("results.json"));
+    }
+
     private ImageData load(boolean trainSplit) throws java.io.IOException {
         switch (format) {
             case "idx":
-                return ImageData.idx(data, trainSplit);
+                return ImageData.idx(Fetch.idxFolder(data, cache), trainSplit);
             case "cifar10":
             case "cifar100":
-                return ImageData.cifar(data, trainSplit, format.equals("cifar100"), true);
+                if (Fetch.isUrl(data)) {
+                    throw new IllegalArgumentException("--data " + data + ": a URL is supported for IDX data sets; download and extract CIFAR, then pass its folder");
+                }
+                return ImageData.cifar(Path.of(data), trainSplit, format.equals("cifar100"), true);
             default:
                 throw new IllegalArgumentException("unknown --format " + format + "; use idx, cifar10 or cifar100");
         }
@@ -188,7 +232,7 @@ public final class Adapt implements Callable<Integer> {
                 .optArgument(VitModelLoader.ARG_IN_CHANNELS, train.channels)
                 .optArgument(VitModelLoader.ARG_SEED, seed);
         if (weights != null) {
-            cb.optArgument(VitModelLoader.ARG_WEIGHTS, weights.toString());
+            cb.optArgument(VitModelLoader.ARG_WEIGHTS, Fetch.file(weights, cache).toString());
         } else if (!"none".equals(pretrained)) {
             cb.optArgument(VitModelLoader.ARG_PRETRAINED, pretrained);
         }

@@ -3,12 +3,11 @@ package io.github.lbpdjl.examples.adapt;
 import com.google.gson.GsonBuilder;
 
 import io.github.lbpdjl.examples.plot.Chart;
+import io.github.lbpdjl.io.AtomicFiles;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -29,7 +28,7 @@ final class Results {
         double peakRssMb;
         double testAccuracy;
         double energyKept;
-        transient List<double[]> lossCurve = new ArrayList<>();
+        List<double[]> lossCurve = new ArrayList<>();
 
         /** A method whose training diverged: every measure NaN. */
         static Row diverged(String method) {
@@ -73,6 +72,26 @@ final class Results {
         return k == Math.rint(k) ? String.valueOf((long) k) : String.format(Locale.ROOT, "%.1f", k);
     }
 
+    /**
+     * Reads the rows of a results.json written by {@link #write}.
+     *
+     * @param file the JSON file
+     * @return the rows
+     * @throws IOException if it cannot be read or is not such a file
+     */
+    static List<Row> readRows(Path file) throws IOException {
+        try {
+            Row[] rows = new GsonBuilder().serializeSpecialFloatingPointValues().create()
+                    .fromJson(Files.readString(file), Row[].class);
+            if (rows == null) {
+                throw new IOException(file + ": no results");
+            }
+            return List.of(rows);
+        } catch (com.google.gson.JsonParseException e) {
+            throw new IOException(file + ": not a results.json (" + e.getMessage() + ")", e);
+        }
+    }
+
     void write(Path dir) throws IOException {
         Files.createDirectories(dir);
         List<String> csv = new ArrayList<>();
@@ -105,14 +124,8 @@ final class Results {
         loss.write(dir.resolve("loss_curves.png"), 1000, 600);
     }
 
-    /** Writes to a temporary file beside the target, then renames: a failed write loses nothing. */
+    /** Saves atomically ({@link AtomicFiles}): a failed or killed write loses nothing. */
     static void atomicWrite(Path file, String text) throws IOException {
-        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
-        try {
-            Files.write(tmp, text.getBytes(StandardCharsets.UTF_8));
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.writeString(file, text);
     }
 }

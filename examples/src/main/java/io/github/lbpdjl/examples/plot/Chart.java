@@ -1,5 +1,7 @@
 package io.github.lbpdjl.examples.plot;
 
+import io.github.lbpdjl.io.AtomicFiles;
+
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -9,9 +11,7 @@ import java.awt.RenderingHints;
 import java.awt.geom.AffineTransform;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -107,7 +107,7 @@ public final class Chart {
     }
 
     /**
-     * Writes the chart as a PNG, atomically (temporary file, then rename).
+     * Writes the chart as a PNG, atomically ({@link AtomicFiles}).
      *
      * @param file the PNG file
      * @param width pixels
@@ -215,15 +215,11 @@ public final class Chart {
             legendY += 22;
         }
         g.dispose();
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try {
-            ImageIO.write(img, "png", tmp.toFile());
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(file, out -> {
+            if (!ImageIO.write(img, "png", out)) {
+                throw new IOException("no PNG writer available for " + file);
+            }
+        });
     }
 
     private static List<Double> ticks(double min, double max) {

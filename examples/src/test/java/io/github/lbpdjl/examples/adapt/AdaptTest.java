@@ -77,7 +77,7 @@ class AdaptTest {
         writeIdx(data, "t10k", 128, 2);
         Path out = tmp.resolve("out");
         Adapt a = new Adapt();
-        a.data = data;
+        a.data = data.toString();
         a.pretrained = "none";
         a.methods = List.of("full", "lbp-l1-2", "lora-4", "lora-4+lbp-l1-2");
         a.epochs = 2;
@@ -113,9 +113,76 @@ class AdaptTest {
     }
 
     @Test
+    void isolatedMethodsRunInChildJvmsAndMerge(@TempDir Path tmp) throws Exception {
+        Path data = Files.createDirectories(tmp.resolve("data"));
+        writeIdx(data, "train", 64, 1);
+        writeIdx(data, "t10k", 32, 2);
+        Adapt a = new Adapt();
+        a.data = data.toString();
+        a.pretrained = "none";
+        a.methods = List.of("head", "lbp-l1-2");
+        a.epochs = 1;
+        a.batch = 32;
+        a.isolate = true;
+        a.out = tmp.resolve("out");
+        assertEquals(0, a.call());
+        List<String> csv = Files.readAllLines(a.out.resolve("results.csv"));
+        assertEquals(3, csv.size(), String.join("\n", csv));
+        assertTrue(csv.get(1).startsWith("head,") && csv.get(2).startsWith("lbp-l1-2,"), String.join("\n", csv));
+        int rss = List.of(csv.get(0).split(",")).indexOf("peak_rss_mb");
+        for (String row : csv.subList(1, 3)) {
+            assertTrue(Double.parseDouble(row.split(",")[rss]) > 0, "each child measured its own peak: " + row);
+        }
+        assertTrue(Files.exists(a.out.resolve("methods/head/results.json")));
+        assertTrue(ImageIO.read(a.out.resolve("loss_curves.png").toFile()).getWidth() > 0);
+    }
+
+    @Test
+    void dataFromABaseUrlIsDownloadedOnceIntoTheCache(@TempDir Path tmp) throws Exception {
+        Path served = Files.createDirectories(tmp.resolve("served"));
+        writeIdx(served, "train", 64, 1);
+        writeIdx(served, "t10k", 32, 2);
+        for (String f : List.of("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte")) { // the URL form wants .gz
+            try (java.io.OutputStream o = new GZIPOutputStream(Files.newOutputStream(served.resolve(f + ".gz")))) {
+                o.write(Files.readAllBytes(served.resolve(f)));
+            }
+        }
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        int[] requests = {0};
+        server.createContext("/", ex -> {
+            requests[0]++;
+            Path f = served.resolve(ex.getRequestURI().getPath().substring(1));
+            if (!Files.isRegularFile(f)) {
+                ex.sendResponseHeaders(404, -1);
+            } else {
+                byte[] b = Files.readAllBytes(f);
+                ex.sendResponseHeaders(200, b.length);
+                ex.getResponseBody().write(b);
+            }
+            ex.close();
+        });
+        server.start();
+        try {
+            String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/";
+            Path cache = tmp.resolve("cache");
+            Path dir = Fetch.idxFolder(url, cache);
+            assertTrue(dir.startsWith(cache));
+            assertEquals(4, requests[0]);
+            assertEquals(64, ImageData.idx(dir, true).count);
+            Fetch.idxFolder(url, cache);
+            assertEquals(4, requests[0], "downloaded once");
+            IOException e = assertThrows(IOException.class, () -> Fetch.file(url + "missing.safetensors", cache));
+            assertTrue(e.getMessage().contains("missing.safetensors"), e.getMessage());
+            assertEquals(Path.of("local/file"), Fetch.file("local/file", cache));
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
     void missingDataSaysHowToGetIt(@TempDir Path tmp) {
         Adapt a = new Adapt();
-        a.data = tmp.resolve("nowhere");
+        a.data = tmp.resolve("nowhere").toString();
         a.pretrained = "none";
         Exception e = assertThrows(IOException.class, a::call);
         assertTrue(e.getMessage().contains("dataset-fashion-mnist") && e.getMessage().contains("nowhere"), e.getMessage());

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -24,6 +25,7 @@ public final class IdxReader {
     public static final int LABELS_MAGIC = 0x00000801;
 
     private static final long MAX_BYTES = Integer.MAX_VALUE - 16L;
+    private static final int FIRST_CHUNK = 1 << 20;
 
     private IdxReader() {}
 
@@ -141,22 +143,37 @@ public final class IdxReader {
         }
     }
 
+    /**
+     * Reads exactly {@code size} bytes and checks that nothing follows. The buffer grows as bytes
+     * arrive, so a size claimed by the header of a gzip stream (whose real length is unknown until
+     * it ends) costs memory only for the bytes that are really there.
+     */
     private static byte[] readPayload(DataInputStream in, Path file, int size) throws IOException {
-        byte[] data = new byte[size];
+        byte[] data = new byte[Math.min(size, FIRST_CHUNK)];
+        int n = 0;
+        int next;
         try {
-            in.readFully(data);
+            while (n < size) {
+                if (n == data.length) {
+                    data = Arrays.copyOf(data, (int) Math.min(size, 2L * data.length));
+                }
+                int r = in.read(data, n, data.length - n);
+                if (r < 0) {
+                    break;
+                }
+                n += r;
+            }
+            next = n < size ? -1 : in.read();
         } catch (EOFException e) {
-            throw new IOException(
-                    file + ": IDX payload truncated, expected " + size + " bytes", e);
+            next = -1; // a gzip stream that ends early (or right after the payload)
         } catch (IOException e) {
             throw new IOException(file + ": cannot read IDX payload: " + e.getMessage(), e);
         }
-        try {
-            if (in.read() != -1) {
-                throw new IOException(file + ": IDX file has bytes after its payload");
-            }
-        } catch (EOFException e) {
-            // a gzip stream that ends here is fine
+        if (n < size) {
+            throw new IOException(file + ": IDX payload truncated, expected " + size + " bytes, got " + n);
+        }
+        if (next != -1) {
+            throw new IOException(file + ": IDX file has bytes after its payload");
         }
         return data;
     }

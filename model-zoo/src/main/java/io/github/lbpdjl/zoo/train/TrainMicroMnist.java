@@ -18,8 +18,8 @@ import ai.djl.training.tracker.WarmUpTracker;
 
 import io.github.lbpdjl.zoo.VitVariant;
 import io.github.lbpdjl.zoo.data.Mnist;
-import io.github.lbpdjl.zoo.safetensors.DType;
-import io.github.lbpdjl.zoo.safetensors.SafetensorsWriter;
+import io.github.lbpdjl.safetensors.DType;
+import io.github.lbpdjl.safetensors.SafetensorsWriter;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 
 import java.io.IOException;

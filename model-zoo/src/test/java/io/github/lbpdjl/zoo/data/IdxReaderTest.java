@@ -95,4 +95,16 @@ class IdxReaderTest {
         assertBad(write("hdr", Arrays.copyOf(labels(4, 4), 6), false), false, "header truncated");
         assertBad(tmp.resolve("absent"), true, "not found");
     }
+
+    @Test
+    void aCountClaimedInsideGzipIsNotAllocatedUpFront() throws IOException {
+        // found by IdxReaderFuzzTest: 8 bytes, gzipped, claimed 1.6 GB of labels and got them allocated
+        Path f = write("claim.gz", labels(0x6001760a, 3), true);
+        com.sun.management.ThreadMXBean mx =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = mx.getCurrentThreadAllocatedBytes();
+        assertBad(f, false, "truncated, expected 1610708490 bytes, got 3");
+        long used = mx.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(used < 16 << 20, used + " bytes allocated");
+    }
 }

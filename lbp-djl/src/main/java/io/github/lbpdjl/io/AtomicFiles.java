@@ -1,0 +1,249 @@
+package io.github.lbpdjl.io;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Saves files so that a reader, a crash or a killed process only ever sees the complete old or the
+ * complete new content.
+ *
+ * <p>{@link #write(Path, Content)} writes to a temporary file {@code .<name>.<random>.tmp} in the
+ * target's folder while holding an exclusive lock on it, forces it to disk, moves it over the target
+ * with {@code ATOMIC_MOVE} ({@code REPLACE_EXISTING} only where the file system cannot move
+ * atomically), then forces the folder. If anything fails the temporary file is deleted and the
+ * target is untouched. A process killed mid-save cannot delete its temporary file; the next save of
+ * the same target deletes such leftovers, recognised by their name and by their lock being free
+ * (the operating system releases the locks of a dead process). On a file system without locks,
+ * leftovers are kept.
+ */
+public final class AtomicFiles {
+
+    private static final String SUFFIX = ".tmp";
+    private static final int CHUNK = 1 << 20;
+    /** Temporary files this JVM is writing; never opened by the leftover cleanup. */
+    private static final Set<Path> ACTIVE = ConcurrentHashMap.newKeySet();
+
+    private AtomicFiles() {}
+
+    /** Produces a file's content. */
+    @FunctionalInterface
+    public interface Content {
+
+        /**
+         * Writes the content; the stream is closed by {@link AtomicFiles} (closing it here only
+         * flushes).
+         *
+         * @param out the stream to the temporary file
+         * @throws IOException if writing fails
+         */
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /**
+     * Saves text as UTF-8, atomically.
+     *
+     * @param file the target
+     * @param text the text
+     * @throws IOException if saving fails (the target is then unchanged)
+     */
+    public static void writeString(Path file, String text) throws IOException {
+        write(file, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Saves bytes, atomically.
+     *
+     * @param file the target
+     * @param bytes the content
+     * @throws IOException if saving fails (the target is then unchanged)
+     */
+    public static void write(Path file, byte[] bytes) throws IOException {
+        write(file, out -> out.write(bytes));
+    }
+
+    /**
+     * Saves the content a callback writes, atomically. The target's folder is created if needed;
+     * an existing target's POSIX permissions are kept.
+     *
+     * @param file the target
+     * @param content writes the content
+     * @throws IOException if saving fails (the target is then unchanged)
+     */
+    public static void write(Path file, Content content) throws IOException {
+        Path target = file.toAbsolutePath();
+        Path dir = target.getParent();
+        Files.createDirectories(dir);
+        String prefix = "." + target.getFileName() + ".";
+        Temp tmp = lockedTempFile(dir, prefix);
+        boolean moved = false;
+        try {
+            try (FileChannel ch = tmp.channel) {
+                try (OutputStream out = new BufferedOutputStream(new ChannelStream(ch), 1 << 16)) {
+                    content.writeTo(out);
+                }
+                ch.force(true);
+                keepPermissions(tmp.path, target);
+                try {
+                    Files.move(tmp.path, target, StandardCopyOption.ATOMIC_MOVE);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp.path, target, StandardCopyOption.REPLACE_EXISTING);
+                }
+                moved = true;
+            }
+        } finally {
+            try {
+                if (!moved) {
+                    Files.deleteIfExists(tmp.path);
+                }
+            } finally {
+                ACTIVE.remove(tmp.path);
+            }
+        }
+        forceFolder(dir);
+        deleteLeftovers(dir, prefix);
+    }
+
+    /** A temporary file, open and locked. */
+    private static final class Temp {
+        final Path path;
+        final FileChannel channel;
+
+        Temp(Path path, FileChannel channel) {
+            this.path = path;
+            this.channel = channel;
+        }
+    }
+
+    /**
+     * Creates a new temporary file and locks it. A cleanup in another process may delete the file
+     * between its creation and the lock (it is unlocked then); that is seen after locking, and a
+     * new name is tried.
+     */
+    private static Temp lockedTempFile(Path dir, String prefix) throws IOException {
+        for (int attempt = 0; attempt < 100; attempt++) {
+            Path tmp = dir.resolve(prefix + Long.toUnsignedString(ThreadLocalRandom.current().nextLong()) + SUFFIX);
+            if (!ACTIVE.add(tmp)) {
+                continue;
+            }
+            FileChannel ch = null;
+            try {
+                ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                try {
+                    ch.lock();
+                } catch (IOException e) {
+                    // no locks on this file system: cleanups cannot lock either, so they skip it
+                }
+                if (Files.exists(tmp)) {
+                    return new Temp(tmp, ch);
+                }
+                ch.close();
+                ACTIVE.remove(tmp);
+            } catch (FileAlreadyExistsException e) {
+                ACTIVE.remove(tmp);
+            } catch (IOException | RuntimeException e) {
+                if (ch != null) {
+                    ch.close();
+                    Files.deleteIfExists(tmp);
+                }
+                ACTIVE.remove(tmp);
+                throw e;
+            }
+        }
+        throw new IOException("cannot create a temporary file for " + prefix.substring(1) + "* in " + dir);
+    }
+
+    /**
+     * Deletes temporary files of earlier saves of the same target whose writer is gone: files named
+     * {@code .<name>.<digits>.tmp} that this JVM is not writing and whose lock can be taken.
+     */
+    private static void deleteLeftovers(Path dir, String prefix) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+            for (Path p : files) {
+                String n = p.getFileName().toString();
+                if (!n.startsWith(prefix) || !n.endsWith(SUFFIX) || ACTIVE.contains(p)) {
+                    continue;
+                }
+                String middle = n.substring(prefix.length(), n.length() - SUFFIX.length());
+                if (middle.isEmpty() || !middle.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                    FileLock lock = ch.tryLock();
+                    if (lock != null) {
+                        Files.deleteIfExists(p);
+                    }
+                } catch (IOException | OverlappingFileLockException e) {
+                    // in use, or gone already: leave it
+                }
+            }
+        } catch (IOException e) {
+            // the save itself succeeded; leftovers are retried next time
+        }
+    }
+
+    /** Makes the rename durable (on file systems that allow forcing a folder). */
+    private static void forceFolder(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // not supported here (e.g. Windows): the file itself was forced
+        }
+    }
+
+    /** A new file gets the process's default permissions; a replaced file keeps its own. */
+    private static void keepPermissions(Path tmp, Path target) {
+        try {
+            if (Files.exists(target)) {
+                Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(target));
+            }
+        } catch (UnsupportedOperationException | IOException e) {
+            // not a POSIX file system: keep the defaults
+        }
+    }
+
+    /** Writes to a channel in chunks (no heap-to-direct copy of a whole large array). */
+    private static final class ChannelStream extends OutputStream {
+        private final FileChannel ch;
+
+        ChannelStream(FileChannel ch) {
+            this.ch = ch;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            java.util.Objects.checkFromIndexSize(off, len, b.length);
+            for (int p = off, end = off + len; p < end; ) {
+                ByteBuffer bb = ByteBuffer.wrap(b, p, Math.min(CHUNK, end - p));
+                while (bb.hasRemaining()) {
+                    p += ch.write(bb);
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            // the channel is closed by write(Path, Content)
+        }
+    }
+}

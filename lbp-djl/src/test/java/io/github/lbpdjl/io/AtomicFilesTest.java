@@ -1,0 +1,100 @@
+package io.github.lbpdjl.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+class AtomicFilesTest {
+
+    @TempDir Path dir;
+
+    private Set<String> names() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
+        }
+    }
+
+    @Test
+    void writesAndReplaces() throws IOException {
+        Path f = dir.resolve("sub/a.txt");
+        AtomicFiles.writeString(f, "one");
+        assertEquals("one", Files.readString(f));
+        AtomicFiles.write(f, out -> {
+            out.write("tw".getBytes());
+            out.write('o');
+            out.close(); // closing inside only flushes
+        });
+        assertEquals("two", Files.readString(f));
+        byte[] big = new byte[3 << 20];
+        big[big.length - 1] = 7;
+        AtomicFiles.write(f, big);
+        assertEquals(7, Files.readAllBytes(f)[big.length - 1]);
+        assertEquals(Set.of("a.txt"), names(dir.resolve("sub")));
+    }
+
+    private static Set<String> names(Path d) throws IOException {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
+        }
+    }
+
+    @Test
+    void aFailingWriteLeavesTheOldFileAndNoTemporaryFile() throws IOException {
+        Path f = dir.resolve("keep.txt");
+        AtomicFiles.writeString(f, "old");
+        IOException boom = new IOException("disk full");
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(f, out -> {
+            out.write(new byte[5 << 20]);
+            throw boom;
+        }));
+        assertSame(boom, e);
+        assertThrows(IllegalStateException.class, () -> AtomicFiles.write(f, out -> {
+            throw new IllegalStateException("bug");
+        }));
+        assertEquals("old", Files.readString(f));
+        assertEquals(Set.of("keep.txt"), names());
+    }
+
+    @Test
+    void keepsThePermissionsOfTheFileItReplaces() throws IOException {
+        Path f = dir.resolve("p.txt");
+        AtomicFiles.writeString(f, "x");
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r-----"));
+        AtomicFiles.writeString(f, "y");
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(f)));
+    }
+
+    @Test
+    void deletesOnlyLeftoversOfDeadWriters() throws IOException {
+        Path f = dir.resolve("m.bin");
+        Files.writeString(dir.resolve(".m.bin.123.tmp"), "left by a killed process");
+        Files.writeString(dir.resolve(".m.bin.x1.tmp"), "not our name pattern");
+        Files.writeString(dir.resolve(".other.bin.5.tmp"), "another target's");
+        Path live = dir.resolve(".m.bin.456.tmp");
+        Files.writeString(live, "being written");
+        try (FileChannel ch = FileChannel.open(live, StandardOpenOption.WRITE);
+                FileLock lock = ch.lock()) {
+            AtomicFiles.writeString(f, "new");
+            assertTrue(lock.isValid());
+        }
+        assertEquals(Set.of("m.bin", ".m.bin.x1.tmp", ".other.bin.5.tmp", ".m.bin.456.tmp"), names());
+        AtomicFiles.writeString(f, "newer");
+        assertEquals(Set.of("m.bin", ".m.bin.x1.tmp", ".other.bin.5.tmp"), names());
+        assertEquals("newer", Files.readString(f));
+    }
+}
