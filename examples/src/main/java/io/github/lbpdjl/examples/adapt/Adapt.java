@@ -285,6 +285,7 @@ public final class Adapt implements Callable<Integer> {
             Results.Row row = new Results.Row();
             try (Trainer trainer = zm.newTrainer(cfg);
                     NDManager dm = trainer.getManager().newSubManager()) {
+                trainer.setMetrics(new ai.djl.metric.Metrics()); // DJL logs loss and accuracy per epoch only with metrics
                 if (lora != null) {
                     lora.freeze(); // newTrainer unfreezes a loaded PyTorch model
                 }
@@ -431,14 +432,31 @@ public final class Adapt implements Callable<Integer> {
         private double sum;
         private int n;
         private int step;
+        private int epoch;
+        private int epochSteps;
+        private double epochLoss;
+        private long epochStart = System.nanoTime();
+
+        @Override
+        public void onEpoch(Trainer trainer) {
+            epoch++;
+            System.out.printf(Locale.ROOT, "epoch %d: train loss %.4f, %.1f ms/step%n", epoch,
+                    epochLoss / Math.max(1, epochSteps), (System.nanoTime() - epochStart) / 1e6 / Math.max(1, epochSteps));
+            epochSteps = 0;
+            epochLoss = 0;
+            epochStart = System.nanoTime();
+        }
 
         @Override
         public void onTrainingBatch(Trainer trainer, BatchData batchData) {
             for (ai.djl.Device d : batchData.getLabels().keySet()) {
-                sum += trainer.getLoss().evaluate(batchData.getLabels().get(d), batchData.getPredictions().get(d)).getFloat();
+                float l = trainer.getLoss().evaluate(batchData.getLabels().get(d), batchData.getPredictions().get(d)).getFloat();
+                sum += l;
+                epochLoss += l;
                 n++;
             }
             step++;
+            epochSteps++;
             if (step % 10 == 0) {
                 points.add(new double[] {step, sum / n});
                 sum = 0;
