@@ -1,8 +1,8 @@
 package io.github.lbpdjl.examples.adapt;
 
+import io.github.lbpdjl.examples.ProcMemory;
+
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 
 /** Samples the process's resident set size (Linux /proc/self/status) every 20 ms; keeps the peak. */
 final class RssSampler {
@@ -40,14 +40,9 @@ final class RssSampler {
 
     static long readKb() {
         try {
-            for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
+            return Math.max(0, ProcMemory.statusKib("VmRSS"));
         } catch (IOException | NumberFormatException e) {
             return 0;
         }
-        return 0;
     }
 }

@@ -24,6 +24,7 @@ import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.Scalars;
 import io.github.lbpdjl.examples.Offline;
+import io.github.lbpdjl.examples.ProcMemory;
 import io.github.lbpdjl.peft.LoraConfig;
 import io.github.lbpdjl.peft.LoraModel;
 import io.github.lbpdjl.rewrite.LbpRewriter;
@@ -194,25 +195,15 @@ public final class PeftBenchmark implements Callable<Integer> {
     private int runChild() throws Exception {
         try (Setup s = new Setup(child)) {
             s.step();
-            long base = readStatusKib("VmRSS");
-            boolean reset = resetPeak();
+            long base = ProcMemory.statusKib("VmRSS");
+            boolean reset = ProcMemory.resetPeak(); // if not, the peak includes the setup; reported as such
             for (int i = 0; i < 2; i++) {
                 s.step();
             }
-            long peak = readStatusKib("VmHWM");
+            long peak = ProcMemory.statusKib("VmHWM");
             System.out.println("MEM " + (peak - base) + " " + peak + (reset ? "" : " noreset"));
         }
         return 0;
-    }
-
-    /** Resets VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs); best effort. */
-    private static boolean resetPeak() {
-        try {
-            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-            return true;
-        } catch (IOException | SecurityException e) {
-            return false; // the peak then includes the setup; reported as such
-        }
     }
 
     private long[] childMemory(String method) throws IOException, InterruptedException {
@@ -242,15 +233,6 @@ public final class PeftBenchmark implements Callable<Integer> {
             System.out.println(method + ": memory child failed (run with java -cp, not exec:java); no memory figure");
         }
         return out;
-    }
-
-    private static long readStatusKib(String key) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith(key + ":")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        }
-        return -1;
     }
 
     private static double median(double[] v) {

@@ -24,6 +24,7 @@ import ai.djl.util.Pair;
 
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.examples.Offline;
+import io.github.lbpdjl.examples.ProcMemory;
 import io.github.lbpdjl.examples.bench.StepFlops.Kind;
 import io.github.lbpdjl.examples.plot.Chart;
 import io.github.lbpdjl.nn.LbpLinear;
@@ -450,7 +451,7 @@ public final class StepBenchmark implements Callable<Integer> {
             held[0] = 0;
             s.trainer.setMetrics(new Metrics());
             double before = statusMb("VmRSS");
-            boolean reset = resetPeak();
+            boolean reset = ProcMemory.resetPeak();
             for (int i = 0; i < memorySteps; i++) {
                 s.step(m);
             }
@@ -469,23 +470,9 @@ public final class StepBenchmark implements Callable<Integer> {
         return 0;
     }
 
-    /** Resets VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs); best effort. */
-    private static boolean resetPeak() {
-        try {
-            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-            return true;
-        } catch (IOException | SecurityException e) {
-            return false;
-        }
-    }
-
     private static double statusMb(String key) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith(key + ":")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-            }
-        }
-        return Double.NaN;
+        long kib = ProcMemory.statusKib(key);
+        return kib < 0 ? Double.NaN : kib / 1024.0;
     }
 
     private Memory childMemory(Method m, String setting) throws IOException, InterruptedException {
