@@ -47,9 +47,18 @@ public interface LbpEngineAdapter {
      * @param block the block
      */
     default void clearGradients(Block block) {
-        if (!accumulatesGradients()) {
-            return;
+        if (accumulatesGradients()) {
+            zeroGradients(block);
         }
+    }
+
+    /**
+     * Sets the gradients of a block's parameters to zeros in place, on every engine (NaN and Inf
+     * entries included).
+     *
+     * @param block the block
+     */
+    static void zeroGradients(Block block) {
         for (ai.djl.util.Pair<String, Parameter> p : block.getParameters()) {
             Parameter param = p.getValue();
             if (param.isInitialized() && param.getArray().hasGradient()) {

@@ -274,14 +274,7 @@ public final class LbpTrainingListener implements TrainingListener {
         }
         skippedSteps++;
         logger.warn("{}; zeroing this step's gradients ({} steps skipped so far)", what, skippedSteps);
-        for (Pair<String, Parameter> p : trainer.getModel().getBlock().getParameters()) {
-            NDArray w = p.getValue().isInitialized() ? p.getValue().getArray() : null;
-            if (w != null && p.getValue().requiresGradient() && w.hasGradient()) {
-                try (NDArray g = w.getGradient()) {
-                    LbpEngineAdapter.zeroInPlace(g);
-                }
-            }
-        }
+        LbpEngineAdapter.zeroGradients(trainer.getModel().getBlock());
     }
 
     private void collectProbes() {
