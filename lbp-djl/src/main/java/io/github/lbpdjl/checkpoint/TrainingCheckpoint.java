@@ -3,6 +3,7 @@ package io.github.lbpdjl.checkpoint;
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
 
+import io.github.lbpdjl.io.AtomicFiles;
 import io.github.lbpdjl.training.LbpTrainingListener;
 
 import java.io.BufferedInputStream;
@@ -13,24 +14,21 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /**
  * A checkpoint of a training run, in one folder: the model's parameters ({@value #WEIGHTS}, DJL's
  * .params format), the optimizer's state ({@value #OPTIMIZER}) and the LBP-WHT listener's state
  * ({@value #LISTENER}). Resuming from it continues the run as if it had not stopped.
  *
- * <p>Saving is atomic for the folder as a whole: the files are written and synced into a new
- * folder beside it, which then replaces the old one by two renames; a run killed at any moment
- * leaves the previous checkpoint readable (under {@code NAME.old} in the instant between the two
- * renames, where {@link #resolve} finds it).
+ * <p>Saving is atomic for the folder as a whole ({@link AtomicFiles#writeFolder}): the files are
+ * written and synced into a new folder beside it, which then replaces the old one by two renames;
+ * a run killed or a save failing at any moment leaves the previous checkpoint readable (under
+ * {@code NAME.old} in the instant between the two renames, where {@link #resolve} finds it and the
+ * next save puts it back).
  *
  * <p>To resume: build the model as before, {@link #loadWeights} (before {@code newTrainer}, as
  * {@code Model.load}), create the trainer with the same listener configuration, then {@link
@@ -58,27 +56,13 @@ public final class TrainingCheckpoint {
      */
     public static void save(Path dir, Model model, ResumableAdamW optimizer, LbpTrainingListener listener)
             throws IOException {
-        Path target = dir.toAbsolutePath();
-        Path parent = target.getParent();
-        Files.createDirectories(parent);
-        Path fresh = Files.createTempDirectory(parent, target.getFileName() + ".tmp-");
-        try {
-            write(fresh.resolve(WEIGHTS), out -> model.getBlock().saveParameters(new DataOutputStream(out)));
-            write(fresh.resolve(OPTIMIZER), out -> optimizer.saveState(model.getBlock(), out));
+        AtomicFiles.writeFolder(dir, folder -> {
+            write(folder.resolve(WEIGHTS), out -> model.getBlock().saveParameters(new DataOutputStream(out)));
+            write(folder.resolve(OPTIMIZER), out -> optimizer.saveState(model.getBlock(), out));
             if (listener != null) {
-                write(fresh.resolve(LISTENER), out -> out.write(listener.getState().getBytes(StandardCharsets.UTF_8)));
+                write(folder.resolve(LISTENER), out -> out.write(listener.getState().getBytes(StandardCharsets.UTF_8)));
             }
-            Path old = old(target);
-            deleteTree(old);
-            if (Files.exists(target)) {
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(fresh, target, StandardCopyOption.ATOMIC_MOVE);
-            deleteTree(old);
-        } catch (IOException | RuntimeException e) {
-            deleteTree(fresh);
-            throw e;
-        }
+        });
     }
 
     /**
@@ -131,19 +115,11 @@ public final class TrainingCheckpoint {
      * @throws FileNotFoundException if there is no checkpoint
      */
     public static Path resolve(Path dir) throws FileNotFoundException {
-        Path target = dir.toAbsolutePath();
-        if (Files.isRegularFile(target.resolve(WEIGHTS))) {
-            return target;
+        Path folder = AtomicFiles.resolveFolder(dir);
+        if (folder == null || !Files.isRegularFile(folder.resolve(WEIGHTS))) {
+            throw new FileNotFoundException("no training checkpoint in " + dir.toAbsolutePath() + " (no " + WEIGHTS + ")");
         }
-        Path old = old(target);
-        if (Files.isRegularFile(old.resolve(WEIGHTS))) {
-            return old;
-        }
-        throw new FileNotFoundException("no training checkpoint in " + target + " (no " + WEIGHTS + ")");
-    }
-
-    private static Path old(Path target) {
-        return target.resolveSibling(target.getFileName() + ".old");
+        return folder;
     }
 
     private interface Writer {
@@ -153,20 +129,6 @@ public final class TrainingCheckpoint {
     private static void write(Path file, Writer writer) throws IOException {
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW))) {
             writer.write(out);
-        }
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.force(true);
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

@@ -15,9 +15,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 
 /**
  * Saves files so that a reader, a crash or a killed process only ever sees the complete old or the
@@ -31,12 +33,21 @@ import java.util.concurrent.ThreadLocalRandom;
  * the same target deletes such leftovers, recognised by their name and by their lock being free
  * (the operating system releases the locks of a dead process). On a file system without locks,
  * leftovers are kept.
+ *
+ * <p>{@link #writeFolder(Path, FolderContent)} does the same for a folder of files: they are
+ * written into a locked temporary folder beside the target, each file and the folder forced to
+ * disk, and the folder swapped in by two renames (the old one to {@code <name>.old}, the new one to
+ * the target name), then the parent folder forced and the old one deleted. {@link
+ * #resolveFolder(Path)} finds the complete folder even if a process was killed between the two
+ * renames, and the next save restores it first, so no failure loses the last complete folder.
  */
 public final class AtomicFiles {
 
     private static final String SUFFIX = ".tmp";
+    /** Lock file inside a temporary folder while it is being written. */
+    private static final String WRITING = ".writing";
     private static final int CHUNK = 1 << 20;
-    /** Temporary files this JVM is writing; never opened by the leftover cleanup. */
+    /** Temporary files and folders this JVM is writing; never opened by the leftover cleanup. */
     private static final Set<Path> ACTIVE = ConcurrentHashMap.newKeySet();
 
     private AtomicFiles() {}
@@ -53,6 +64,19 @@ public final class AtomicFiles {
          * @throws IOException if writing fails
          */
         void writeTo(OutputStream out) throws IOException;
+    }
+
+    /** Writes the files of a folder. */
+    @FunctionalInterface
+    public interface FolderContent {
+
+        /**
+         * Writes the folder's files (and subfolders) into {@code folder}, which exists and is empty.
+         *
+         * @param folder the temporary folder
+         * @throws IOException if writing fails
+         */
+        void writeTo(Path folder) throws IOException;
     }
 
     /**
@@ -119,6 +143,167 @@ public final class AtomicFiles {
         deleteLeftovers(dir, prefix);
     }
 
+    /**
+     * Saves a folder of files, atomically as a whole: a reader, a crash or a killed process only
+     * ever finds the complete old or the complete new folder (through {@link
+     * #resolveFolder(Path)}). The parent folder is created if needed.
+     *
+     * @param folder the target folder
+     * @param content writes the files
+     * @throws IOException if saving fails (the previous folder is then unchanged)
+     */
+    public static void writeFolder(Path folder, FolderContent content) throws IOException {
+        Path target = folder.toAbsolutePath();
+        Path parent = target.getParent();
+        Files.createDirectories(parent);
+        String prefix = "." + target.getFileName() + ".";
+        Path old = oldFolder(target);
+        if (!Files.exists(target) && Files.isDirectory(old)) {
+            // an earlier save was killed between its two renames: put the complete folder back
+            Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
+            forceFolder(parent);
+        }
+        Path tmp = null;
+        FileChannel lock = null;
+        boolean swapped = false;
+        try {
+            for (int attempt = 0; tmp == null; attempt++) {
+                Path candidate = parent.resolve(prefix + Long.toUnsignedString(ThreadLocalRandom.current().nextLong()) + SUFFIX);
+                if (!ACTIVE.add(candidate)) {
+                    continue;
+                }
+                try {
+                    Files.createDirectory(candidate);
+                    tmp = candidate;
+                } catch (FileAlreadyExistsException e) {
+                    ACTIVE.remove(candidate);
+                    if (attempt > 100) {
+                        throw e;
+                    }
+                }
+            }
+            lock = FileChannel.open(tmp.resolve(WRITING), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            try {
+                lock.lock();
+            } catch (IOException e) {
+                // no locks on this file system: cleanups cannot lock either, so they skip it
+            }
+            content.writeTo(tmp);
+            forceTree(tmp);
+            deleteTree(old);
+            if (Files.exists(target)) {
+                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            swapped = true;
+            forceFolder(parent);
+        } finally {
+            try {
+                if (lock != null) {
+                    lock.close();
+                }
+                if (swapped) {
+                    Files.deleteIfExists(target.resolve(WRITING));
+                } else if (tmp != null) {
+                    deleteTree(tmp);
+                }
+            } finally {
+                if (tmp != null) {
+                    ACTIVE.remove(tmp);
+                }
+            }
+        }
+        deleteTree(old);
+        deleteLeftoverFolders(parent, prefix);
+    }
+
+    /**
+     * Returns the complete folder last saved by {@link #writeFolder(Path, FolderContent)}: {@code
+     * folder}, or {@code <folder>.old} if a save was killed between its two renames.
+     *
+     * @param folder the target folder
+     * @return the folder to read, or null if there is none
+     */
+    public static Path resolveFolder(Path folder) {
+        Path target = folder.toAbsolutePath();
+        if (Files.isDirectory(target)) {
+            return target;
+        }
+        Path old = oldFolder(target);
+        return Files.isDirectory(old) ? old : null;
+    }
+
+    private static Path oldFolder(Path target) {
+        return target.resolveSibling(target.getFileName() + ".old");
+    }
+
+    /** Forces every file and folder under root to disk, folders after their entries. */
+    private static void forceTree(Path root) throws IOException {
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+                if (Files.isDirectory(p)) {
+                    forceFolder(p);
+                } else if (Files.isRegularFile(p)) {
+                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                        ch.force(true);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /**
+     * Deletes temporary folders of earlier folder saves of the same target whose writer is gone:
+     * folders named {@code .<name>.<digits>.tmp} whose lock file can be locked.
+     */
+    private static void deleteLeftoverFolders(Path parent, String prefix) {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent)) {
+            for (Path p : entries) {
+                // never open the lock file of a folder this JVM is writing: closing any channel on
+                // a file releases the process's locks on it
+                if (!isLeftoverName(p, prefix) || ACTIVE.contains(p) || !Files.isDirectory(p)) {
+                    continue;
+                }
+                boolean dead = false;
+                try (FileChannel ch = FileChannel.open(p.resolve(WRITING), StandardOpenOption.WRITE)) {
+                    FileLock l = ch.tryLock();
+                    dead = l != null;
+                } catch (IOException | OverlappingFileLockException e) {
+                    // being written (locked here or elsewhere), or no lock file: leave it
+                }
+                if (dead) {
+                    try {
+                        deleteTree(p);
+                    } catch (IOException e) {
+                        // retried next time
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // the save itself succeeded; leftovers are retried next time
+        }
+    }
+
+    private static boolean isLeftoverName(Path p, String prefix) {
+        String n = p.getFileName().toString();
+        if (!n.startsWith(prefix) || !n.endsWith(SUFFIX)) {
+            return false;
+        }
+        String middle = n.substring(prefix.length(), n.length() - SUFFIX.length());
+        return !middle.isEmpty() && middle.chars().allMatch(Character::isDigit);
+    }
+
     /** A temporary file, open and locked. */
     private static final class Temp {
         final Path path;
@@ -175,12 +360,7 @@ public final class AtomicFiles {
     private static void deleteLeftovers(Path dir, String prefix) {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
             for (Path p : files) {
-                String n = p.getFileName().toString();
-                if (!n.startsWith(prefix) || !n.endsWith(SUFFIX) || ACTIVE.contains(p)) {
-                    continue;
-                }
-                String middle = n.substring(prefix.length(), n.length() - SUFFIX.length());
-                if (middle.isEmpty() || !middle.chars().allMatch(Character::isDigit)) {
+                if (!isLeftoverName(p, prefix) || ACTIVE.contains(p) || !Files.isRegularFile(p)) {
                     continue;
                 }
                 try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {

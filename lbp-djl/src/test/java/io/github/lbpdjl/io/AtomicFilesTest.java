@@ -97,4 +97,72 @@ class AtomicFilesTest {
         assertEquals(Set.of("m.bin", ".m.bin.x1.tmp", ".other.bin.5.tmp"), names());
         assertEquals("newer", Files.readString(f));
     }
+
+    @Test
+    void replacesAFolderAsAWhole() throws IOException {
+        Path ck = dir.resolve("ck");
+        AtomicFiles.writeFolder(ck, f -> {
+            Files.writeString(f.resolve("a.txt"), "1");
+            Files.createDirectories(f.resolve("sub"));
+            Files.writeString(f.resolve("sub/b.txt"), "2");
+        });
+        assertEquals(Set.of("a.txt", "sub"), names(ck));
+        assertEquals("2", Files.readString(ck.resolve("sub/b.txt")));
+        AtomicFiles.writeFolder(ck, f -> Files.writeString(f.resolve("c.txt"), "3"));
+        assertEquals(Set.of("c.txt"), names(ck)); // nothing of the old folder is left in it
+        assertEquals(Set.of("ck"), names()); // no .old, no temporary folder
+        assertEquals(ck, AtomicFiles.resolveFolder(ck));
+    }
+
+    @Test
+    void aFailingFolderSaveKeepsTheOldFolder() throws IOException {
+        Path ck = dir.resolve("ck");
+        AtomicFiles.writeFolder(ck, f -> Files.writeString(f.resolve("a.txt"), "old"));
+        IOException full = new IOException("disk full");
+        assertSame(full, assertThrows(IOException.class, () -> AtomicFiles.writeFolder(ck, f -> {
+            Files.writeString(f.resolve("a.txt"), "half");
+            throw full;
+        })));
+        assertThrows(IllegalStateException.class, () -> AtomicFiles.writeFolder(ck, f -> {
+            throw new IllegalStateException("bug");
+        }));
+        assertEquals("old", Files.readString(ck.resolve("a.txt")));
+        assertEquals(Set.of("a.txt"), names(ck));
+        assertEquals(Set.of("ck"), names());
+    }
+
+    @Test
+    void aSaveKilledBetweenTheRenamesLosesNothing() throws IOException {
+        Path ck = dir.resolve("ck");
+        Path old = dir.resolve("ck.old");
+        Files.createDirectories(old); // what a kill after the first rename leaves
+        Files.writeString(old.resolve("a.txt"), "complete");
+        assertEquals(old, AtomicFiles.resolveFolder(ck));
+        assertThrows(IOException.class, () -> AtomicFiles.writeFolder(ck, f -> {
+            throw new IOException("fails too");
+        }));
+        assertEquals(ck, AtomicFiles.resolveFolder(ck)); // put back before the failing save began
+        assertEquals("complete", Files.readString(ck.resolve("a.txt")));
+        AtomicFiles.writeFolder(ck, f -> Files.writeString(f.resolve("a.txt"), "new"));
+        assertEquals("new", Files.readString(ck.resolve("a.txt")));
+        assertEquals(Set.of("ck"), names());
+        assertEquals(null, AtomicFiles.resolveFolder(dir.resolve("none")));
+    }
+
+    @Test
+    void deletesOnlyLeftoverFoldersOfDeadWriters() throws IOException {
+        Path dead = Files.createDirectories(dir.resolve(".ck.123.tmp"));
+        Files.writeString(dead.resolve(".writing"), "");
+        Files.writeString(dead.resolve("weights"), "left by a killed process");
+        Path noLock = Files.createDirectories(dir.resolve(".ck.789.tmp"));
+        Path live = Files.createDirectories(dir.resolve(".ck.456.tmp"));
+        Files.writeString(live.resolve(".writing"), "");
+        try (FileChannel ch = FileChannel.open(live.resolve(".writing"), StandardOpenOption.WRITE);
+                FileLock lock = ch.lock()) {
+            AtomicFiles.writeFolder(dir.resolve("ck"), f -> Files.writeString(f.resolve("a.txt"), "x"));
+            assertTrue(lock.isValid());
+        }
+        assertEquals(Set.of("ck", ".ck.456.tmp", ".ck.789.tmp"), names());
+        assertTrue(Files.exists(noLock));
+    }
 }
