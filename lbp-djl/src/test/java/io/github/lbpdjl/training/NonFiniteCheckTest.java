@@ -33,6 +33,23 @@ import java.util.Map;
 
 class NonFiniteCheckTest {
 
+    @ParameterizedTest
+    @ValueSource(strings = {"PyTorch", "MXNet"})
+    void tellsFiniteFromNonFiniteEntries(String engine) {
+        try (NDManager m = Engine.getEngine(engine).newBaseManager()) {
+            float max = Float.MAX_VALUE;
+            assertTrue(LbpTrainingListener.isAllFinite(m.create(new float[] {1, -2, 3})));
+            // the sum overflows to Inf, yet every entry is finite
+            assertTrue(LbpTrainingListener.isAllFinite(m.create(new float[] {max, max, max})));
+            assertTrue(LbpTrainingListener.isAllFinite(m.create(new float[] {-max, -max})));
+            assertEquals(false, LbpTrainingListener.isAllFinite(m.create(new float[] {1, Float.NaN, 3})));
+            assertEquals(false, LbpTrainingListener.isAllFinite(m.create(new float[] {Float.POSITIVE_INFINITY, 0})));
+            assertEquals(false, LbpTrainingListener.isAllFinite(
+                    m.create(new float[] {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY})));
+            assertEquals(false, LbpTrainingListener.isAllFinite(m.create(new float[] {-max, Float.NEGATIVE_INFINITY})));
+        }
+    }
+
     private static LbpTrainingListener listener(NonFiniteAction action) {
         return LbpTrainingListener.builder()
                 .optRewriter(LbpRewriter.builder()
