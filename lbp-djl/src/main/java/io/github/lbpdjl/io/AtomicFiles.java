@@ -35,7 +35,7 @@ import java.util.stream.Stream;
  * leftovers are kept.
  *
  * <p>{@link #writeFolder(Path, FolderContent)} does the same for a folder of files: they are
- * written into a locked temporary folder beside the target, each file and the folder forced to
+ * written into a temporary folder beside the target (guarded by a locked temporary file), each file and the folder forced to
  * disk, and the folder swapped in by two renames (the old one to {@code <name>.old}, the new one to
  * the target name), then the parent folder forced and the old one deleted. {@link
  * #resolveFolder(Path)} finds the complete folder even if a process was killed between the two
@@ -44,8 +44,8 @@ import java.util.stream.Stream;
 public final class AtomicFiles {
 
     private static final String SUFFIX = ".tmp";
-    /** Lock file inside a temporary folder while it is being written. */
-    private static final String WRITING = ".writing";
+    /** Suffix of a temporary folder, after its lock file's name. */
+    private static final String FOLDER_SUFFIX = ".d";
     private static final int CHUNK = 1 << 20;
     /** Temporary files and folders this JVM is writing; never opened by the leftover cleanup. */
     private static final Set<Path> ACTIVE = ConcurrentHashMap.newKeySet();
@@ -163,31 +163,13 @@ public final class AtomicFiles {
             Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
             forceFolder(parent);
         }
-        Path tmp = null;
-        FileChannel lock = null;
+        // the lock file exists before the folder and is deleted after it: a temporary folder
+        // without its lock file, or with a lock nobody holds, belongs to a dead save
+        Temp lock = lockedTempFile(parent, prefix);
+        Path tmp = lock.path.resolveSibling(lock.path.getFileName() + FOLDER_SUFFIX);
         boolean swapped = false;
         try {
-            for (int attempt = 0; tmp == null; attempt++) {
-                Path candidate = parent.resolve(prefix + Long.toUnsignedString(ThreadLocalRandom.current().nextLong()) + SUFFIX);
-                if (!ACTIVE.add(candidate)) {
-                    continue;
-                }
-                try {
-                    Files.createDirectory(candidate);
-                    tmp = candidate;
-                } catch (FileAlreadyExistsException e) {
-                    ACTIVE.remove(candidate);
-                    if (attempt > 100) {
-                        throw e;
-                    }
-                }
-            }
-            lock = FileChannel.open(tmp.resolve(WRITING), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            try {
-                lock.lock();
-            } catch (IOException e) {
-                // no locks on this file system: cleanups cannot lock either, so they skip it
-            }
+            Files.createDirectory(tmp);
             content.writeTo(tmp);
             forceTree(tmp);
             deleteTree(old);
@@ -199,18 +181,13 @@ public final class AtomicFiles {
             forceFolder(parent);
         } finally {
             try {
-                if (lock != null) {
-                    lock.close();
-                }
-                if (swapped) {
-                    Files.deleteIfExists(target.resolve(WRITING));
-                } else if (tmp != null) {
+                if (!swapped) {
                     deleteTree(tmp);
                 }
+                lock.channel.close();
+                Files.deleteIfExists(lock.path);
             } finally {
-                if (tmp != null) {
-                    ACTIVE.remove(tmp);
-                }
+                ACTIVE.remove(lock.path);
             }
         }
         deleteTree(old);
@@ -265,22 +242,29 @@ public final class AtomicFiles {
 
     /**
      * Deletes temporary folders of earlier folder saves of the same target whose writer is gone:
-     * folders named {@code .<name>.<digits>.tmp} whose lock file can be locked.
+     * folders {@code .<name>.<digits>.tmp.d} whose lock file {@code .<name>.<digits>.tmp} is
+     * missing or can be locked, then the lock files of dead writers.
      */
     private static void deleteLeftoverFolders(Path parent, String prefix) {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent)) {
             for (Path p : entries) {
-                // never open the lock file of a folder this JVM is writing: closing any channel on
-                // a file releases the process's locks on it
-                if (!isLeftoverName(p, prefix) || ACTIVE.contains(p) || !Files.isDirectory(p)) {
+                String n = p.getFileName().toString();
+                if (!n.endsWith(SUFFIX + FOLDER_SUFFIX) || !Files.isDirectory(p)) {
                     continue;
                 }
-                boolean dead = false;
-                try (FileChannel ch = FileChannel.open(p.resolve(WRITING), StandardOpenOption.WRITE)) {
-                    FileLock l = ch.tryLock();
-                    dead = l != null;
-                } catch (IOException | OverlappingFileLockException e) {
-                    // being written (locked here or elsewhere), or no lock file: leave it
+                Path lockFile = p.resolveSibling(n.substring(0, n.length() - FOLDER_SUFFIX.length()));
+                // never open the lock file of a save this JVM is running: closing any channel on
+                // a file releases the process's locks on it
+                if (!isLeftoverName(lockFile, prefix) || ACTIVE.contains(lockFile)) {
+                    continue;
+                }
+                boolean dead = !Files.exists(lockFile);
+                if (!dead) {
+                    try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+                        dead = ch.tryLock() != null;
+                    } catch (IOException | OverlappingFileLockException e) {
+                        // held by a live save, or gone: leave it
+                    }
                 }
                 if (dead) {
                     try {
@@ -293,6 +277,7 @@ public final class AtomicFiles {
         } catch (IOException e) {
             // the save itself succeeded; leftovers are retried next time
         }
+        deleteLeftovers(parent, prefix);
     }
 
     private static boolean isLeftoverName(Path p, String prefix) {

@@ -151,18 +151,25 @@ class AtomicFilesTest {
 
     @Test
     void deletesOnlyLeftoverFoldersOfDeadWriters() throws IOException {
-        Path dead = Files.createDirectories(dir.resolve(".ck.123.tmp"));
-        Files.writeString(dead.resolve(".writing"), "");
+        // a dead save: its lock file is there, unlocked
+        Path dead = Files.createDirectories(dir.resolve(".ck.123.tmp.d"));
         Files.writeString(dead.resolve("weights"), "left by a killed process");
-        Path noLock = Files.createDirectories(dir.resolve(".ck.789.tmp"));
-        Path live = Files.createDirectories(dir.resolve(".ck.456.tmp"));
-        Files.writeString(live.resolve(".writing"), "");
-        try (FileChannel ch = FileChannel.open(live.resolve(".writing"), StandardOpenOption.WRITE);
+        Files.writeString(dir.resolve(".ck.123.tmp"), "");
+        // a dead save whose lock file was deleted already, and a dead one's lock file alone
+        Files.createDirectories(dir.resolve(".ck.789.tmp.d"));
+        Files.writeString(dir.resolve(".ck.321.tmp"), "");
+        // a live save (its lock is held) and another target's leftover
+        Path live = Files.createDirectories(dir.resolve(".ck.456.tmp.d"));
+        Files.writeString(dir.resolve(".ck.456.tmp"), "");
+        Files.createDirectories(dir.resolve(".other.5.tmp.d"));
+        try (FileChannel ch = FileChannel.open(dir.resolve(".ck.456.tmp"), StandardOpenOption.WRITE);
                 FileLock lock = ch.lock()) {
             AtomicFiles.writeFolder(dir.resolve("ck"), f -> Files.writeString(f.resolve("a.txt"), "x"));
             assertTrue(lock.isValid());
         }
-        assertEquals(Set.of("ck", ".ck.456.tmp", ".ck.789.tmp"), names());
-        assertTrue(Files.exists(noLock));
+        assertEquals(Set.of("ck", ".ck.456.tmp", ".ck.456.tmp.d", ".other.5.tmp.d"), names());
+        assertTrue(Files.isDirectory(live));
+        AtomicFiles.writeFolder(dir.resolve("ck"), f -> Files.writeString(f.resolve("a.txt"), "y"));
+        assertEquals(Set.of("ck", ".other.5.tmp.d"), names()); // the lock is free now
     }
 }

@@ -29,7 +29,9 @@ import java.util.stream.Stream;
 class AtomicFolderKillTest {
 
     static final int BYTES = 16 << 20;
-    static final int ROUNDS = 4;
+    /** Kill rounds: at least MIN_ROUNDS, more (up to MAX_ROUNDS) until a kill has landed mid-save. */
+    static final int MIN_ROUNDS = 4;
+    static final int MAX_ROUNDS = 16;
 
     @TempDir Path dir;
 
@@ -45,19 +47,24 @@ class AtomicFolderKillTest {
         public static void main(String[] args) throws IOException {
             Path folder = Path.of(args[0]);
             for (int g = Integer.parseInt(args[1]); ; g++) {
+                byte[] content = content(g); // made before "writing": a kill after it lands in the save
                 System.out.println("writing " + g);
                 System.out.flush();
                 long t0 = System.nanoTime();
-                save(folder, g);
+                save(folder, g, content);
                 System.out.println("saved " + g + " " + (System.nanoTime() - t0) / 1_000_000);
                 System.out.flush();
             }
         }
     }
 
-    static void save(Path folder, int g) throws IOException {
+    static byte[] content(int g) {
         byte[] content = new byte[BYTES];
         Arrays.fill(content, (byte) g);
+        return content;
+    }
+
+    static void save(Path folder, int g, byte[] content) throws IOException {
         AtomicFiles.writeFolder(folder, f -> {
             Files.write(f.resolve("a.bin"), content);
             Files.write(f.resolve("b.bin"), content);
@@ -97,13 +104,14 @@ class AtomicFolderKillTest {
     private void killRounds() throws Exception {
         Path work = Files.createDirectories(dir.resolve("work"));
         Path folder = work.resolve("ck");
-        save(folder, 0);
+        save(folder, 0, content(0));
         Random random = new Random(7);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         int next = 1;
+        int lastComplete = 0; // the newest generation known to be complete on disk
         int leftSomething = 0;
         long saveMillis = 0;
-        for (int round = 0; round < ROUNDS; round++) {
+        for (int round = 0; round < MIN_ROUNDS || (leftSomething == 0 && round < MAX_ROUNDS); round++) {
             Path out = dir.resolve("child-" + round + ".out"); // a file: what the child printed last survives the kill
             Path err = dir.resolve("child-" + round + ".err");
             Process child = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -132,16 +140,20 @@ class AtomicFolderKillTest {
             lines = Files.readAllLines(out);
             int writing = lines.stream().filter(l -> l.startsWith("writing ")).mapToInt(l -> Integer.parseInt(
                     l.split(" ")[1])).max().orElseThrow();
+            // complete before the kill: the last save this child finished, else what was found before
+            int before = lines.stream().filter(l -> l.startsWith("saved ")).mapToInt(l -> Integer.parseInt(
+                    l.split(" ")[1])).max().orElse(lastComplete);
             int g = check(folder);
-            assertTrue(g == writing || g == writing - 1,
-                    "folder holds generation " + g + " while " + writing + " was being saved; child said " + lines);
+            assertTrue(g == writing || g == before, "folder holds generation " + g + " while " + writing
+                    + " was being saved and " + before + " was the last complete; child said " + lines);
+            lastComplete = g;
             if (!names(work).equals(Set.of("ck"))) {
                 leftSomething++;
             }
             next = writing + 1;
         }
         assertTrue(leftSomething > 0, "no kill landed during a save (saves take " + saveMillis + " ms)");
-        save(folder, next); // this process: the killed ones' locks are free
+        save(folder, next, content(next)); // this process: the killed ones' locks are free
         assertEquals(next, check(folder));
         assertEquals(Set.of("ck"), names(work));
     }

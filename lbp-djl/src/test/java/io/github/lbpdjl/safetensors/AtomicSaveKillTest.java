@@ -104,6 +104,7 @@ class AtomicSaveKillTest {
         Random random = new Random(42);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         int next = 1;
+        int lastComplete = 0; // the newest generation known to be complete on disk
         int killedMidWrite = 0;
         long saveMillis = 0;
         for (int round = 0; round < ROUNDS; round++) {
@@ -140,9 +141,13 @@ class AtomicSaveKillTest {
             Files.delete(err);
             int writing = lines.stream().filter(l -> l.startsWith("writing ")).mapToInt(l -> Integer.parseInt(
                     l.split(" ")[1])).max().orElseThrow();
+            // complete before the kill: the last save this child finished, else what was found before
+            int before = lines.stream().filter(l -> l.startsWith("saved ")).mapToInt(l -> Integer.parseInt(
+                    l.split(" ")[1])).max().orElse(lastComplete);
             int g = check(file);
-            assertTrue(g == writing || g == writing - 1,
-                    "file holds generation " + g + " while " + writing + " was being saved; child said " + lines);
+            assertTrue(g == writing || g == before, "file holds generation " + g + " while " + writing
+                    + " was being saved and " + before + " was the last complete; child said " + lines);
+            lastComplete = g;
             if (!temporaryFiles(file).isEmpty()) {
                 killedMidWrite++;
             }
