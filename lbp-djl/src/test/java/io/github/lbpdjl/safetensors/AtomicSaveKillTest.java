@@ -2,8 +2,9 @@ package io.github.lbpdjl.safetensors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+
+import io.github.lbpdjl.testing.KilledSaves;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,14 +18,13 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
  * Kills a JVM in the middle of saving a 48 MB safetensors file, several times at random moments,
  * and checks that the file is always the complete previous or the complete new save, and that
- * the temporary file a killed save leaves behind is removed by the next save.
+ * the temporary file a killed save leaves behind is removed by the next save ({@link KilledSaves}).
  */
 class AtomicSaveKillTest {
 
@@ -34,27 +34,21 @@ class AtomicSaveKillTest {
 
     @TempDir Path dir;
 
-    /** The child: saves generation 1, 2, 3, ... over the same file until it is killed. */
+    /** The child: saves generation start, start + 1, ... over the same file until it is killed. */
     public static final class SaveLoop {
 
         /**
          * Runs the loop.
          *
-         * @param args the target file
+         * @param args the target file and the first generation
          * @throws IOException if a save fails
          */
         public static void main(String[] args) throws IOException {
             Path file = Path.of(args[0]);
-            int start = Integer.parseInt(args[1]);
-            for (int g = start; ; g++) {
+            KilledSaves.childLoop(Integer.parseInt(args[1]), g -> {
                 Map<String, Tensor> tensors = generation(g);
-                System.out.println("writing " + g);
-                System.out.flush();
-                long t0 = System.nanoTime();
-                SafetensorsWriter.write(file, tensors, Map.of("generation", Integer.toString(g)));
-                System.out.println("saved " + g + " " + (System.nanoTime() - t0) / 1_000_000);
-                System.out.flush();
-            }
+                return () -> SafetensorsWriter.write(file, tensors, Map.of("generation", Integer.toString(g)));
+            });
         }
     }
 
@@ -87,76 +81,34 @@ class AtomicSaveKillTest {
         }
     }
 
-    private List<Path> temporaryFiles(Path file) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
+    private static List<Path> temporaryFiles(Path work, Path file) throws IOException {
+        try (Stream<Path> s = Files.list(work)) {
             return s.filter(p -> !p.equals(file)).collect(Collectors.toList());
         }
     }
 
     @Test
     void aKilledSaveLeavesTheOldOrTheNewFileNeverAPartOne() {
-        assertTimeoutPreemptively(Duration.ofSeconds(120), this::killRounds);
-    }
+        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
+            Path work = Files.createDirectories(dir.resolve("work"));
+            Path file = work.resolve("model.safetensors");
+            SafetensorsWriter.write(file, generation(0), Map.of("generation", "0"));
+            KilledSaves.OnDisk onDisk = new KilledSaves.OnDisk() {
+                @Override
+                public int check() throws IOException {
+                    return AtomicSaveKillTest.check(file);
+                }
 
-    private void killRounds() throws Exception {
-        Path file = dir.resolve("model.safetensors");
-        SafetensorsWriter.write(file, generation(0), Map.of("generation", "0"));
-        Random random = new Random(42);
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        int next = 1;
-        int lastComplete = 0; // the newest generation known to be complete on disk
-        int killedMidWrite = 0;
-        long saveMillis = 0;
-        for (int round = 0; round < ROUNDS; round++) {
-            // stdout goes to a file: destroyForcibly closes a pipe, and what the child printed
-            // just before it died is needed to know which save was under way
-            Path out = dir.resolve("child-" + round + ".out");
-            Path err = dir.resolve("child-" + round + ".err");
-            Process child = new ProcessBuilder(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                    "-cp", System.getProperty("java.class.path"), SaveLoop.class.getName(),
-                    file.toString(), Integer.toString(next))
-                    .redirectOutput(out.toFile())
-                    .redirectError(err.toFile())
-                    .start();
-            // the first round learns how long a save takes; later rounds kill during one
-            int writesToSee = saveMillis == 0 ? 2 : 1 + random.nextInt(2);
-            List<String> lines;
-            while ((lines = Files.readAllLines(out)).stream().filter(l -> l.startsWith("writing ")).count()
-                    < writesToSee) {
-                if (!child.isAlive()) {
-                    fail("child ended early: " + Files.readAllLines(out) + " " + Files.readString(err));
+                @Override
+                public boolean leftovers() throws IOException {
+                    return !temporaryFiles(work, file).isEmpty();
                 }
-                Thread.sleep(1);
-            }
-            for (String l : lines) {
-                if (l.startsWith("saved ")) {
-                    saveMillis = Math.max(1, Long.parseLong(l.split(" ")[2]));
-                }
-            }
-            Thread.sleep((long) (random.nextDouble() * saveMillis));
-            child.destroyForcibly();
-            child.waitFor();
-            lines = Files.readAllLines(out);
-            Files.delete(out);
-            Files.delete(err);
-            int writing = lines.stream().filter(l -> l.startsWith("writing ")).mapToInt(l -> Integer.parseInt(
-                    l.split(" ")[1])).max().orElseThrow();
-            // complete before the kill: the last save this child finished, else what was found before
-            int before = lines.stream().filter(l -> l.startsWith("saved ")).mapToInt(l -> Integer.parseInt(
-                    l.split(" ")[1])).max().orElse(lastComplete);
-            int g = check(file);
-            assertTrue(g == writing || g == before, "file holds generation " + g + " while " + writing
-                    + " was being saved and " + before + " was the last complete; child said " + lines);
-            lastComplete = g;
-            if (!temporaryFiles(file).isEmpty()) {
-                killedMidWrite++;
-            }
-            next = writing + 1;
-        }
-        assertTrue(killedMidWrite > 0, "no kill landed during a save (saves take " + saveMillis + " ms)");
-        // a later save works and removes what the killed saves left
-        SafetensorsWriter.write(file, generation(next), Map.of("generation", Integer.toString(next)));
-        assertEquals(next, check(file));
-        assertEquals(List.of(), temporaryFiles(file));
+            };
+            int next = KilledSaves.run(SaveLoop.class, file, dir, onDisk, ROUNDS, 4 * ROUNDS, 42);
+            // a later save works and removes what the killed saves left
+            SafetensorsWriter.write(file, generation(next), Map.of("generation", Integer.toString(next)));
+            assertEquals(next, check(file));
+            assertEquals(List.of(), temporaryFiles(work, file));
+        });
     }
 }
