@@ -27,7 +27,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -113,11 +112,11 @@ public final class LayerBenchmark implements Callable<Integer> {
                     blocks.put(key, LbpLinear.builder().setUnits(cout).optConfig(c).build());
                 }
                 Map<String, double[]> times = time(engine, blocks, new Shape(batch, layout.getTokenCount(), cin));
-                double linear = median(times.get("Linear"));
+                double linear = Medians.of(times.get("Linear"));
                 System.out.printf(Locale.ROOT, "%n%s %s %d -> %d: Linear median %.2f ms%n", engine, layerName, cin, cout, linear);
                 System.out.printf(Locale.ROOT, "  %-10s %4s %10s %8s %10s%n", "selection", "k", "median ms", "ratio", "FLOP limit");
                 for (Map.Entry<String, LbpConfig> e : configs.entrySet()) {
-                    double m = median(times.get(e.getKey()));
+                    double m = Medians.of(times.get(e.getKey()));
                     double limit = BackwardFlops.of(layout, e.getValue(), cin, cout).getStepRatio();
                     int k = e.getValue().getBasisCount();
                     System.out.printf(Locale.ROOT, "  %-10s %4d %10.2f %8.3f %10.3f%n", e.getKey(), k, m, m / linear, limit);
@@ -196,10 +195,4 @@ public final class LayerBenchmark implements Callable<Integer> {
         }
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
 }

@@ -24,7 +24,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -149,7 +148,7 @@ public final class LayerBreakdown implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%s, %d -> %d, input %s, LP_L1-%d, medians of %d after %d warm-up%n",
                 ENGINE, in, out, shape, order, reps, warmup);
         Map<String, Double> med = new LinkedHashMap<>();
-        times.forEach((k, v) -> med.put(k, median(v)));
+        times.forEach((k, v) -> med.put(k, Medians.of(v)));
         double linearStep = med.get("Linear forward + backward");
         for (Map.Entry<String, Double> en : med.entrySet()) {
             System.out.printf(Locale.ROOT, "  %-34s %8.2f ms %7.3f of Linear's step%n",
@@ -192,10 +191,4 @@ public final class LayerBreakdown implements Callable<Integer> {
         }
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
 }

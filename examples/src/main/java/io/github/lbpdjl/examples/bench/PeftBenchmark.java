@@ -158,13 +158,13 @@ public final class PeftBenchmark implements Callable<Integer> {
                 mem.put(m, childMemory(m));
             }
         }
-        double full = times.containsKey("full") ? median(times.get("full")) : Double.NaN;
+        double full = times.containsKey("full") ? Medians.of(times.get("full")) : Double.NaN;
         List<String> rows = new ArrayList<>();
         rows.add("method,trainable_params,median_step_ms,ratio_to_full,step_rss_delta_mib,peak_rss_mib");
         System.out.printf(Locale.ROOT, "%n| method | trainable params | median step (ms) | ratio to full | step memory: peak RSS - RSS before (MiB) | peak RSS (MiB) |%n");
         System.out.println("| --- | ---: | ---: | ---: | ---: | ---: |");
         for (String m : methods) {
-            double med = median(times.get(m));
+            double med = Medians.of(times.get(m));
             long[] mm = mem.getOrDefault(m, new long[] {-1, -1});
             String delta = mm[0] < 0 ? "n/a" : String.valueOf(mm[0] / 1024);
             String peak = mm[1] < 0 ? "n/a" : String.valueOf(mm[1] / 1024);
@@ -235,11 +235,6 @@ public final class PeftBenchmark implements Callable<Integer> {
         return out;
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
 
     /** One method: its model, trainer and input batch. */
     private final class Setup implements AutoCloseable {

@@ -534,7 +534,7 @@ public final class StepBenchmark implements Callable<Integer> {
             Map<String, Long> trainable, Map<String, Memory> mem) {
         VisionTransformer vit = variant.build();
         int n = trained(setting, vit.getDepth());
-        double full = median(times.get("full"));
+        double full = Medians.of(times.get("full"));
         double fullFlops = StepFlops.perSample(vit, n, Kind.FULL, null, 0);
         List<Row> rows = new ArrayList<>();
         System.out.printf(Locale.ROOT, "%n%s, %s, batch %d, training %s of %d blocks%n", model, engine, batch, setting, vit.getDepth());
@@ -545,7 +545,7 @@ public final class StepBenchmark implements Callable<Integer> {
             r.setting = setting;
             r.method = m;
             double[] t = times.get(m.name);
-            r.medianMs = median(t);
+            r.medianMs = Medians.of(t);
             r.minMs = Arrays.stream(t).min().orElse(Double.NaN);
             r.maxMs = Arrays.stream(t).max().orElse(Double.NaN);
             r.timeRatio = r.medianMs / full;
@@ -618,10 +618,4 @@ public final class StepBenchmark implements Callable<Integer> {
         System.out.println("wrote " + png);
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
 }
