@@ -9,8 +9,9 @@ import io.github.lbpdjl.wht.PatchProjection;
 
 /**
  * The matrices of a {@link PatchProjection} as NDArrays of one manager, data type and device:
- * Q (M x N), Qs^T (N x M) and, where it differs from Q, the cropping Q (M x N). Not thread-safe:
- * one instance serves one forward pass.
+ * Q (M x N), Qs^T (N x M) and, where it differs from Q, the cropping Q (M x N). A layer keeps
+ * them between forward passes ({@link ProjectionCache}); not thread-safe (the ones column of
+ * {@link #getSpreadTWithOnes()} is made on first use).
  */
 public final class ProjectionArrays {
 
@@ -105,22 +106,5 @@ public final class ProjectionArrays {
     /** @return whether Q and the cropping Q are the same */
     public boolean isSymmetric() {
         return gather == scatter;
-    }
-
-    /**
-     * Releases these arrays once the forward pass that used them is built ({@link
-     * Intermediates}); autograd keeps the ones its backward needs.
-     *
-     * @param keepGather whether Q stays open (a gradient probe reads it after backward)
-     */
-    public void release(boolean keepGather) {
-        if (!keepGather) {
-            Intermediates.release(gather);
-        }
-        Intermediates.release(spreadT);
-        if (scatter != gather) {
-            Intermediates.release(scatter);
-        }
-        Intermediates.release(spreadTWithOnes);
     }
 }

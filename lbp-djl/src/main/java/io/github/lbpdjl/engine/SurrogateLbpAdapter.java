@@ -69,6 +69,16 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
         return a.sub(b);
     }
 
+    /**
+     * Moves the result of an operation whose first operand is a projection array into the input's
+     * manager: DJL puts a result in its first operand's manager, and the projection arrays live as
+     * long as the model ({@link ProjectionCache}).
+     */
+    private static NDArray local(NDArray result, NDArray input) {
+        result.attach(input.getManager());
+        return result;
+    }
+
     /** {@inheritDoc} */
     @Override
     public String getEngineName() {
@@ -89,14 +99,14 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
         NDArray xd = x.stopGradient();
         NDArray z;
         if (p.isSymmetric()) {
-            NDArray qx = p.getGather().matMul(x);
+            NDArray qx = local(p.getGather().matMul(x), x);
             z = f.apply(qx);
             Intermediates.release(qx, z);
         } else {
-            NDArray qx = p.getGather().matMul(xd);
+            NDArray qx = local(p.getGather().matMul(xd), x);
             NDArray zw = f.apply(qx);
             Intermediates.release(qx, zw);
-            NDArray sx = p.getScatter().matMul(x);
+            NDArray sx = local(p.getScatter().matMul(x), x);
             NDArray zx = f.applyFrozen(sx, null);
             Intermediates.release(sx, zx);
             z = plus(zw, zx);
@@ -110,13 +120,13 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
         long units = d.getShape().get(2);
         NDArray correction;
         if (bias == null) {
-            correction = p.getSpreadT().matMul(d);
+            correction = local(p.getSpreadT().matMul(d), x);
         } else {
             NDArray biasView = bias.reshape(1, 1, units);
             biasView.attach(x.getManager()); // made from a parameter: else the model's manager keeps it
             NDArray biasRow = biasView.broadcast(batch, 1, units);
             NDArray rows = NDArrays.concat(new NDList(d, biasRow), 1);
-            correction = p.getSpreadTWithOnes().matMul(rows);
+            correction = local(p.getSpreadTWithOnes().matMul(rows), x);
             Intermediates.release(rows);
             Intermediates.release(biasRow, bias);
             Intermediates.release(biasView, bias);

@@ -13,6 +13,7 @@ import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.engine.ProjectionArrays;
+import io.github.lbpdjl.engine.ProjectionCache;
 import io.github.lbpdjl.wht.TokenLayout;
 
 import java.util.Objects;
@@ -39,6 +40,7 @@ public class LbpLinear extends Linear {
     private volatile boolean probeArmed;
     private volatile Shape lastTrainingShape;
     private final java.util.List<NDArray[]> probes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final ProjectionCache projectionCache = new ProjectionCache();
 
     /**
      * Creates the layer from a builder.
@@ -119,9 +121,8 @@ public class LbpLinear extends Linear {
             NDArray y = out.singletonOrThrow();
             long units = y.getShape().get(y.getShape().dimension() - 1);
             NDArray y3 = y.reshape(-1, shape.get(shape.dimension() - 2), units);
-            ProjectionArrays arrays = projectionArrays(layout, input);
+            ProjectionArrays arrays = projectionArrays(layout, input, parameter("weight").getArray());
             NDArray probed = probe(y3, arrays);
-            arrays.release(true);
             NDArray result = probed.reshape(y.getShape());
             Intermediates.release(probed, result);
             Intermediates.release(y3, result);
@@ -138,7 +139,7 @@ public class LbpLinear extends Linear {
         lastTrainingShape = shape;
         int d = shape.dimension();
         NDArray x = input.reshape(-1, shape.get(d - 2), shape.get(d - 1));
-        ProjectionArrays arrays = projectionArrays(layout, input);
+        ProjectionArrays arrays = projectionArrays(layout, input, weight);
         Weights w = new Weights(weight, input.getManager());
         NDArray y =
                 LbpEngines.forEngine(input.getManager().getEngine().getEngineName())
@@ -150,7 +151,6 @@ public class LbpLinear extends Linear {
             y = withProbe;
         }
         // autograd keeps what backward needs; DJL need not keep the rest until the batch ends
-        arrays.release(probed);
         Intermediates.release(w.frozen);
         Intermediates.release(x, input, y);
         NDArray out = y.reshape(shape.slice(0, d - 1).add(weight.getShape().get(0)));
@@ -158,15 +158,17 @@ public class LbpLinear extends Linear {
         return new NDList(out);
     }
 
-    private ProjectionArrays projectionArrays(TokenLayout layout, NDArray input) {
-        return LinearLayers.projectionArrays(config, layout, input);
+    private ProjectionArrays projectionArrays(TokenLayout layout, NDArray input, NDArray weight) {
+        return LinearLayers.projectionArrays(projectionCache, config, layout, input, weight);
     }
 
     /** Adds a zero leaf to y (L, N, C_out): after backward its gradient is this layer's gy. */
     private NDArray probe(NDArray y, ProjectionArrays arrays) {
         NDArray probe = y.getManager().zeros(y.getShape(), y.getDataType());
         probe.setRequiresGradient(true);
-        probes.add(new NDArray[] {probe, arrays.getGather()});
+        NDArray q = arrays.getGather().duplicate(); // the cached Q may be replaced before the probe is read
+        q.attach(y.getManager());
+        probes.add(new NDArray[] {probe, q});
         return y.add(probe);
     }
 

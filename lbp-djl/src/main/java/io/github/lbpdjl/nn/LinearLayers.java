@@ -8,6 +8,7 @@ import ai.djl.nn.core.Linear;
 
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.ProjectionArrays;
+import io.github.lbpdjl.engine.ProjectionCache;
 import io.github.lbpdjl.wht.PatchProjection;
 import io.github.lbpdjl.wht.TokenLayout;
 
@@ -123,16 +124,19 @@ public final class LinearLayers {
     }
 
     /**
-     * Creates the projection arrays of one forward pass in the input's manager and data type.
+     * Returns the projection arrays for a training forward pass, from the layer's cache.
      *
+     * @param cache the layer's cache
      * @param config the LBP-WHT configuration
      * @param layout the token layout
-     * @param input the layer input
-     * @return the arrays
+     * @param input the layer input (its data type and device)
+     * @param weight the layer's weight array: the cached arrays live in its manager
+     * @return the arrays; do not close them
      */
-    public static ProjectionArrays projectionArrays(LbpConfig config, TokenLayout layout, NDArray input) {
+    public static ProjectionArrays projectionArrays(
+            ProjectionCache cache, LbpConfig config, TokenLayout layout, NDArray input, NDArray weight) {
         PatchProjection projection =
                 PatchProjection.of(layout, config.getPatchSize(), config.getSelection(), config.getPadding());
-        return ProjectionArrays.create(projection, input.getManager(), input.getDataType());
+        return cache.get(projection, input, weight.getManager());
     }
 }

@@ -17,6 +17,7 @@ import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.engine.ProjectionArrays;
+import io.github.lbpdjl.engine.ProjectionCache;
 import io.github.lbpdjl.engine.Scalars;
 import io.github.lbpdjl.nn.LinearLayers;
 import io.github.lbpdjl.nn.TokenwiseLinear;
@@ -61,6 +62,7 @@ public class LoraLinear extends Linear {
     private volatile boolean lbpEnabled = true;
     private volatile boolean adapterEnabled = true;
     private volatile boolean merged;
+    private final ProjectionCache projectionCache = new ProjectionCache();
     private volatile String name;
 
     /**
@@ -203,7 +205,7 @@ public class LoraLinear extends Linear {
         TokenLayout layout = LinearLayers.checkInput(describe(), shape, in, config);
         int d = shape.dimension();
         NDArray x = input.reshape(-1, shape.get(d - 2), in);
-        ProjectionArrays arrays = LinearLayers.projectionArrays(config, layout, input);
+        ProjectionArrays arrays = LinearLayers.projectionArrays(projectionCache, config, layout, input, weight);
         NDArray aFrozen = detachedAlways(a, m);
         NDArray bFrozen = detachedAlways(bb, m);
         TokenwiseLinear f;
@@ -220,7 +222,6 @@ public class LoraLinear extends Linear {
         }
         NDArray y = LbpEngines.forEngine(m.getEngine().getEngineName()).forward(x, f, b, arrays);
         // autograd keeps what backward needs; DJL need not keep the rest until the batch ends
-        arrays.release(false);
         Intermediates.release(aFrozen, a);
         Intermediates.release(bFrozen, bb);
         Intermediates.release(x, input, y);

@@ -87,6 +87,36 @@ class LbpLinearGradientTest {
         }
     }
 
+    /**
+     * A layer keeps its projection matrices between passes: after a new selection it must use the
+     * new matrices, never stale ones.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("engines")
+    void keptProjectionFollowsTheConfiguration(String engine) {
+        int extra = 1;
+        int h = 9;
+        int w = 17;
+        int n = extra + h * w;
+        LayerRun.Data d = new LayerRun.Data(5, 2, n, 6, 5);
+        LbpConfig a = LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2))
+                .optLayout(TokenLayout.grid(extra, h, w)).build();
+        LbpConfig b = a.toBuilder().optSelection(BasisSelection.lowPassLinf(3)).build();
+        ReferenceLbp.Grads refA = ReferenceLbp.lbp(d.x, d.w, d.gy, extra, h, w, 8, a.getSelection().bases(8), Padding.ZERO);
+        ReferenceLbp.Grads refB = ReferenceLbp.lbp(d.x, d.w, d.gy, extra, h, w, 8, b.getSelection().bases(8), Padding.ZERO);
+        LbpLinear layer = layer(5, a);
+        try (ai.djl.ndarray.NDManager m = ai.djl.engine.Engine.getEngine(engine).newBaseManager()) {
+            assertClose(LayerRun.runIn(m, layer, d, true, true).grads.w, refA.w, TOL, "grad_W, A");
+            assertClose(LayerRun.runIn(m, layer, d, true, false).grads.w, refA.w, TOL, "grad_W, A again");
+            layer.setConfig(b);
+            LayerRun rb = LayerRun.runIn(m, layer, d, true, false);
+            assertClose(rb.grads.w, refB.w, TOL, "grad_W after switching to B");
+            assertClose(rb.grads.x, refB.x, TOL, "grad_x after switching to B");
+            layer.setConfig(a);
+            assertClose(LayerRun.runIn(m, layer, d, true, false).grads.x, refA.x, TOL, "grad_x back to A");
+        }
+    }
+
     /** Test 1: all bases with zero padding give exactly full backprop (any grid with ZERO). */
     @ParameterizedTest(name = "{0}")
     @MethodSource("engines")

@@ -54,11 +54,25 @@ public final class LayerRun {
      */
     public static LayerRun run(String engine, Block block, Data d, boolean training) {
         try (NDManager m = Engine.getEngine(engine).newBaseManager()) {
+            return runIn(m, block, d, training, true);
+        }
+    }
+
+    /**
+     * Like {@link #run}, in a manager the caller keeps open, so that one block can run several
+     * passes; gradients are cleared before the pass.
+     */
+    public static LayerRun runIn(NDManager m, Block block, Data d, boolean training, boolean initialize) {
+        {
             int bs = d.x.length;
             int n = d.x[0].length;
             int cin = d.w[0].length;
             int cout = d.w.length;
-            block.initialize(m, DataType.FLOAT32, new Shape(bs, n, cin));
+            if (initialize) {
+                block.initialize(m, DataType.FLOAT32, new Shape(bs, n, cin));
+            } else {
+                io.github.lbpdjl.engine.LbpEngineAdapter.zeroGradients(block);
+            }
             NDArray wArr = block.getParameters().get("weight").getArray();
             wArr.set(flat(new double[][][] {d.w}));
             if (block.getParameters().contains("bias")) {

@@ -15,8 +15,8 @@ import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.ProjectionArrays;
 import io.github.lbpdjl.examples.Offline;
 import io.github.lbpdjl.nn.LbpLinear;
-import io.github.lbpdjl.nn.LinearLayers;
 import io.github.lbpdjl.wht.BasisSelection;
+import io.github.lbpdjl.wht.PatchProjection;
 import io.github.lbpdjl.wht.TokenLayout;
 
 import picocli.CommandLine;
@@ -94,7 +94,9 @@ public final class LayerBreakdown implements Callable<Integer> {
             xg.setRequiresGradient(true);
             NDArray w = lbp.getParameters().get("weight").getArray().stopGradient();
             NDArray b = lbp.getParameters().get("bias").getArray().stopGradient();
-            ProjectionArrays p = LinearLayers.projectionArrays(config, layout, x);
+            ProjectionArrays p = ProjectionArrays.create(
+                    PatchProjection.of(layout, config.getPatchSize(), config.getSelection(), config.getPadding()),
+                    base, DataType.FLOAT32);
             long m = p.getGather().getShape().get(0);
             NDArray q = p.getGather();
             NDArray qT = q.transpose().duplicate();
