@@ -12,8 +12,9 @@ import io.github.lbpdjl.wht.PatchProjection;
  * projection, the input's data type, device or engine changes, or when the manager they live in
  * has been closed. They live in a sub-manager of a long-lived manager the layer gives (its
  * weight's, so they close with the model); autograd holds its own references, so replacing them
- * never frees what a pending backward still reads. Not thread-safe: one per layer, used by the
- * training thread.
+ * never frees what a pending backward still reads. It holds one set: a batch split over several
+ * devices remakes them at each switch, as every pass did before. Not thread-safe: one per layer,
+ * used by the training thread.
  */
 public final class ProjectionCache implements AutoCloseable {
 
