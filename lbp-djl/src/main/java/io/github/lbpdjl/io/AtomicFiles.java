@@ -35,9 +35,10 @@ import java.util.stream.Stream;
  * leftovers are kept.
  *
  * <p>{@link #writeFolder(Path, FolderContent)} does the same for a folder of files: they are
- * written into a temporary folder beside the target (guarded by a locked temporary file), each file and the folder forced to
- * disk, and the folder swapped in by two renames (the old one to {@code <name>.old}, the new one to
- * the target name), then the parent folder forced and the old one deleted. {@link
+ * written into a temporary folder beside the target (guarded by a locked temporary file), each
+ * file and the folder forced to disk, and the folder swapped in by two renames (the old one to
+ * {@code <name>.old}, the new one to the target name), then the parent folder forced and the old
+ * one deleted. {@link
  * #resolveFolder(Path)} finds the complete folder even if a process was killed between the two
  * renames, and the next save restores it first, so no failure loses the last complete folder.
  */
