@@ -122,13 +122,9 @@ public final class TrainingCheckpoint {
         return folder;
     }
 
-    private interface Writer {
-        void write(OutputStream out) throws IOException;
-    }
-
-    private static void write(Path file, Writer writer) throws IOException {
+    private static void write(Path file, AtomicFiles.Content content) throws IOException {
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW))) {
-            writer.write(out);
+            content.writeTo(out);
         }
     }
 }

@@ -2,7 +2,6 @@ package io.github.lbpdjl.engine;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 
 import io.github.lbpdjl.wht.PatchProjection;
 
@@ -20,8 +19,6 @@ public final class ProjectionCache implements AutoCloseable {
 
     private NDManager manager;
     private ProjectionArrays arrays;
-    private PatchProjection projection;
-    private DataType dataType;
 
     /**
      * Returns the arrays of a projection for an input, made once and then reused while they fit.
@@ -33,9 +30,9 @@ public final class ProjectionCache implements AutoCloseable {
      */
     public ProjectionArrays get(PatchProjection projection, NDArray input, NDManager owner) {
         if (arrays != null
-                && this.projection == projection
-                && dataType == input.getDataType()
-                && manager.isOpen()
+                && manager.isOpen() // before reading the arrays: closed with the model's manager
+                && arrays.getProjection() == projection
+                && arrays.getGather().getDataType() == input.getDataType()
                 && manager.getDevice().equals(input.getDevice())
                 && manager.getEngine() == input.getManager().getEngine()) {
             return arrays;
@@ -49,8 +46,6 @@ public final class ProjectionCache implements AutoCloseable {
             throw e;
         }
         manager = m;
-        this.projection = projection;
-        dataType = input.getDataType();
         return arrays;
     }
 
@@ -62,7 +57,5 @@ public final class ProjectionCache implements AutoCloseable {
         }
         manager = null;
         arrays = null;
-        projection = null;
-        dataType = null;
     }
 }

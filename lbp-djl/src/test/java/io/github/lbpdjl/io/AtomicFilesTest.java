@@ -24,9 +24,7 @@ class AtomicFilesTest {
     @TempDir Path dir;
 
     private Set<String> names() throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
-        }
+        return names(dir);
     }
 
     @Test
@@ -47,7 +45,7 @@ class AtomicFilesTest {
         assertEquals(Set.of("a.txt"), names(dir.resolve("sub")));
     }
 
-    private static Set<String> names(Path d) throws IOException {
+    static Set<String> names(Path d) throws IOException {
         try (Stream<Path> s = Files.list(d)) {
             return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
         }

@@ -17,8 +17,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Kills a JVM at random moments while it saves a folder of two 16 MB files over and over with
@@ -62,7 +60,7 @@ class AtomicFolderKillTest {
     static int check(Path folder) throws IOException {
         Path f = AtomicFiles.resolveFolder(folder);
         assertNotNull(f, "no folder at all");
-        assertEquals(Set.of("a.bin", "b.bin", "generation"), names(f), "files of " + f);
+        assertEquals(Set.of("a.bin", "b.bin", "generation"), AtomicFilesTest.names(f), "files of " + f);
         int g = Integer.parseInt(Files.readString(f.resolve("generation")));
         for (String name : List.of("a.bin", "b.bin")) {
             byte[] b = Files.readAllBytes(f.resolve(name));
@@ -74,12 +72,6 @@ class AtomicFolderKillTest {
             }
         }
         return g;
-    }
-
-    static Set<String> names(Path d) throws IOException {
-        try (Stream<Path> s = Files.list(d)) {
-            return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
-        }
     }
 
     @Test
@@ -96,13 +88,13 @@ class AtomicFolderKillTest {
 
                 @Override
                 public boolean leftovers() throws IOException {
-                    return !names(work).equals(Set.of("ck"));
+                    return !AtomicFilesTest.names(work).equals(Set.of("ck"));
                 }
             };
             int next = KilledSaves.run(SaveLoop.class, folder, dir, onDisk, 4, 16, 7);
             save(folder, next).run(); // this process: the killed ones' locks are free
             assertEquals(next, check(folder));
-            assertEquals(Set.of("ck"), names(work));
+            assertEquals(Set.of("ck"), AtomicFilesTest.names(work));
         });
     }
 }
