@@ -6,12 +6,10 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-
 import io.github.lbpdjl.io.JsonInput;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.Padding;
 import io.github.lbpdjl.wht.TokenLayout;
-
 import java.util.Objects;
 
 /**
@@ -44,27 +42,37 @@ public final class LbpConfig {
         return new Builder();
     }
 
-    /** @return the patch side p */
+    /**
+     * @return the patch side p
+     */
     public int getPatchSize() {
         return patchSize;
     }
 
-    /** @return the selected bases */
+    /**
+     * @return the selected bases
+     */
     public BasisSelection getSelection() {
         return selection;
     }
 
-    /** @return the padding */
+    /**
+     * @return the padding
+     */
     public Padding getPadding() {
         return padding;
     }
 
-    /** @return the token layout, or null if it is inferred from the token count */
+    /**
+     * @return the token layout, or null if it is inferred from the token count
+     */
     public TokenLayout getLayout() {
         return layout;
     }
 
-    /** @return the number of selected bases k */
+    /**
+     * @return the number of selected bases k
+     */
     public int getBasisCount() {
         return selection.count(patchSize);
     }
@@ -120,7 +128,8 @@ public final class LbpConfig {
         try {
             JsonElement root = JsonInput.parse(json);
             if (!root.isJsonObject()) {
-                throw new IllegalArgumentException("LbpConfig JSON must be an object, got: " + JsonInput.describe(root));
+                throw new IllegalArgumentException(
+                        "LbpConfig JSON must be an object, got: " + JsonInput.describe(root));
             }
             JsonObject o = root.getAsJsonObject();
             Builder b = builder();
@@ -142,8 +151,12 @@ public final class LbpConfig {
                                 l.get("width").getAsInt()));
             }
             return b.build();
-        } catch (JsonParseException | IllegalStateException | ClassCastException
-                | NullPointerException | UnsupportedOperationException | NumberFormatException e) {
+        } catch (JsonParseException
+                | IllegalStateException
+                | ClassCastException
+                | NullPointerException
+                | UnsupportedOperationException
+                | NumberFormatException e) {
             throw new IllegalArgumentException("invalid LbpConfig JSON: " + e.getMessage(), e);
         }
     }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -15,9 +14,24 @@ import java.nio.charset.StandardCharsets;
 class LbpConfigFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
-    @DictionaryEntries({"\"patchSize\"", "\"selection\"", "\"kind\"", "\"order\"", "\"bases\"",
-            "\"LOW_PASS_L1\"", "\"LOW_PASS_LINF\"", "\"EXPLICIT\"", "\"ALL\"", "\"padding\"", "\"ZERO\"",
-            "\"REFLECT\"", "\"layout\"", "\"extraTokens\"", "\"height\"", "\"width\""})
+    @DictionaryEntries({
+        "\"patchSize\"",
+        "\"selection\"",
+        "\"kind\"",
+        "\"order\"",
+        "\"bases\"",
+        "\"LOW_PASS_L1\"",
+        "\"LOW_PASS_LINF\"",
+        "\"EXPLICIT\"",
+        "\"ALL\"",
+        "\"padding\"",
+        "\"ZERO\"",
+        "\"REFLECT\"",
+        "\"layout\"",
+        "\"extraTokens\"",
+        "\"height\"",
+        "\"width\""
+    })
     void fromJson(byte[] input) {
         String json = new String(input, StandardCharsets.UTF_8);
         LbpConfig c;

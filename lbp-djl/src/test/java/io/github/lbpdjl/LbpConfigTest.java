@@ -9,10 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.Padding;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import org.junit.jupiter.api.Test;
-
 import java.time.Duration;
+import org.junit.jupiter.api.Test;
 
 class LbpConfigTest {
 
@@ -53,32 +51,64 @@ class LbpConfigTest {
     @Test
     void badConfigsFailClearly() {
         IllegalArgumentException e =
-                assertThrows(IllegalArgumentException.class, () -> LbpConfig.builder().optPatchSize(6).build());
-        assertTrue(e.getMessage().contains("power of two") && e.getMessage().contains("6"), e.getMessage());
-        e = assertThrows(
-                IllegalArgumentException.class,
-                () -> LbpConfig.builder().optPatchSize(4).optSelection(BasisSelection.of(new int[] {4, 0})).build());
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> LbpConfig.builder().optPatchSize(6).build());
+        assertTrue(
+                e.getMessage().contains("power of two") && e.getMessage().contains("6"),
+                e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                LbpConfig.builder()
+                                        .optPatchSize(4)
+                                        .optSelection(BasisSelection.of(new int[] {4, 0}))
+                                        .build());
         assertTrue(e.getMessage().contains("[4, 0]"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("not json {"));
         assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("[1,2]"));
-        assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("{\"padding\":\"WRAP\"}"));
-        assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("{\"selection\":{\"kind\":\"LOW_PASS_L1\"}}"));
-        assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("{\"selection\":{\"kind\":\"LOW_PASS_L1\",\"order\":0}}"));
-        assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("{\"layout\":{\"extraTokens\":1,\"height\":0,\"width\":3}}"));
+        assertThrows(
+                IllegalArgumentException.class, () -> LbpConfig.fromJson("{\"padding\":\"WRAP\"}"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> LbpConfig.fromJson("{\"selection\":{\"kind\":\"LOW_PASS_L1\"}}"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> LbpConfig.fromJson("{\"selection\":{\"kind\":\"LOW_PASS_L1\",\"order\":0}}"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                        LbpConfig.fromJson(
+                                "{\"layout\":{\"extraTokens\":1,\"height\":0,\"width\":3}}"));
     }
 
     @Test
     void hostileJsonFailsFastWithIllegalArgument() {
         // a huge power of two passed the check and made bases() loop about 2^61 times
-        IllegalArgumentException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
-                () -> assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("{\"patchSize\":1073741824}")));
-        assertTrue(e.getMessage().contains("256") && e.getMessage().contains("1073741824"), e.getMessage());
-        assertEquals(256, LbpConfig.fromJson("{\"patchSize\":256,\"selection\":{\"kind\":\"ALL\"}}").getPatchSize());
+        IllegalArgumentException e =
+                assertTimeoutPreemptively(
+                        Duration.ofSeconds(10),
+                        () ->
+                                assertThrows(
+                                        IllegalArgumentException.class,
+                                        () -> LbpConfig.fromJson("{\"patchSize\":1073741824}")));
+        assertTrue(
+                e.getMessage().contains("256") && e.getMessage().contains("1073741824"),
+                e.getMessage());
+        assertEquals(
+                256,
+                LbpConfig.fromJson("{\"patchSize\":256,\"selection\":{\"kind\":\"ALL\"}}")
+                        .getPatchSize());
         // printing a deeply nested element in the message overflowed the stack
         String deep = "[".repeat(100_000) + "]".repeat(100_000);
         e = assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson(deep));
         assertTrue(e.getMessage().contains("nested deeper than"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> LbpConfig.fromJson("[" + "1,".repeat(10_000) + "1]"));
-        assertTrue(e.getMessage().length() < 300, "message is shortened: " + e.getMessage().length());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> LbpConfig.fromJson("[" + "1,".repeat(10_000) + "1]"));
+        assertTrue(
+                e.getMessage().length() < 300, "message is shortened: " + e.getMessage().length());
     }
 }

@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** The process's memory as Linux reports it in /proc/self: resident set, its peak, resetting the peak. */
+/**
+ * The process's memory as Linux reports it in /proc/self: resident set, its peak, resetting the
+ * peak.
+ */
 public final class ProcMemory {
 
     private ProcMemory() {}

@@ -15,15 +15,11 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -32,6 +28,7 @@ import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 
 /** The same LBP model, weights and batch give the same loss and gradients on PyTorch and MXNet. */
 class EngineParityIT {
@@ -39,14 +36,16 @@ class EngineParityIT {
     static final Shape INPUT = new Shape(4, TinyTransformer.TOKENS, 3);
 
     /** Runs forward + backward twice on one engine; returns the loss and the gradients by name. */
-    static Map<String, float[]> run(String engine, byte[] params, float[] x, float[] labels) throws Exception {
+    static Map<String, float[]> run(String engine, byte[] params, float[] x, float[] labels)
+            throws Exception {
         try (NDManager m = Engine.getEngine(engine).newBaseManager()) {
             Block block = TinyTransformer.create();
             block.initialize(m, DataType.FLOAT32, INPUT);
             block.loadParameters(m, new DataInputStream(new ByteArrayInputStream(params)));
             block.freezeParameters(false); // loaded arrays carry no gradient until unfrozen
             LbpRewriter.builder()
-                    .optConfig(LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2)).build())
+                    .optConfig(
+                            LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2)).build())
                     .optLayout(TokenLayout.grid(1, 8, 8))
                     .build()
                     .apply(block);
@@ -55,9 +54,15 @@ class EngineParityIT {
                 // PyTorch accumulates gradients across backward calls, MXNet overwrites them
                 LbpEngines.forEngine(engine).clearGradients(block);
                 try (GradientCollector gc = m.getEngine().newGradientCollector()) {
-                    NDArray pred = block.forward(new ParameterStore(m, false),
-                            new NDList(m.create(x, INPUT)), true).singletonOrThrow();
-                    NDArray loss = Loss.softmaxCrossEntropyLoss().evaluate(new NDList(m.create(labels)), new NDList(pred));
+                    NDArray pred =
+                            block.forward(
+                                            new ParameterStore(m, false),
+                                            new NDList(m.create(x, INPUT)),
+                                            true)
+                                    .singletonOrThrow();
+                    NDArray loss =
+                            Loss.softmaxCrossEntropyLoss()
+                                    .evaluate(new NDList(m.create(labels)), new NDList(pred));
                     gc.backward(loss);
                     out.put("loss", new float[] {loss.getFloat()});
                 }
@@ -108,7 +113,9 @@ class EngineParityIT {
                 maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
                 scale = Math.max(scale, Math.abs(a[i]));
             }
-            assertTrue(maxDiff <= 1e-4 * scale, e.getKey() + ": max difference " + maxDiff + " vs scale " + scale);
+            assertTrue(
+                    maxDiff <= 1e-4 * scale,
+                    e.getKey() + ": max difference " + maxDiff + " vs scale " + scale);
             checked++;
         }
         assertTrue(checked > 20, "loss and every parameter gradient compared: " + checked);

@@ -16,7 +16,6 @@ import ai.djl.training.dataset.Batch;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.util.Pair;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.checkpoint.ResumableAdamW;
 import io.github.lbpdjl.checkpoint.TrainingCheckpoint;
@@ -25,14 +24,12 @@ import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A run with the listener checkpointed after 2 of 4 epochs and resumed in a fresh model, trainer
@@ -45,13 +42,21 @@ class ResumeIT {
     /** Schedules that depend on the position in the run: full backprop first, a rank by epoch. */
     static LbpTrainingListener listener() {
         return LbpTrainingListener.builder()
-                .optRewriter(LbpRewriter.builder()
-                        .optConfig(LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2)).build())
-                        .optLayout(TokenLayout.grid(1, 8, 8))
-                        .build())
+                .optRewriter(
+                        LbpRewriter.builder()
+                                .optConfig(
+                                        LbpConfig.builder()
+                                                .optSelection(BasisSelection.lowPassL1(2))
+                                                .build())
+                                .optLayout(TokenLayout.grid(1, 8, 8))
+                                .build())
                 .optFrozen(TargetModules.regex(".*norm.*"))
                 .optFullBackpropSteps(5)
-                .optSelectionSchedule(epoch -> epoch < 3 ? BasisSelection.lowPassL1(2) : BasisSelection.lowPassL1(4))
+                .optSelectionSchedule(
+                        epoch ->
+                                epoch < 3
+                                        ? BasisSelection.lowPassL1(2)
+                                        : BasisSelection.lowPassL1(4))
                 .optEnergySampling(3)
                 .build();
     }
@@ -59,21 +64,27 @@ class ResumeIT {
     static final class Run implements AutoCloseable {
         final Model model;
         final LbpTrainingListener lbp = listener();
-        final ResumableAdamW optimizer = ResumableAdamW.builder()
-                .optLearningRateTracker(Tracker.fixed(3e-3f)).optWeightDecays(1e-3f).build();
+        final ResumableAdamW optimizer =
+                ResumableAdamW.builder()
+                        .optLearningRateTracker(Tracker.fixed(3e-3f))
+                        .optWeightDecays(1e-3f)
+                        .build();
         final Trainer trainer;
         final ArrayDataset data;
 
         Run(String engine, Path resumeFrom) throws Exception {
-            Engine.getEngine(engine).setRandomSeed(resumeFrom == null ? 21 : 99); // resumed: weights come from the file
+            Engine.getEngine(engine)
+                    .setRandomSeed(
+                            resumeFrom == null ? 21 : 99); // resumed: weights come from the file
             model = Model.newInstance("tiny", engine);
             model.setBlock(TinyTransformer.create());
             if (resumeFrom != null) {
                 TrainingCheckpoint.loadWeights(resumeFrom, model);
             }
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                    .optOptimizer(optimizer)
-                    .addTrainingListeners(lbp);
+            DefaultTrainingConfig cfg =
+                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                            .optOptimizer(optimizer)
+                            .addTrainingListeners(lbp);
             trainer = model.newTrainer(cfg);
             trainer.initialize(new Shape(TrainSaveLoadIT.BATCH, TinyTransformer.TOKENS, 3));
             if (resumeFrom != null) {
@@ -129,14 +140,16 @@ class ResumeIT {
             atCheckpoint = first.weights();
             TrainingCheckpoint.save(dir, first.model, first.optimizer, first.lbp);
             first.epochs(1); // saving again later replaces the checkpoint only when complete
-            TrainingCheckpoint.save(dir.resolveSibling("other"), first.model, first.optimizer, first.lbp);
+            TrainingCheckpoint.save(
+                    dir.resolveSibling("other"), first.model, first.optimizer, first.lbp);
         }
         List<float[]> resumedWeights;
         float resumedLoss;
         try (Run resumed = new Run(engine, dir)) {
             assertEquals(atCheckpoint.size(), resumed.weights().size());
             for (int i = 0; i < atCheckpoint.size(); i++) {
-                assertArraysClose(atCheckpoint.get(i), resumed.weights().get(i), 0f, "loaded parameter " + i);
+                assertArraysClose(
+                        atCheckpoint.get(i), resumed.weights().get(i), 0f, "loaded parameter " + i);
             }
             assertTrue(resumed.optimizer.getStateSize() > 0, "optimizer state loaded");
             resumed.epochs(EPOCHS - EPOCHS / 2);
@@ -145,10 +158,17 @@ class ResumeIT {
             assertEquals(expectedState, resumed.lbp.getState(), "listener state at the end");
         }
         for (int i = 0; i < expected.size(); i++) {
-            assertArraysClose(expected.get(i), resumedWeights.get(i), 1e-5f, engine + " parameter " + i);
+            assertArraysClose(
+                    expected.get(i), resumedWeights.get(i), 1e-5f, engine + " parameter " + i);
         }
-        assertEquals(expectedLoss, resumedLoss, 1e-5f * Math.max(1, Math.abs(expectedLoss)), engine + " loss");
-        assertFalse(Files.exists(dir.resolveSibling("ckpt.old")), "no leftover folder after a complete save");
+        assertEquals(
+                expectedLoss,
+                resumedLoss,
+                1e-5f * Math.max(1, Math.abs(expectedLoss)),
+                engine + " loss");
+        assertFalse(
+                Files.exists(dir.resolveSibling("ckpt.old")),
+                "no leftover folder after a complete save");
     }
 
     /** Without the optimizer state, the same resume does not match: the test can fail. */
@@ -175,14 +195,17 @@ class ResumeIT {
                     maxDiff = Math.max(maxDiff, Math.abs(expected.get(i)[j] - got.get(i)[j]));
                 }
             }
-            assertTrue(maxDiff > 1e-4f, "fresh moments should change the result, max diff " + maxDiff);
+            assertTrue(
+                    maxDiff > 1e-4f, "fresh moments should change the result, max diff " + maxDiff);
         }
     }
 
     static void assertArraysClose(float[] a, float[] b, float tol, String what) {
         assertEquals(a.length, b.length, what);
         for (int i = 0; i < a.length; i++) {
-            assertTrue(Math.abs(a[i] - b[i]) <= tol * Math.max(1, Math.abs(a[i])), what + " [" + i + "]: " + a[i] + " vs " + b[i]);
+            assertTrue(
+                    Math.abs(a[i] - b[i]) <= tol * Math.max(1, Math.abs(a[i])),
+                    what + " [" + i + "]: " + a[i] + " vs " + b[i]);
         }
     }
 }

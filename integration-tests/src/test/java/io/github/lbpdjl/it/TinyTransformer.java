@@ -34,15 +34,22 @@ final class TinyTransformer {
 
         Encoder() {
             norm1 = addChildBlock("norm1", LayerNorm.builder().build());
-            attn = addChildBlock("attn", ScaledDotProductAttentionBlock.builder()
-                    .setEmbeddingSize(C).setHeadCount(2).optAttentionProbsDropoutProb(0).build());
+            attn =
+                    addChildBlock(
+                            "attn",
+                            ScaledDotProductAttentionBlock.builder()
+                                    .setEmbeddingSize(C)
+                                    .setHeadCount(2)
+                                    .optAttentionProbsDropoutProb(0)
+                                    .build());
             norm2 = addChildBlock("norm2", LayerNorm.builder().build());
             fc1 = addChildBlock("fc1", Linear.builder().setUnits(2 * C).build());
             fc2 = addChildBlock("fc2", Linear.builder().setUnits(C).build());
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             NDArray x = in.singletonOrThrow();
             NDArray h = norm1.forward(ps, new NDList(x), training).singletonOrThrow();
             x = x.add(attn.forward(ps, new NDList(h), training).singletonOrThrow());
@@ -58,7 +65,8 @@ final class TinyTransformer {
         }
 
         @Override
-        protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... shapes) {
+        protected void initializeChildBlocks(
+                NDManager manager, DataType dataType, Shape... shapes) {
             norm1.initialize(manager, dataType, shapes);
             attn.initialize(manager, dataType, shapes);
             norm2.initialize(manager, dataType, shapes);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Model;
 import ai.djl.engine.Engine;
+import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -19,8 +20,6 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.NoopTranslator;
-import ai.djl.inference.Predictor;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.BlockTree;
@@ -29,12 +28,10 @@ import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Rewrite with the listener, train, save, load into a fresh plain model: same outputs. */
 class TrainSaveLoadIT {
@@ -44,7 +41,12 @@ class TrainSaveLoadIT {
     /** A learnable task: the class is which of 4 quadrants of the grid has the brightest mean. */
     static ArrayDataset data(NDManager m, int samples) {
         NDArray x = m.randomNormal(new Shape(samples, TinyTransformer.TOKENS, 3));
-        NDArray grid = x.get(":, 1:, 0").reshape(samples, 2, 4, 2, 4).mean(new int[] {4}).mean(new int[] {2}).reshape(samples, 4);
+        NDArray grid =
+                x.get(":, 1:, 0")
+                        .reshape(samples, 2, 4, 2, 4)
+                        .mean(new int[] {4})
+                        .mean(new int[] {2})
+                        .reshape(samples, 4);
         NDArray y = grid.argMax(1);
         return new ArrayDataset.Builder().setData(x).optLabels(y).setSampling(BATCH, false).build();
     }
@@ -70,21 +72,32 @@ class TrainSaveLoadIT {
         float[] expected;
         try (Model model = Model.newInstance("tiny", engine)) {
             model.setBlock(TinyTransformer.create());
-            LbpTrainingListener lbp = LbpTrainingListener.builder()
-                    .optRewriter(LbpRewriter.builder()
-                            .optConfig(LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2)).build())
-                            .optLayout(TokenLayout.grid(1, 8, 8))
-                            .build())
-                    .optFrozen(TargetModules.regex(".*norm.*"))
-                    .optUndoAtEnd(true)
-                    .build();
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(3e-3f)).build())
-                    .addTrainingListeners(lbp);
+            LbpTrainingListener lbp =
+                    LbpTrainingListener.builder()
+                            .optRewriter(
+                                    LbpRewriter.builder()
+                                            .optConfig(
+                                                    LbpConfig.builder()
+                                                            .optSelection(
+                                                                    BasisSelection.lowPassL1(2))
+                                                            .build())
+                                            .optLayout(TokenLayout.grid(1, 8, 8))
+                                            .build())
+                            .optFrozen(TargetModules.regex(".*norm.*"))
+                            .optUndoAtEnd(true)
+                            .build();
+            DefaultTrainingConfig cfg =
+                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                            .optOptimizer(
+                                    Optimizer.adam()
+                                            .optLearningRateTracker(Tracker.fixed(3e-3f))
+                                            .build())
+                            .addTrainingListeners(lbp);
             ArrayDataset train = data(model.getNDManager(), 256);
             try (Trainer trainer = model.newTrainer(cfg)) {
                 trainer.initialize(new Shape(BATCH, TinyTransformer.TOKENS, 3));
-                // token embedding + 2 encoders x (key, query, value, result, fc1, fc2); not the head
+                // token embedding + 2 encoders x (key, query, value, result, fc1, fc2); not the
+                // head
                 assertEquals(13, BlockTree.find(model.getBlock(), LbpLinear.class).size());
                 float before = meanLoss(trainer, train);
                 EasyTrain.fit(trainer, 4, train, null);
@@ -104,7 +117,10 @@ class TrainSaveLoadIT {
                 fresh.load(dir, "tiny");
                 try (Predictor<NDList, NDList> p = fresh.newPredictor(new NoopTranslator())) {
                     NDArray in = fresh.getNDManager().create(x, probe.getShape());
-                    assertArrayEquals(expected, p.predict(new NDList(in)).singletonOrThrow().toFloatArray(), 1e-5f);
+                    assertArrayEquals(
+                            expected,
+                            p.predict(new NDList(in)).singletonOrThrow().toFloatArray(),
+                            1e-5f);
                 }
             }
         }

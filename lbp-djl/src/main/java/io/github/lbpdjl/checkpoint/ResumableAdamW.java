@@ -5,16 +5,13 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.util.Pair;
-
 import io.github.lbpdjl.engine.LbpEngines;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,16 +22,16 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * AdamW (decoupled weight decay, Loshchilov and Hutter) whose state, the two moments and the step
- * count of every parameter, can be written and read back, so that a resumed run continues
- * exactly. DJL's own optimizers keep their state private.
+ * count of every parameter, can be written and read back, so that a resumed run continues exactly.
+ * DJL's own optimizers keep their state private.
  *
- * <p>Per parameter with gradient g at its step t: {@code m = b1 m + (1 - b1) g}, {@code v = b2 v
- * + (1 - b2) g^2}, {@code w -= lr (m / (1 - b1^t) / (sqrt(v / (1 - b2^t)) + eps) + wd w)}, with
+ * <p>Per parameter with gradient g at its step t: {@code m = b1 m + (1 - b1) g}, {@code v = b2 v +
+ * (1 - b2) g^2}, {@code w -= lr (m / (1 - b1^t) / (sqrt(v / (1 - b2^t)) + eps) + wd w)}, with
  * {@code lr} from the tracker at the optimizer's update count (the learning rate scales the decay
- * too, as in PyTorch's AdamW). The state is kept
- * in the optimizer's own manager; {@link #close()} frees it. State files name parameters by their
- * path in the block (e.g. {@code 02blocks_010_02attn_01qkv_weight}), not by their random ids, so a
- * fresh model of the same architecture can load them.
+ * too, as in PyTorch's AdamW). The state is kept in the optimizer's own manager; {@link #close()}
+ * frees it. State files name parameters by their path in the block (e.g. {@code
+ * 02blocks_010_02attn_01qkv_weight}), not by their random ids, so a fresh model of the same
+ * architecture can load them.
  */
 public final class ResumableAdamW extends Optimizer implements AutoCloseable {
 
@@ -57,8 +54,8 @@ public final class ResumableAdamW extends Optimizer implements AutoCloseable {
     }
 
     /**
-     * Creates a builder (defaults as DJL's AdamW: lr 0.001, betas 0.9 and 0.999, eps 1e-8,
-     * weight decay 0.01).
+     * Creates a builder (defaults as DJL's AdamW: lr 0.001, betas 0.9 and 0.999, eps 1e-8, weight
+     * decay 0.01).
      *
      * @return a builder
      */
@@ -106,8 +103,8 @@ public final class ResumableAdamW extends Optimizer implements AutoCloseable {
     }
 
     /**
-     * Writes the state: for every parameter of {@code block} that has been updated, its two
-     * moments and its step count, named by the parameter's path. DJL's NDList encoding.
+     * Writes the state: for every parameter of {@code block} that has been updated, its two moments
+     * and its step count, named by the parameter's path. DJL's NDList encoding.
      *
      * @param block the block whose parameters this optimizer updates
      * @param out where to write; not closed
@@ -145,15 +142,15 @@ public final class ResumableAdamW extends Optimizer implements AutoCloseable {
     }
 
     /**
-     * Reads a state written by {@link #saveState} for a block of the same architecture,
-     * replacing this optimizer's state.
+     * Reads a state written by {@link #saveState} for a block of the same architecture, replacing
+     * this optimizer's state.
      *
      * @param block the block whose parameters this optimizer updates
      * @param manager any manager of the engine to read with (used for the decoding only)
      * @param in the encoded state; not closed
      * @throws IOException if reading fails
-     * @throws IllegalArgumentException if the state names a parameter the block does not have, or
-     *     a moment's shape differs from its parameter's
+     * @throws IllegalArgumentException if the state names a parameter the block does not have, or a
+     *     moment's shape differs from its parameter's
      */
     public void loadState(Block block, NDManager manager, InputStream in) throws IOException {
         Map<String, Parameter> byPath = new HashMap<>();
@@ -165,7 +162,8 @@ public final class ResumableAdamW extends Optimizer implements AutoCloseable {
             try {
                 list = NDList.decode(tmp, in);
             } catch (RuntimeException e) {
-                throw new IOException("optimizer state: not a DJL NDList encoding (" + e.getMessage() + ")", e);
+                throw new IOException(
+                        "optimizer state: not a DJL NDList encoding (" + e.getMessage() + ")", e);
             }
             Map<String, NDArray> named = new HashMap<>();
             for (NDArray a : list) {
@@ -179,14 +177,26 @@ public final class ResumableAdamW extends Optimizer implements AutoCloseable {
                 String path = dot < 0 ? key : key.substring(0, dot);
                 Parameter param = byPath.get(path);
                 if (param == null) {
-                    throw new IllegalArgumentException("optimizer state names '" + key
-                            + "', but the block has no parameter '" + path + "'");
+                    throw new IllegalArgumentException(
+                            "optimizer state names '"
+                                    + key
+                                    + "', but the block has no parameter '"
+                                    + path
+                                    + "'");
                 }
-                int slot = "m".equals(key.substring(dot + 1)) ? 0 : "v".equals(key.substring(dot + 1)) ? 1 : 2;
+                int slot =
+                        "m".equals(key.substring(dot + 1))
+                                ? 0
+                                : "v".equals(key.substring(dot + 1)) ? 1 : 2;
                 NDArray a = e.getValue();
                 if (slot < 2 && !a.getShape().equals(param.getArray().getShape())) {
-                    throw new IllegalArgumentException("optimizer state: '" + key + "' has shape " + a.getShape()
-                            + ", the parameter has " + param.getArray().getShape());
+                    throw new IllegalArgumentException(
+                            "optimizer state: '"
+                                    + key
+                                    + "' has shape "
+                                    + a.getShape()
+                                    + ", the parameter has "
+                                    + param.getArray().getShape());
                 }
                 loaded.computeIfAbsent(path, k -> new NDArray[3])[slot] = a;
             }
@@ -194,7 +204,8 @@ public final class ResumableAdamW extends Optimizer implements AutoCloseable {
             for (Map.Entry<String, NDArray[]> e : loaded.entrySet()) {
                 NDArray[] a = e.getValue();
                 if (a[0] == null || a[1] == null || a[2] == null) {
-                    throw new IllegalArgumentException("optimizer state for '" + e.getKey() + "' is incomplete");
+                    throw new IllegalArgumentException(
+                            "optimizer state for '" + e.getKey() + "' is incomplete");
                 }
                 Parameter param = byPath.get(e.getKey());
                 NDArray like = param.getArray();
@@ -210,7 +221,9 @@ public final class ResumableAdamW extends Optimizer implements AutoCloseable {
         }
     }
 
-    /** @return the number of parameters with state */
+    /**
+     * @return the number of parameters with state
+     */
     public int getStateSize() {
         return steps.size();
     }
@@ -298,7 +311,8 @@ public final class ResumableAdamW extends Optimizer implements AutoCloseable {
          */
         public ResumableAdamW build() {
             if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
-                throw new IllegalArgumentException("AdamW betas must be in [0, 1), got " + beta1 + ", " + beta2);
+                throw new IllegalArgumentException(
+                        "AdamW betas must be in [0, 1), got " + beta1 + ", " + beta2);
             }
             if (!(epsilon > 0)) {
                 throw new IllegalArgumentException("AdamW epsilon must be > 0, got " + epsilon);

@@ -7,11 +7,11 @@ import ai.djl.ndarray.NDList;
  * Frees the intermediate arrays of a forward pass as soon as they are consumed.
  *
  * <p>DJL keeps every array a forward pass creates until the pass's manager closes (for training,
- * the batch's, after the optimizer step), whether or not autograd needs it. Closing an
- * intermediate only drops DJL's handle: on PyTorch and MXNet the autograd graph holds its own
- * reference to every array its backward needs, so what backward needs stays and the rest is freed
- * at once. That is what lets LBP-WHT's saving show in peak memory: its layers make autograd keep
- * the projected coefficients instead of the layer input.
+ * the batch's, after the optimizer step), whether or not autograd needs it. Closing an intermediate
+ * only drops DJL's handle: on PyTorch and MXNet the autograd graph holds its own reference to every
+ * array its backward needs, so what backward needs stays and the rest is freed at once. That is
+ * what lets LBP-WHT's saving show in peak memory: its layers make autograd keep the projected
+ * coefficients instead of the layer input.
  *
  * <p>Never release an array made from Java data ({@code manager.create(float[])}): on PyTorch its
  * memory is the Java buffer, which closing lets the garbage collector free while autograd may still
@@ -47,8 +47,8 @@ public final class Intermediates {
     }
 
     /**
-     * Closes a consumed intermediate, unless releasing is off, it is null, or it is the same
-     * object as one of the arrays still in use (a child block may return its input unchanged).
+     * Closes a consumed intermediate, unless releasing is off, it is null, or it is the same object
+     * as one of the arrays still in use (a child block may return its input unchanged).
      *
      * @param consumed the array no longer needed by the caller
      * @param stillUsed arrays that must stay open

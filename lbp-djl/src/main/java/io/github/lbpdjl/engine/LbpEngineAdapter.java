@@ -3,14 +3,13 @@ package io.github.lbpdjl.engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-
 import io.github.lbpdjl.nn.TokenwiseLinear;
 
 /**
  * What differs between DJL engines for LBP-WHT, and nothing else: the formulation of the LBP
- * forward that is fast and correct on that engine, whether backward calls accumulate gradients,
- * and how parameters are frozen once a trainer exists. One implementation per engine, found with
- * {@link java.util.ServiceLoader} through {@link LbpEngines}.
+ * forward that is fast and correct on that engine, whether backward calls accumulate gradients, and
+ * how parameters are frozen once a trainer exists. One implementation per engine, found with {@link
+ * java.util.ServiceLoader} through {@link LbpEngines}.
  */
 public interface LbpEngineAdapter {
 
@@ -68,7 +67,8 @@ public interface LbpEngineAdapter {
                 } catch (IllegalStateException noGradientYet) {
                     continue; // PyTorch: no backward has run since the gradient was attached
                 }
-                try (g) { // a fresh wrapper per call on both engines: close it or it stays in the model's manager
+                try (g) { // a fresh wrapper per call on both engines: close it or it stays in the
+                    // model's manager
                     zeroInPlace(g);
                 }
             }
@@ -86,8 +86,8 @@ public interface LbpEngineAdapter {
     }
 
     /**
-     * Zeroes an array's gradient where the engine accumulates gradients, as DJL's own optimizers
-     * do on PyTorch after each update; a no-op where backward overwrites them.
+     * Zeroes an array's gradient where the engine accumulates gradients, as DJL's own optimizers do
+     * on PyTorch after each update; a no-op where backward overwrites them.
      *
      * @param array a parameter array
      */

@@ -1,11 +1,10 @@
 package io.github.lbpdjl.engine;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Finds the {@link LbpEngineAdapter} of an engine through {@link ServiceLoader}; an engine with

@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 
 /**
- * MXNet: the correction term is a separate addition. MXNet's FullyConnected takes only a 1-D
- * bias, and a bias fused into a FullyConnected call whose data and weight are detached was
- * measured to get a zero gradient on MXNet 1.9, so the bias travels with the correction term.
+ * MXNet: the correction term is a separate addition. MXNet's FullyConnected takes only a 1-D bias,
+ * and a bias fused into a FullyConnected call whose data and weight are detached was measured to
+ * get a zero gradient on MXNet 1.9, so the bias travels with the correction term.
  *
  * <p>Additions and subtractions use MXNet's {@code elemwise_add} / {@code elemwise_sub}, whose
  * backward keeps nothing: DJL's {@code add} / {@code sub} are the broadcasting {@code _npi_add} /

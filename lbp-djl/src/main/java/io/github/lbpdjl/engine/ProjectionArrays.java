@@ -4,14 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-
 import io.github.lbpdjl.wht.PatchProjection;
 
 /**
- * The matrices of a {@link PatchProjection} as NDArrays of one manager, data type and device:
- * Q (M x N), Qs^T (N x M) and, where it differs from Q, the cropping Q (M x N). A layer keeps
- * them between forward passes ({@link ProjectionCache}); not thread-safe (the ones column of
- * {@link #getSpreadTWithOnes()} is made on first use).
+ * The matrices of a {@link PatchProjection} as NDArrays of one manager, data type and device: Q (M
+ * x N), Qs^T (N x M) and, where it differs from Q, the cropping Q (M x N). A layer keeps them
+ * between forward passes ({@link ProjectionCache}); not thread-safe (the ones column of {@link
+ * #getSpreadTWithOnes()} is made on first use).
  */
 public final class ProjectionArrays {
 
@@ -49,7 +48,9 @@ public final class ProjectionArrays {
         }
         NDArray st = owned(manager, spreadT, new Shape(n, m), dataType);
         NDArray scatter =
-                p.isGatherScatterEqual() ? gather : owned(manager, p.scatter(), new Shape(m, n), dataType);
+                p.isGatherScatterEqual()
+                        ? gather
+                        : owned(manager, p.scatter(), new Shape(m, n), dataType);
         return new ProjectionArrays(p, gather, st, scatter);
     }
 
@@ -67,17 +68,23 @@ public final class ProjectionArrays {
         }
     }
 
-    /** @return the projection these arrays hold */
+    /**
+     * @return the projection these arrays hold
+     */
     public PatchProjection getProjection() {
         return projection;
     }
 
-    /** @return Q, (M, N): coefficients of x */
+    /**
+     * @return Q, (M, N): coefficients of x
+     */
     public NDArray getGather() {
         return gather;
     }
 
-    /** @return Qs^T, (N, M): spreads coefficients back to tokens, divided by p * p */
+    /**
+     * @return Qs^T, (N, M): spreads coefficients back to tokens, divided by p * p
+     */
     public NDArray getSpreadT() {
         return spreadT;
     }
@@ -98,12 +105,16 @@ public final class ProjectionArrays {
         return spreadTWithOnes;
     }
 
-    /** @return the cropping Q, (M, N); the same array as {@link #getGather()} for ZERO padding */
+    /**
+     * @return the cropping Q, (M, N); the same array as {@link #getGather()} for ZERO padding
+     */
     public NDArray getScatter() {
         return scatter;
     }
 
-    /** @return whether Q and the cropping Q are the same */
+    /**
+     * @return whether Q and the cropping Q are the same
+     */
     public boolean isSymmetric() {
         return gather == scatter;
     }

@@ -2,18 +2,17 @@ package io.github.lbpdjl.engine;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-
 import io.github.lbpdjl.wht.PatchProjection;
 
 /**
- * One layer's {@link ProjectionArrays}, kept in engine memory from one training forward pass to
- * the next instead of being copied from the Java tables every time. They are made again when the
- * projection, the input's data type, device or engine changes, or when the manager they live in
- * has been closed. They live in a sub-manager of a long-lived manager the layer gives (its
- * weight's, so they close with the model); autograd holds its own references, so replacing them
- * never frees what a pending backward still reads. It holds one set: a batch split over several
- * devices remakes them at each switch, as every pass did before. Not thread-safe: one per layer,
- * used by the training thread.
+ * One layer's {@link ProjectionArrays}, kept in engine memory from one training forward pass to the
+ * next instead of being copied from the Java tables every time. They are made again when the
+ * projection, the input's data type, device or engine changes, or when the manager they live in has
+ * been closed. They live in a sub-manager of a long-lived manager the layer gives (its weight's, so
+ * they close with the model); autograd holds its own references, so replacing them never frees what
+ * a pending backward still reads. It holds one set: a batch split over several devices remakes them
+ * at each switch, as every pass did before. Not thread-safe: one per layer, used by the training
+ * thread.
  */
 public final class ProjectionCache implements AutoCloseable {
 
@@ -25,7 +24,8 @@ public final class ProjectionCache implements AutoCloseable {
      *
      * @param projection the projection
      * @param input the layer input: its data type, device and engine
-     * @param owner a long-lived manager of the input's engine (e.g. the layer weight's) to keep them in
+     * @param owner a long-lived manager of the input's engine (e.g. the layer weight's) to keep
+     *     them in
      * @return the arrays; do not close them
      */
     public ProjectionArrays get(PatchProjection projection, NDArray input, NDManager owner) {
@@ -49,7 +49,10 @@ public final class ProjectionCache implements AutoCloseable {
         return arrays;
     }
 
-    /** Frees the cached arrays (autograd keeps what a pending backward needs); the next get makes them again. */
+    /**
+     * Frees the cached arrays (autograd keeps what a pending backward needs); the next get makes
+     * them again.
+     */
     @Override
     public void close() {
         if (manager != null) {

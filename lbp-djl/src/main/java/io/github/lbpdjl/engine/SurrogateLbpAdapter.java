@@ -3,7 +3,6 @@ package io.github.lbpdjl.engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
-
 import io.github.lbpdjl.nn.TokenwiseLinear;
 
 /**
@@ -18,14 +17,14 @@ import io.github.lbpdjl.nn.TokenwiseLinear;
  *   y = f_frozen(sg(x)) + c          value: f(x) + b, exactly
  * </pre>
  *
- * Autograd differentiates only d and b: the weight gets {@code (Qs gy)^T (Q x)}, x gets {@code
- * Q^T (Qs gy) W}, the bias gets the exact sum of gy (from the ones column), as METHOD.md
- * requires; the full-size input x is used only detached. Engines differ in how c is added: on
- * PyTorch it is passed as the full-shape bias of a 2-D linear call, so that the GEMM adds it (one
- * pass, no separate bias reduction in backward); elsewhere it is a separate addition.
+ * Autograd differentiates only d and b: the weight gets {@code (Qs gy)^T (Q x)}, x gets {@code Q^T
+ * (Qs gy) W}, the bias gets the exact sum of gy (from the ones column), as METHOD.md requires; the
+ * full-size input x is used only detached. Engines differ in how c is added: on PyTorch it is
+ * passed as the full-shape bias of a 2-D linear call, so that the GEMM adds it (one pass, no
+ * separate bias reduction in backward); elsewhere it is a separate addition.
  *
- * <p>With reflect padding on a padded grid the coefficients of x (reflect-folded) and the map
- * back to x (cropped) differ, so z is the sum of a weight-gradient part {@code f(Q sg(x))} and an
+ * <p>With reflect padding on a padded grid the coefficients of x (reflect-folded) and the map back
+ * to x (cropped) differ, so z is the sum of a weight-gradient part {@code f(Q sg(x))} and an
  * input-gradient part {@code f_frozen(Q_crop x)}.
  */
 public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
@@ -46,8 +45,8 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
     }
 
     /**
-     * Adds two arrays of the same shape; an engine may override it with an addition whose
-     * backward keeps neither operand.
+     * Adds two arrays of the same shape; an engine may override it with an addition whose backward
+     * keeps neither operand.
      *
      * @param a an array
      * @param b an array of the same shape
@@ -123,7 +122,8 @@ public abstract class SurrogateLbpAdapter implements LbpEngineAdapter {
             correction = local(p.getSpreadT().matMul(d), x);
         } else {
             NDArray biasView = bias.reshape(1, 1, units);
-            biasView.attach(x.getManager()); // made from a parameter: else the model's manager keeps it
+            biasView.attach(
+                    x.getManager()); // made from a parameter: else the model's manager keeps it
             NDArray biasRow = biasView.broadcast(batch, 1, units);
             NDArray rows = NDArrays.concat(new NDList(d, biasRow), 1);
             correction = local(p.getSpreadTWithOnes().matMul(rows), x);

@@ -26,8 +26,8 @@ import java.util.stream.Stream;
  * complete new content.
  *
  * <p>{@link #write(Path, Content)} writes to a temporary file {@code .<name>.<random>.tmp} in the
- * target's folder while holding an exclusive lock on it, forces it to disk, moves it over the target
- * with {@code ATOMIC_MOVE} ({@code REPLACE_EXISTING} only where the file system cannot move
+ * target's folder while holding an exclusive lock on it, forces it to disk, moves it over the
+ * target with {@code ATOMIC_MOVE} ({@code REPLACE_EXISTING} only where the file system cannot move
  * atomically), then forces the folder. If anything fails the temporary file is deleted and the
  * target is untouched. A process killed mid-save cannot delete its temporary file; the next save of
  * the same target deletes such leftovers, recognised by their name and by their lock being free
@@ -35,19 +35,22 @@ import java.util.stream.Stream;
  * leftovers are kept.
  *
  * <p>{@link #writeFolder(Path, FolderContent)} does the same for a folder of files: they are
- * written into a temporary folder beside the target (guarded by a locked temporary file), each
- * file and the folder forced to disk, and the folder swapped in by two renames (the old one to
- * {@code <name>.old}, the new one to the target name), then the parent folder forced and the old
- * one deleted. {@link
- * #resolveFolder(Path)} finds the complete folder even if a process was killed between the two
- * renames, and the next save restores it first, so no failure loses the last complete folder.
+ * written into a temporary folder beside the target (guarded by a locked temporary file), each file
+ * and the folder forced to disk, and the folder swapped in by two renames (the old one to {@code
+ * <name>.old}, the new one to the target name), then the parent folder forced and the old one
+ * deleted. {@link #resolveFolder(Path)} finds the complete folder even if a process was killed
+ * between the two renames, and the next save restores it first, so no failure loses the last
+ * complete folder.
  */
 public final class AtomicFiles {
 
     private static final String SUFFIX = ".tmp";
+
     /** Suffix of a temporary folder, after its lock file's name. */
     private static final String FOLDER_SUFFIX = ".d";
+
     private static final int CHUNK = 1 << 20;
+
     /** Temporary files and folders this JVM is writing; never opened by the leftover cleanup. */
     private static final Set<Path> ACTIVE = ConcurrentHashMap.newKeySet();
 
@@ -72,7 +75,8 @@ public final class AtomicFiles {
     public interface FolderContent {
 
         /**
-         * Writes the folder's files (and subfolders) into {@code folder}, which exists and is empty.
+         * Writes the folder's files (and subfolders) into {@code folder}, which exists and is
+         * empty.
          *
          * @param folder the temporary folder
          * @throws IOException if writing fails
@@ -103,8 +107,8 @@ public final class AtomicFiles {
     }
 
     /**
-     * Saves the content a callback writes, atomically. The target's folder is created if needed;
-     * an existing target's POSIX permissions are kept.
+     * Saves the content a callback writes, atomically. The target's folder is created if needed; an
+     * existing target's POSIX permissions are kept.
      *
      * @param file the target
      * @param content writes the content
@@ -253,7 +257,8 @@ public final class AtomicFiles {
                 if (!n.endsWith(SUFFIX + FOLDER_SUFFIX) || !Files.isDirectory(p)) {
                     continue;
                 }
-                Path lockFile = p.resolveSibling(n.substring(0, n.length() - FOLDER_SUFFIX.length()));
+                Path lockFile =
+                        p.resolveSibling(n.substring(0, n.length() - FOLDER_SUFFIX.length()));
                 // never open the lock file of a save this JVM is running: closing any channel on
                 // a file releases the process's locks on it
                 if (!isLeftoverName(lockFile, prefix) || ACTIVE.contains(lockFile)) {
@@ -308,7 +313,11 @@ public final class AtomicFiles {
      */
     private static Temp lockedTempFile(Path dir, String prefix) throws IOException {
         for (int attempt = 0; attempt < 100; attempt++) {
-            Path tmp = dir.resolve(prefix + Long.toUnsignedString(ThreadLocalRandom.current().nextLong()) + SUFFIX);
+            Path tmp =
+                    dir.resolve(
+                            prefix
+                                    + Long.toUnsignedString(ThreadLocalRandom.current().nextLong())
+                                    + SUFFIX);
             if (!ACTIVE.add(tmp)) {
                 continue;
             }
@@ -336,7 +345,8 @@ public final class AtomicFiles {
                 throw e;
             }
         }
-        throw new IOException("cannot create a temporary file for " + prefix.substring(1) + "* in " + dir);
+        throw new IOException(
+                "cannot create a temporary file for " + prefix.substring(1) + "* in " + dir);
     }
 
     /**

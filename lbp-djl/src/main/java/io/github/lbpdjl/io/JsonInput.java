@@ -42,7 +42,9 @@ public final class JsonInput {
         return s.length() <= DESCRIBE_CHARS ? s : s.substring(0, DESCRIBE_CHARS) + "...";
     }
 
-    /** Counts brackets outside strings (a bracket in a comment counts too: stricter, never laxer). */
+    /**
+     * Counts brackets outside strings (a bracket in a comment counts too: stricter, never laxer).
+     */
     private static void checkDepth(String json) {
         int depth = 0;
         char quote = 0;

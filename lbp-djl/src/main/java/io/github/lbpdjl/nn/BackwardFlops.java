@@ -49,9 +49,8 @@ public final class BackwardFlops {
 
     /**
      * Counts the backward FLOPs of a LoRA layer {@code x W0^T + s (x A^T) B^T} with W0 frozen, per
-     * sample: grad_x through W0, {@code 2 R C_in C_out}, plus the adapter's four products, {@code
-     * 4 R r (C_in + C_out)}, on R = N rows, or with LBP-WHT on R = E + k P rows plus the
-     * transforms.
+     * sample: grad_x through W0, {@code 2 R C_in C_out}, plus the adapter's four products, {@code 4
+     * R r (C_in + C_out)}, on R = N rows, or with LBP-WHT on R = E + k P rows plus the transforms.
      *
      * @param layout the token layout of its input
      * @param lbp the LBP-WHT configuration of its backward, or null for plain LoRA
@@ -66,25 +65,38 @@ public final class BackwardFlops {
         long transforms = 0;
         if (lbp != null) {
             PatchProjection p =
-                    PatchProjection.of(layout, lbp.getPatchSize(), lbp.getSelection(), lbp.getPadding());
+                    PatchProjection.of(
+                            layout, lbp.getPatchSize(), lbp.getSelection(), lbp.getPadding());
             long kp = (long) p.getBases() * p.getPatches();
             rows = layout.getExtraTokens() + kp;
-            transforms = (long) lbp.getPatchSize() * lbp.getPatchSize() * kp * (2 * inFeatures + outFeatures);
+            transforms =
+                    (long) lbp.getPatchSize()
+                            * lbp.getPatchSize()
+                            * kp
+                            * (2 * inFeatures + outFeatures);
         }
-        return 2 * rows * inFeatures * outFeatures + 4 * rows * rank * (inFeatures + outFeatures) + transforms;
+        return 2 * rows * inFeatures * outFeatures
+                + 4 * rows * rank * (inFeatures + outFeatures)
+                + transforms;
     }
 
-    /** @return full-backprop FLOPs per sample */
+    /**
+     * @return full-backprop FLOPs per sample
+     */
     public long getFull() {
         return full;
     }
 
-    /** @return LBP-WHT FLOPs per sample */
+    /**
+     * @return LBP-WHT FLOPs per sample
+     */
     public long getLbp() {
         return lbp;
     }
 
-    /** @return LBP / full */
+    /**
+     * @return LBP / full
+     */
     public double getRatio() {
         return (double) lbp / full;
     }

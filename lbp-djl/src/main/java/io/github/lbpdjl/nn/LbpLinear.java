@@ -8,29 +8,27 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.engine.ProjectionArrays;
 import io.github.lbpdjl.engine.ProjectionCache;
 import io.github.lbpdjl.wht.TokenLayout;
-
 import java.util.Objects;
 
 /**
- * A {@link Linear} layer whose backward pass is LBP-WHT: in training the forward value is exact
- * and the gradients of the weight and the input come from the gradient projected onto a few
- * low-frequency 2-D Walsh-Hadamard bases per patch of tokens; the bias gradient and the gradient
- * of the extra tokens stay exact. In inference it is exactly Linear.
+ * A {@link Linear} layer whose backward pass is LBP-WHT: in training the forward value is exact and
+ * the gradients of the weight and the input come from the gradient projected onto a few
+ * low-frequency 2-D Walsh-Hadamard bases per patch of tokens; the bias gradient and the gradient of
+ * the extra tokens stay exact. In inference it is exactly Linear.
  *
  * <p>Same parameter names ("weight", "bias") and .params format as Linear, so a Linear's weights
  * load into it. Input is (B, N, C) or has more leading axes; the token axis is the one before the
  * last. LBP-WHT can be switched off for a layer at run time with {@link #setLbpEnabled(boolean)}.
  *
  * <p>The training forward releases its intermediates before it returns ({@link
- * io.github.lbpdjl.engine.Intermediates}), so that what stays alive until backward is what
- * autograd keeps: the projected coefficients of the input, not the input.
+ * io.github.lbpdjl.engine.Intermediates}), so that what stays alive until backward is what autograd
+ * keeps: the projected coefficients of the input, not the input.
  */
 public class LbpLinear extends Linear {
 
@@ -39,7 +37,8 @@ public class LbpLinear extends Linear {
     private volatile String name;
     private volatile boolean probeArmed;
     private volatile Shape lastTrainingShape;
-    private final java.util.List<NDArray[]> probes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.List<NDArray[]> probes =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     private final ProjectionCache projectionCache = new ProjectionCache();
 
     /**
@@ -65,7 +64,8 @@ public class LbpLinear extends Linear {
     /**
      * Creates an LbpLinear that takes over a Linear layer: the same units, bias and {@link
      * Parameter} objects (not copies), so trained weights, gradients, freezing and optimizer state
-     * carry over and .params files stay compatible. An uninitialised Linear gives an uninitialised LbpLinear.
+     * carry over and .params files stay compatible. An uninitialised Linear gives an uninitialised
+     * LbpLinear.
      *
      * @param linear the layer to take over
      * @param config the LBP-WHT configuration
@@ -121,7 +121,8 @@ public class LbpLinear extends Linear {
             NDArray y = out.singletonOrThrow();
             long units = y.getShape().get(y.getShape().dimension() - 1);
             NDArray y3 = y.reshape(-1, shape.get(shape.dimension() - 2), units);
-            ProjectionArrays arrays = projectionArrays(layout, input, parameter("weight").getArray());
+            ProjectionArrays arrays =
+                    projectionArrays(layout, input, parameter("weight").getArray());
             NDArray probed = probe(y3, arrays);
             NDArray result = probed.reshape(y.getShape());
             Intermediates.release(probed, result);
@@ -166,16 +167,17 @@ public class LbpLinear extends Linear {
     private NDArray probe(NDArray y, ProjectionArrays arrays) {
         NDArray probe = y.getManager().zeros(y.getShape(), y.getDataType());
         probe.setRequiresGradient(true);
-        NDArray q = arrays.getGather().duplicate(); // the cached Q may be replaced before the probe is read
+        NDArray q =
+                arrays.getGather()
+                        .duplicate(); // the cached Q may be replaced before the probe is read
         q.attach(y.getManager());
         probes.add(new NDArray[] {probe, q});
         return y.add(probe);
     }
 
     /**
-     * Arms the gradient probe: the following training forward passes (until {@link
-     * #takeProbes()}) record this layer's output gradient gy for statistics, with LBP-WHT on or
-     * off.
+     * Arms the gradient probe: the following training forward passes (until {@link #takeProbes()})
+     * record this layer's output gradient gy for statistics, with LBP-WHT on or off.
      */
     public void armProbe() {
         probeArmed = true;
@@ -214,8 +216,8 @@ public class LbpLinear extends Linear {
      *
      * @param tokens the number of tokens
      * @return the layout
-     * @throws IllegalArgumentException if the configured layout does not have that many tokens
-     *     or none can be inferred
+     * @throws IllegalArgumentException if the configured layout does not have that many tokens or
+     *     none can be inferred
      */
     public TokenLayout layoutFor(long tokens) {
         return checkInput(new Shape(1, tokens, inputFeatures()), inputFeatures());
@@ -242,7 +244,9 @@ public class LbpLinear extends Linear {
         return n != null ? "LbpLinear '" + n + "'" : "LbpLinear(" + config + ")";
     }
 
-    /** @return the LBP-WHT configuration */
+    /**
+     * @return the LBP-WHT configuration
+     */
     public LbpConfig getConfig() {
         return config;
     }
@@ -256,7 +260,9 @@ public class LbpLinear extends Linear {
         this.config = Objects.requireNonNull(config, "config");
     }
 
-    /** @return whether training uses LBP-WHT (true) or full backprop (false) */
+    /**
+     * @return whether training uses LBP-WHT (true) or full backprop (false)
+     */
     public boolean isLbpEnabled() {
         return lbpEnabled;
     }
@@ -270,7 +276,9 @@ public class LbpLinear extends Linear {
         this.lbpEnabled = lbpEnabled;
     }
 
-    /** @return the layer's name used in error messages, or null */
+    /**
+     * @return the layer's name used in error messages, or null
+     */
     public String getName() {
         return name;
     }
@@ -292,8 +300,8 @@ public class LbpLinear extends Linear {
 
     /**
      * The plain linear map x W^T of this layer. The detached weight belongs to the forward pass's
-     * manager: an array made from a parameter belongs to the model's manager, which lives until
-     * the model closes (one leaked array per layer per step).
+     * manager: an array made from a parameter belongs to the model's manager, which lives until the
+     * model closes (one leaked array per layer per step).
      */
     private static final class Weights implements TokenwiseLinear {
         private final NDArray weight;

@@ -5,20 +5,18 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.ProjectionArrays;
 import io.github.lbpdjl.engine.ProjectionCache;
 import io.github.lbpdjl.wht.PatchProjection;
 import io.github.lbpdjl.wht.TokenLayout;
-
 import java.lang.reflect.Field;
 import java.util.Map;
 
 /**
  * Helpers shared by the Linear subclasses of this project ({@link LbpLinear} and the LoRA layer):
- * the units of a Linear, sharing Parameter objects between two Linear blocks, the token layout of
- * a training input and the projection arrays of a forward pass.
+ * the units of a Linear, sharing Parameter objects between two Linear blocks, the token layout of a
+ * training input and the projection arrays of a forward pass.
  */
 public final class LinearLayers {
 
@@ -76,13 +74,14 @@ public final class LinearLayers {
             field.setAccessible(true);
             field.set(target, parameter);
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot share parameter '" + key + "' with " + target, e);
+            throw new IllegalStateException(
+                    "cannot share parameter '" + key + "' with " + target, e);
         }
     }
 
     /**
-     * Checks a training input of an LBP-WHT layer and returns its token layout: the configured
-     * one, or E extra tokens + a square grid.
+     * Checks a training input of an LBP-WHT layer and returns its token layout: the configured one,
+     * or E extra tokens + a square grid.
      *
      * @param layer the layer's description for messages, e.g. "LbpLinear 'blocks.0.mlp.fc1'"
      * @param shape the input shape
@@ -91,32 +90,51 @@ public final class LinearLayers {
      * @return the layout of its token axis
      * @throws IllegalArgumentException naming the layer, the shape and what it needs
      */
-    public static TokenLayout checkInput(String layer, Shape shape, long features, LbpConfig config) {
+    public static TokenLayout checkInput(
+            String layer, Shape shape, long features, LbpConfig config) {
         if (shape.dimension() < 3) {
             throw new IllegalArgumentException(
-                    layer + ": got input of shape " + shape
+                    layer
+                            + ": got input of shape "
+                            + shape
                             + "; LBP-WHT needs (batch, tokens, features) or more leading axes");
         }
         long last = shape.get(shape.dimension() - 1);
         if (last != features) {
             throw new IllegalArgumentException(
-                    layer + ": got input of shape " + shape + " with " + last
-                            + " features; the weight needs " + features);
+                    layer
+                            + ": got input of shape "
+                            + shape
+                            + " with "
+                            + last
+                            + " features; the weight needs "
+                            + features);
         }
         long tokens = shape.get(shape.dimension() - 2);
         TokenLayout layout = config.getLayout();
         if (layout != null) {
             if (layout.getTokenCount() != tokens) {
                 throw new IllegalArgumentException(
-                        layer + ": got input of shape " + shape + " with " + tokens
-                                + " tokens; the layout (" + layout + ") needs " + layout.getTokenCount());
+                        layer
+                                + ": got input of shape "
+                                + shape
+                                + " with "
+                                + tokens
+                                + " tokens; the layout ("
+                                + layout
+                                + ") needs "
+                                + layout.getTokenCount());
             }
             return layout;
         }
         TokenLayout inferred = TokenLayout.inferSquare(tokens);
         if (inferred == null) {
             throw new IllegalArgumentException(
-                    layer + ": got input of shape " + shape + "; " + tokens
+                    layer
+                            + ": got input of shape "
+                            + shape
+                            + "; "
+                            + tokens
                             + " tokens is not E + a square for E in 0..2, so the grid cannot be"
                             + " inferred: set LbpConfig.optLayout(TokenLayout.grid(E, H, W))");
         }
@@ -134,9 +152,14 @@ public final class LinearLayers {
      * @return the arrays; do not close them
      */
     public static ProjectionArrays projectionArrays(
-            ProjectionCache cache, LbpConfig config, TokenLayout layout, NDArray input, NDArray weight) {
+            ProjectionCache cache,
+            LbpConfig config,
+            TokenLayout layout,
+            NDArray input,
+            NDArray weight) {
         PatchProjection projection =
-                PatchProjection.of(layout, config.getPatchSize(), config.getSelection(), config.getPadding());
+                PatchProjection.of(
+                        layout, config.getPatchSize(), config.getSelection(), config.getPadding());
         return cache.get(projection, input, weight.getManager());
     }
 }

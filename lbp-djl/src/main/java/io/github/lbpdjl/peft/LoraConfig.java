@@ -1,7 +1,6 @@
 package io.github.lbpdjl.peft;
 
 import ai.djl.Model;
-
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -10,12 +9,10 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.io.JsonInput;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -25,8 +22,8 @@ import java.util.Objects;
  * The configuration of LoRA fine-tuning, as Hugging Face PEFT's LoraConfig: rank, alpha, dropout,
  * target modules, modules trained fully ("modules_to_save"), plus the optional LBP-WHT
  * configuration of the LoRA layers and an optional {@link LbpRewriter} for the remaining Linear
- * layers, so that one object says e.g. "LoRA r=8 on qkv and proj, LBP LP_L1-4 on every other
- * linear layer" and {@link #apply(Model)} does it in one call.
+ * layers, so that one object says e.g. "LoRA r=8 on qkv and proj, LBP LP_L1-4 on every other linear
+ * layer" and {@link #apply(Model)} does it in one call.
  *
  * <p>Immutable. {@link #toJson()} writes PEFT's adapter_config.json shape (peft_type "LORA", r,
  * lora_alpha, lora_dropout, target_modules, modules_to_save, bias "none") plus an "lbp" field; the
@@ -34,7 +31,8 @@ import java.util.Objects;
  */
 public final class LoraConfig {
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls().create();
+    private static final Gson GSON =
+            new GsonBuilder().setPrettyPrinting().serializeNulls().create();
 
     private final int rank;
     private final float alpha;
@@ -59,8 +57,8 @@ public final class LoraConfig {
     }
 
     /**
-     * Creates a builder: r = 8, alpha = 8, dropout 0, targets all-linear (without the output
-     * layer, as in PEFT), nothing excluded, no modules to save, plain LoRA.
+     * Creates a builder: r = 8, alpha = 8, dropout 0, targets all-linear (without the output layer,
+     * as in PEFT), nothing excluded, no modules to save, plain LoRA.
      *
      * @return a new builder
      */
@@ -69,10 +67,10 @@ public final class LoraConfig {
     }
 
     /**
-     * Applies this configuration to a model: LoRA layers first (with LBP-WHT inside if
-     * configured), then freezing, then the LBP rewriter on the remaining Linear layers. Call it
-     * after {@code newTrainer} on PyTorch models that were loaded (newTrainer unfreezes them), e.g.
-     * from {@code LbpTrainingListener.Builder.optModelPreparer}.
+     * Applies this configuration to a model: LoRA layers first (with LBP-WHT inside if configured),
+     * then freezing, then the LBP rewriter on the remaining Linear layers. Call it after {@code
+     * newTrainer} on PyTorch models that were loaded (newTrainer unfreezes them), e.g. from {@code
+     * LbpTrainingListener.Builder.optModelPreparer}.
      *
      * @param model the model
      * @return the adapted model's handle
@@ -81,52 +79,72 @@ public final class LoraConfig {
         return LoraModel.apply(model, this);
     }
 
-    /** @return the rank r */
+    /**
+     * @return the rank r
+     */
     public int getRank() {
         return rank;
     }
 
-    /** @return LoRA alpha */
+    /**
+     * @return LoRA alpha
+     */
     public float getAlpha() {
         return alpha;
     }
 
-    /** @return the scaling alpha / r */
+    /**
+     * @return the scaling alpha / r
+     */
     public float getScaling() {
         return alpha / rank;
     }
 
-    /** @return the dropout rate on the adapter input */
+    /**
+     * @return the dropout rate on the adapter input
+     */
     public float getDropout() {
         return dropout;
     }
 
-    /** @return the target modules */
+    /**
+     * @return the target modules
+     */
     public TargetModules getTargets() {
         return targets;
     }
 
-    /** @return the modules never adapted, or null */
+    /**
+     * @return the modules never adapted, or null
+     */
     public TargetModules getExclude() {
         return exclude;
     }
 
-    /** @return names of modules trained fully and saved with the adapter (PEFT list semantics) */
+    /**
+     * @return names of modules trained fully and saved with the adapter (PEFT list semantics)
+     */
     public List<String> getModulesToSave() {
         return modulesToSave;
     }
 
-    /** @return the LBP-WHT configuration of the LoRA layers, or null for plain LoRA */
+    /**
+     * @return the LBP-WHT configuration of the LoRA layers, or null for plain LoRA
+     */
     public LbpConfig getLbp() {
         return lbp;
     }
 
-    /** @return the rewriter applied to the other Linear layers after LoRA, or null */
+    /**
+     * @return the rewriter applied to the other Linear layers after LoRA, or null
+     */
     public LbpRewriter getLbpRewriter() {
         return lbpRewriter;
     }
 
-    /** @return whether target patterns may match no module */
+    /**
+     * @return whether target patterns may match no module
+     */
     public boolean isAllowUnmatched() {
         return allowUnmatched;
     }
@@ -137,15 +155,23 @@ public final class LoraConfig {
      * @return a new builder
      */
     public Builder toBuilder() {
-        Builder b = builder().optRank(rank).optAlpha(alpha).optDropout(dropout).optTargets(targets)
-                .optExclude(exclude).optLbp(lbp).optLbpRewriter(lbpRewriter).optAllowUnmatched(allowUnmatched);
+        Builder b =
+                builder()
+                        .optRank(rank)
+                        .optAlpha(alpha)
+                        .optDropout(dropout)
+                        .optTargets(targets)
+                        .optExclude(exclude)
+                        .optLbp(lbp)
+                        .optLbpRewriter(lbpRewriter)
+                        .optAllowUnmatched(allowUnmatched);
         b.modulesToSave.addAll(modulesToSave);
         return b;
     }
 
     /**
-     * Writes the configuration in PEFT's adapter_config.json shape plus "lbp" (an {@link
-     * LbpConfig} JSON object or null).
+     * Writes the configuration in PEFT's adapter_config.json shape plus "lbp" (an {@link LbpConfig}
+     * JSON object or null).
      *
      * @return the JSON text
      */
@@ -174,7 +200,9 @@ public final class LoraConfig {
         return GSON.toJson(o);
     }
 
-    /** PEFT writes a list of names or one regex string; globs are written as a list plus a marker. */
+    /**
+     * PEFT writes a list of names or one regex string; globs are written as a list plus a marker.
+     */
     private static JsonElement targetsJson(TargetModules t) {
         if (t.isAllLinear()) {
             return GSON.toJsonTree("all-linear");
@@ -199,7 +227,8 @@ public final class LoraConfig {
             return s.equals("all-linear") ? TargetModules.allLinear() : TargetModules.regex(s);
         }
         if (e.isJsonObject()) {
-            return TargetModules.globs(strings(e.getAsJsonObject().getAsJsonArray("globs")).toArray(new String[0]));
+            return TargetModules.globs(
+                    strings(e.getAsJsonObject().getAsJsonArray("globs")).toArray(new String[0]));
         }
         return TargetModules.names(strings(e.getAsJsonArray()).toArray(new String[0]));
     }
@@ -221,14 +250,23 @@ public final class LoraConfig {
         try {
             JsonElement root = JsonInput.parse(json);
             if (!root.isJsonObject()) {
-                throw new IllegalArgumentException("adapter config must be a JSON object, got: " + JsonInput.describe(root));
+                throw new IllegalArgumentException(
+                        "adapter config must be a JSON object, got: " + JsonInput.describe(root));
             }
             JsonObject o = root.getAsJsonObject();
             if (o.has("peft_type") && !"LORA".equals(o.get("peft_type").getAsString())) {
-                throw new IllegalArgumentException("adapter config has peft_type " + JsonInput.describe(o.get("peft_type")) + "; only LORA is supported");
+                throw new IllegalArgumentException(
+                        "adapter config has peft_type "
+                                + JsonInput.describe(o.get("peft_type"))
+                                + "; only LORA is supported");
             }
-            if (o.has("bias") && !o.get("bias").isJsonNull() && !"none".equals(o.get("bias").getAsString())) {
-                throw new IllegalArgumentException("adapter config has bias " + JsonInput.describe(o.get("bias")) + "; only \"none\" is supported");
+            if (o.has("bias")
+                    && !o.get("bias").isJsonNull()
+                    && !"none".equals(o.get("bias").getAsString())) {
+                throw new IllegalArgumentException(
+                        "adapter config has bias "
+                                + JsonInput.describe(o.get("bias"))
+                                + "; only \"none\" is supported");
             }
             Builder b = builder();
             if (o.has("r")) {
@@ -247,15 +285,21 @@ public final class LoraConfig {
                 b.optExclude(readTargets(o.get("exclude_modules")));
             }
             if (o.has("modules_to_save") && !o.get("modules_to_save").isJsonNull()) {
-                b.optModulesToSave(strings(o.getAsJsonArray("modules_to_save")).toArray(new String[0]));
+                b.optModulesToSave(
+                        strings(o.getAsJsonArray("modules_to_save")).toArray(new String[0]));
             }
             if (o.has("lbp") && !o.get("lbp").isJsonNull()) {
                 b.optLbp(LbpConfig.fromJson(o.get("lbp").toString()));
             }
             return b.build();
-        } catch (JsonParseException | IllegalStateException | ClassCastException
-                | NullPointerException | UnsupportedOperationException | NumberFormatException e) {
-            throw new IllegalArgumentException("invalid LoRA adapter config JSON: " + e.getMessage(), e);
+        } catch (JsonParseException
+                | IllegalStateException
+                | ClassCastException
+                | NullPointerException
+                | UnsupportedOperationException
+                | NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    "invalid LoRA adapter config JSON: " + e.getMessage(), e);
         }
     }
 
@@ -269,10 +313,12 @@ public final class LoraConfig {
             throw new IllegalArgumentException(layer(name) + ": rank r must be >= 1, got " + rank);
         }
         if (!(alpha > 0) || Float.isInfinite(alpha)) {
-            throw new IllegalArgumentException(layer(name) + ": alpha must be a finite number > 0, got " + alpha);
+            throw new IllegalArgumentException(
+                    layer(name) + ": alpha must be a finite number > 0, got " + alpha);
         }
         if (!(dropout >= 0 && dropout < 1)) {
-            throw new IllegalArgumentException(layer(name) + ": dropout must be in [0, 1), got " + dropout);
+            throw new IllegalArgumentException(
+                    layer(name) + ": dropout must be in [0, 1), got " + dropout);
         }
     }
 
@@ -282,10 +328,13 @@ public final class LoraConfig {
             return false;
         }
         LoraConfig c = (LoraConfig) o;
-        return rank == c.rank && alpha == c.alpha && dropout == c.dropout
+        return rank == c.rank
+                && alpha == c.alpha
+                && dropout == c.dropout
                 && targets.toString().equals(c.targets.toString())
                 && Objects.equals(Objects.toString(exclude), Objects.toString(c.exclude))
-                && modulesToSave.equals(c.modulesToSave) && Objects.equals(lbp, c.lbp);
+                && modulesToSave.equals(c.modulesToSave)
+                && Objects.equals(lbp, c.lbp);
     }
 
     @Override
@@ -295,11 +344,24 @@ public final class LoraConfig {
 
     @Override
     public String toString() {
-        return "LoraConfig{r=" + rank + ", alpha=" + alpha + ", dropout=" + dropout + ", targets=" + targets
+        return "LoraConfig{r="
+                + rank
+                + ", alpha="
+                + alpha
+                + ", dropout="
+                + dropout
+                + ", targets="
+                + targets
                 + (exclude == null ? "" : ", exclude=" + exclude)
                 + (modulesToSave.isEmpty() ? "" : ", modulesToSave=" + modulesToSave)
-                + ", lbp=" + (lbp == null ? "none" : lbp)
-                + (lbpRewriter == null ? "" : ", other layers: LBP-WHT " + lbpRewriter.getConfig() + " on " + lbpRewriter.getTargets())
+                + ", lbp="
+                + (lbp == null ? "none" : lbp)
+                + (lbpRewriter == null
+                        ? ""
+                        : ", other layers: LBP-WHT "
+                                + lbpRewriter.getConfig()
+                                + " on "
+                                + lbpRewriter.getTargets())
                 + "}";
     }
 

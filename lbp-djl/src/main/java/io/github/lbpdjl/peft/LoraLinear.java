@@ -12,7 +12,6 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.engine.LbpEngines;
@@ -22,7 +21,6 @@ import io.github.lbpdjl.engine.Scalars;
 import io.github.lbpdjl.nn.LinearLayers;
 import io.github.lbpdjl.nn.TokenwiseLinear;
 import io.github.lbpdjl.wht.TokenLayout;
-
 import java.util.Locale;
 
 /**
@@ -32,13 +30,13 @@ import java.util.Locale;
  *
  * <p>A is initialised like PEFT's default: Kaiming-uniform with a = sqrt(5), i.e. uniform in
  * [-1/sqrt(in), 1/sqrt(in)]; B is zero, so a new layer computes exactly its base Linear. The
- * parameters have type {@link Parameter.Type#OTHER} so that a model-wide {@code
- * setInitializer(..., Type.WEIGHT)} does not overwrite B's zeros. The base keeps Linear's
- * parameter names "weight" and "bias"; .params files hold them followed by lora_A and lora_B.
+ * parameters have type {@link Parameter.Type#OTHER} so that a model-wide {@code setInitializer(...,
+ * Type.WEIGHT)} does not overwrite B's zeros. The base keeps Linear's parameter names "weight" and
+ * "bias"; .params files hold them followed by lora_A and lora_B.
  *
  * <p>With an {@link LbpConfig} the training forward runs through LBP-WHT: the whole LoRA map is
- * token-wise linear, so A, B and the input get the gradients of the projected output gradient
- * while the output value stays exact. Dropout then stays exact too: the map is applied to the
+ * token-wise linear, so A, B and the input get the gradients of the projected output gradient while
+ * the output value stays exact. Dropout then stays exact too: the map is applied to the
  * concatenation {@code [x | dropout(x)]} (one dropout mask, used both for the value and the
  * gradients), at the price of a (tokens x 2 in) array in the forward pass.
  *
@@ -49,6 +47,7 @@ public class LoraLinear extends Linear {
 
     /** Parameter name of A (r x in). */
     public static final String LORA_A = "lora_A";
+
     /** Parameter name of B (out x r). */
     public static final String LORA_B = "lora_B";
 
@@ -139,7 +138,8 @@ public class LoraLinear extends Linear {
      * @return the Linear
      */
     public Linear toLinear() {
-        Linear linear = Linear.builder().setUnits(units).optBias(getParameters().contains("bias")).build();
+        Linear linear =
+                Linear.builder().setUnits(units).optBias(getParameters().contains("bias")).build();
         LinearLayers.shareParameters(this, linear);
         return linear;
     }
@@ -172,17 +172,25 @@ public class LoraLinear extends Linear {
         NDManager m = input.getManager();
         NDArray weight = parameterStore.getValue(getParameters().get("weight"), device, training);
         Parameter biasParam = getParameters().contains("bias") ? getParameters().get("bias") : null;
-        NDArray bias = biasParam == null ? null : parameterStore.getValue(biasParam, device, training);
+        NDArray bias =
+                biasParam == null ? null : parameterStore.getValue(biasParam, device, training);
         long in = weight.getShape().get(1);
         Shape shape = input.getShape();
         if (shape.dimension() == 0 || shape.get(shape.dimension() - 1) != in) {
             throw new IllegalArgumentException(
-                    describe() + ": got input of shape " + shape + "; the weight (" + weight.getShape()
-                            + ") needs " + in + " features on the last axis");
+                    describe()
+                            + ": got input of shape "
+                            + shape
+                            + "; the weight ("
+                            + weight.getShape()
+                            + ") needs "
+                            + in
+                            + " features on the last axis");
         }
         if (merged) {
             if (training) {
-                throw new IllegalStateException(describe() + " is merged: call unmerge() before training");
+                throw new IllegalStateException(
+                        describe() + " is merged: call unmerge() before training");
             }
             return Linear.linear(input, weight, bias);
         }
@@ -205,7 +213,8 @@ public class LoraLinear extends Linear {
         TokenLayout layout = LinearLayers.checkInput(describe(), shape, in, config);
         int d = shape.dimension();
         NDArray x = input.reshape(-1, shape.get(d - 2), in);
-        ProjectionArrays arrays = LinearLayers.projectionArrays(projectionCache, config, layout, input, weight);
+        ProjectionArrays arrays =
+                LinearLayers.projectionArrays(projectionCache, config, layout, input, weight);
         NDArray aFrozen = detachedAlways(a, m);
         NDArray bFrozen = detachedAlways(bb, m);
         TokenwiseLinear f;
@@ -236,7 +245,8 @@ public class LoraLinear extends Linear {
      * backward of an addition needs no inputs), so the layer keeps one output-sized array alive
      * like Linear, not three.
      */
-    private static NDArray sum(NDArray x, NDArray w, NDArray b, NDArray xd, NDArray a, NDArray bb, float s) {
+    private static NDArray sum(
+            NDArray x, NDArray w, NDArray b, NDArray xd, NDArray a, NDArray bb, float s) {
         NDArray down = Linear.linear(xd, a).singletonOrThrow();
         NDArray scaled = Scalars.mul(down, s);
         Intermediates.release(down);
@@ -250,7 +260,8 @@ public class LoraLinear extends Linear {
     }
 
     /** x W0^T + s (xd A^T) B^T without bias, the intermediates released (W0 as given). */
-    private static NDArray adapted(NDArray x, NDArray xd, NDArray w, NDArray a, NDArray b, float s) {
+    private static NDArray adapted(
+            NDArray x, NDArray xd, NDArray w, NDArray a, NDArray b, float s) {
         NDArray down = Linear.linear(xd, a).singletonOrThrow();
         NDArray scaled = Scalars.mul(down, s);
         Intermediates.release(down);
@@ -325,7 +336,14 @@ public class LoraLinear extends Linear {
         private final float s;
         private final long in;
 
-        DropoutMap(NDArray w, NDArray a, NDArray b, NDArray aFrozen, NDArray bFrozen, float s, long in) {
+        DropoutMap(
+                NDArray w,
+                NDArray a,
+                NDArray b,
+                NDArray aFrozen,
+                NDArray bFrozen,
+                float s,
+                long in) {
             this.w = w;
             this.a = a;
             this.b = b;
@@ -406,47 +424,65 @@ public class LoraLinear extends Linear {
         }
     }
 
-    /** @return whether s B A is folded into the base weight */
+    /**
+     * @return whether s B A is folded into the base weight
+     */
     public boolean isMerged() {
         return merged;
     }
 
-    /** @return the rank r */
+    /**
+     * @return the rank r
+     */
     public int getRank() {
         return rank;
     }
 
-    /** @return LoRA alpha */
+    /**
+     * @return LoRA alpha
+     */
     public float getAlpha() {
         return alpha;
     }
 
-    /** @return the scaling alpha / r */
+    /**
+     * @return the scaling alpha / r
+     */
     public float getScaling() {
         return alpha / rank;
     }
 
-    /** @return the dropout rate on the adapter input in training */
+    /**
+     * @return the dropout rate on the adapter input in training
+     */
     public float getDropout() {
         return dropout;
     }
 
-    /** @return the units (output features) */
+    /**
+     * @return the units (output features)
+     */
     public long getUnits() {
         return units;
     }
 
-    /** @return the parameter A (r x in) */
+    /**
+     * @return the parameter A (r x in)
+     */
     public Parameter getLoraA() {
         return loraA;
     }
 
-    /** @return the parameter B (out x r) */
+    /**
+     * @return the parameter B (out x r)
+     */
     public Parameter getLoraB() {
         return loraB;
     }
 
-    /** @return the LBP-WHT configuration of the training forward, or null for plain LoRA */
+    /**
+     * @return the LBP-WHT configuration of the training forward, or null for plain LoRA
+     */
     public LbpConfig getLbpConfig() {
         return lbpConfig;
     }
@@ -460,7 +496,9 @@ public class LoraLinear extends Linear {
         this.lbpConfig = lbpConfig;
     }
 
-    /** @return whether a configured LBP-WHT is used in training */
+    /**
+     * @return whether a configured LBP-WHT is used in training
+     */
     public boolean isLbpEnabled() {
         return lbpEnabled;
     }
@@ -474,7 +512,9 @@ public class LoraLinear extends Linear {
         this.lbpEnabled = lbpEnabled;
     }
 
-    /** @return whether the adapter contributes (PEFT's disable_adapter context sets it false) */
+    /**
+     * @return whether the adapter contributes (PEFT's disable_adapter context sets it false)
+     */
     public boolean isAdapterEnabled() {
         return adapterEnabled;
     }
@@ -488,7 +528,9 @@ public class LoraLinear extends Linear {
         this.adapterEnabled = enabled;
     }
 
-    /** @return the layer's name or path used in error messages, or null */
+    /**
+     * @return the layer's name or path used in error messages, or null
+     */
     public String getName() {
         return name;
     }
@@ -504,8 +546,13 @@ public class LoraLinear extends Linear {
 
     private String describe() {
         String n = name;
-        return (n != null ? "LoraLinear '" + n + "'" : "LoraLinear") + String.format(Locale.ROOT,
-                "(r=%d, alpha=%s%s)", rank, alpha, lbpConfig == null ? "" : ", " + lbpConfig);
+        return (n != null ? "LoraLinear '" + n + "'" : "LoraLinear")
+                + String.format(
+                        Locale.ROOT,
+                        "(r=%d, alpha=%s%s)",
+                        rank,
+                        alpha,
+                        lbpConfig == null ? "" : ", " + lbpConfig);
     }
 
     /** {@inheritDoc} */
@@ -514,7 +561,9 @@ public class LoraLinear extends Linear {
         return describe();
     }
 
-    /** PEFT's default A initialiser: kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)). */
+    /**
+     * PEFT's default A initialiser: kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)).
+     */
     private static final class KaimingUniformSqrt5 implements Initializer {
         @Override
         public NDArray initialize(NDManager manager, Shape shape, DataType dataType) {
@@ -612,7 +661,8 @@ public class LoraLinear extends Linear {
          * Validates and builds the layer.
          *
          * @return the layer
-         * @throws IllegalArgumentException naming the layer if units, rank, alpha or dropout are bad
+         * @throws IllegalArgumentException naming the layer if units, rank, alpha or dropout are
+         *     bad
          */
         @Override
         public LoraLinear build() {

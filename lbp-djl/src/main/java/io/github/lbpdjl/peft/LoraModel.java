@@ -6,7 +6,6 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.util.Pair;
-
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.io.AtomicFiles;
 import io.github.lbpdjl.nn.LbpLinear;
@@ -17,7 +16,6 @@ import io.github.lbpdjl.safetensors.DType;
 import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.safetensors.SafetensorsWriter;
 import io.github.lbpdjl.safetensors.Tensor;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -35,9 +33,9 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * A model with LoRA adapters, as PEFT's LoraModel: created by {@link #apply(Model, LoraConfig)},
- * it freezes everything but the adapters and the modules to save, reports the trainable
- * parameters, merges and unmerges, and saves and loads only the adapter in PEFT's format
+ * A model with LoRA adapters, as PEFT's LoraModel: created by {@link #apply(Model, LoraConfig)}, it
+ * freezes everything but the adapters and the modules to save, reports the trainable parameters,
+ * merges and unmerges, and saves and loads only the adapter in PEFT's format
  * (adapter_model.safetensors with keys {@code base_model.model.<path>.lora_A.weight}, {@code
  * ...lora_B.weight}, the modules to save under {@code base_model.model.<path>.<param>} as PEFT
  * writes them, DJL's "gamma"/"beta" named "weight"/"bias"; plus adapter_config.json).
@@ -50,8 +48,10 @@ public final class LoraModel {
 
     /** The adapter weights file name PEFT uses. */
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+
     /** The adapter configuration file name PEFT uses. */
     public static final String CONFIG_FILE = "adapter_config.json";
+
     private static final String PREFIX = "base_model.model.";
     private static final long MAX_CONFIG_BYTES = 16L << 20;
 
@@ -63,8 +63,12 @@ public final class LoraModel {
     private final Map<String, Map<String, float[]>> stored = new LinkedHashMap<>();
     private String active = "default";
 
-    private LoraModel(Model model, LoraConfig config, Map<String, LoraLinear> layers,
-            Map<String, Block> modulesToSave, RewriteReport lbpReport) {
+    private LoraModel(
+            Model model,
+            LoraConfig config,
+            Map<String, LoraLinear> layers,
+            Map<String, Block> modulesToSave,
+            RewriteReport lbpReport) {
         this.model = model;
         this.config = config;
         this.layers = Collections.unmodifiableMap(layers);
@@ -74,9 +78,9 @@ public final class LoraModel {
 
     /**
      * Adapts a model: replaces the target Linear layers by {@link LoraLinear} (sharing the base
-     * Parameter objects), freezes every parameter except lora_A, lora_B and those of the modules
-     * to save, then applies the configuration's LBP rewriter (if any) to the remaining Linear
-     * layers. Nothing is changed if a check fails.
+     * Parameter objects), freezes every parameter except lora_A, lora_B and those of the modules to
+     * save, then applies the configuration's LBP rewriter (if any) to the remaining Linear layers.
+     * Nothing is changed if a check fails.
      *
      * @param model the model; its block must not itself be a target Linear
      * @param config the configuration
@@ -94,8 +98,12 @@ public final class LoraModel {
         Set<String> used = new TreeSet<>();
         for (BlockTree.Node n : BlockTree.walk(root)) {
             Block b = n.getBlock();
-            if (!(b instanceof Linear) || n.getParent() == null || n.getPath().equals(outputLayer)
-                    || b instanceof LoraLinear || b instanceof LbpLinear || under(n.getPath(), save.keySet())) {
+            if (!(b instanceof Linear)
+                    || n.getParent() == null
+                    || n.getPath().equals(outputLayer)
+                    || b instanceof LoraLinear
+                    || b instanceof LbpLinear
+                    || under(n.getPath(), save.keySet())) {
                 continue;
             }
             int pattern = targets.matchingPattern(n.getPath());
@@ -109,32 +117,43 @@ public final class LoraModel {
         unmatched.removeAll(used);
         if (!unmatched.isEmpty() && !config.isAllowUnmatched()) {
             throw new IllegalArgumentException(
-                    "LoRA target patterns " + unmatched + " match no Linear layer; the Linear layers are "
-                            + BlockTree.find(root, Linear.class).keySet() + " (use optAllowUnmatched(true) to allow this)");
+                    "LoRA target patterns "
+                            + unmatched
+                            + " match no Linear layer; the Linear layers are "
+                            + BlockTree.find(root, Linear.class).keySet()
+                            + " (use optAllowUnmatched(true) to allow this)");
         }
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
         for (BlockTree.Node n : selected) {
-            LoraLinear lora = LoraLinear.from((Linear) n.getBlock(), config.getRank(), config.getAlpha(),
-                    config.getDropout(), config.getLbp(), n.getPath());
+            LoraLinear lora =
+                    LoraLinear.from(
+                            (Linear) n.getBlock(),
+                            config.getRank(),
+                            config.getAlpha(),
+                            config.getDropout(),
+                            config.getLbp(),
+                            n.getPath());
             BlockTree.replaceChild(n.getParent(), n.getKey(), n.getBlock(), lora);
             layers.put(n.getPath(), lora);
         }
-        RewriteReport report = config.getLbpRewriter() == null ? null : config.getLbpRewriter().apply(model);
+        RewriteReport report =
+                config.getLbpRewriter() == null ? null : config.getLbpRewriter().apply(model);
         LoraModel lm = new LoraModel(model, config, layers, save, report);
         lm.freeze();
         return lm;
     }
 
     /**
-     * Wraps a model that already holds LoRA layers (e.g. adapted in a training listener), to
-     * save, merge or summarise it.
+     * Wraps a model that already holds LoRA layers (e.g. adapted in a training listener), to save,
+     * merge or summarise it.
      *
      * @param model the model
      * @param config the configuration it was adapted with
      * @return the handle
      */
     public static LoraModel of(Model model, LoraConfig config) {
-        Map<String, LoraLinear> layers = new LinkedHashMap<>(BlockTree.find(model.getBlock(), LoraLinear.class));
+        Map<String, LoraLinear> layers =
+                new LinkedHashMap<>(BlockTree.find(model.getBlock(), LoraLinear.class));
         return new LoraModel(model, config, layers, modulesToSave(model.getBlock(), config), null);
     }
 
@@ -148,7 +167,9 @@ public final class LoraModel {
             TargetModules t = TargetModules.names(name);
             boolean any = false;
             for (BlockTree.Node n : BlockTree.walk(root)) {
-                if (n.getParent() != null && t.matches(n.getPath()) && !under(n.getPath(), save.keySet())) {
+                if (n.getParent() != null
+                        && t.matches(n.getPath())
+                        && !under(n.getPath(), save.keySet())) {
                     save.put(n.getPath(), n.getBlock());
                     any = true;
                 }
@@ -158,8 +179,11 @@ public final class LoraModel {
             }
         }
         if (!unmatched.isEmpty() && !config.isAllowUnmatched()) {
-            throw new IllegalArgumentException("modules_to_save " + unmatched + " match no module; the modules are "
-                    + BlockTree.modules(root).keySet());
+            throw new IllegalArgumentException(
+                    "modules_to_save "
+                            + unmatched
+                            + " match no module; the modules are "
+                            + BlockTree.modules(root).keySet());
         }
         return save;
     }
@@ -239,8 +263,12 @@ public final class LoraModel {
      */
     public String trainableParametersSummary() {
         long[] c = countParameters();
-        return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f",
-                c[0], c[1], c[1] == 0 ? 0.0 : 100.0 * c[0] / c[1]);
+        return String.format(
+                Locale.ROOT,
+                "trainable params: %,d || all params: %,d || trainable%%: %.4f",
+                c[0],
+                c[1],
+                c[1] == 0 ? 0.0 : 100.0 * c[0] / c[1]);
     }
 
     /** Merges every LoRA layer ({@link LoraLinear#merge()}). */
@@ -278,8 +306,8 @@ public final class LoraModel {
     }
 
     /**
-     * Saves only the active adapter to a folder: adapter_model.safetensors and adapter_config.json, each
-     * written atomically.
+     * Saves only the active adapter to a folder: adapter_model.safetensors and adapter_config.json,
+     * each written atomically.
      *
      * @param dir the folder (created if needed)
      * @throws IOException if writing fails
@@ -290,10 +318,13 @@ public final class LoraModel {
         for (Map.Entry<String, Parameter> e : adapterParameters().entrySet()) {
             Parameter p = e.getValue();
             if (!p.isInitialized()) {
-                throw new IllegalStateException("adapter parameter " + e.getKey() + " is not initialised");
+                throw new IllegalStateException(
+                        "adapter parameter " + e.getKey() + " is not initialised");
             }
             NDArray a = p.getArray();
-            tensors.put(e.getKey(), Tensor.fromFloats(a.toFloatArray(), a.getShape().getShape(), DType.F32));
+            tensors.put(
+                    e.getKey(),
+                    Tensor.fromFloats(a.toFloatArray(), a.getShape().getShape(), DType.F32));
         }
         checkNotMerged("saving the adapter");
         SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
@@ -315,8 +346,8 @@ public final class LoraModel {
 
     /**
      * Loads an adapter under a name. Loaded under the active name it replaces the live weights;
-     * under another name it is kept aside until {@link #setActiveAdapter(String)} selects it.
-     * Every adapter of one model has the same rank, alpha and targets (the parameter shapes).
+     * under another name it is kept aside until {@link #setActiveAdapter(String)} selects it. Every
+     * adapter of one model has the same rank, alpha and targets (the parameter shapes).
      *
      * @param dir the folder
      * @param adapterName the adapter's name, e.g. "default"
@@ -329,8 +360,16 @@ public final class LoraModel {
         if (Files.exists(cfg)) {
             LoraConfig saved = readConfig(cfg);
             if (saved.getRank() != config.getRank() || saved.getAlpha() != config.getAlpha()) {
-                throw new IllegalArgumentException(cfg + ": adapter has r=" + saved.getRank() + ", alpha="
-                        + saved.getAlpha() + "; this model has r=" + config.getRank() + ", alpha=" + config.getAlpha());
+                throw new IllegalArgumentException(
+                        cfg
+                                + ": adapter has r="
+                                + saved.getRank()
+                                + ", alpha="
+                                + saved.getAlpha()
+                                + "; this model has r="
+                                + config.getRank()
+                                + ", alpha="
+                                + config.getAlpha());
             }
         }
         Path file = dir.resolve(WEIGHTS_FILE);
@@ -343,8 +382,12 @@ public final class LoraModel {
                 if (!tensors.contains(e.getKey())) {
                     problems.add("missing " + e.getKey() + " " + Arrays.toString(need));
                 } else if (!Arrays.equals(tensors.getShape(e.getKey()), need)) {
-                    problems.add(e.getKey() + " has shape " + Arrays.toString(tensors.getShape(e.getKey()))
-                            + ", needs " + Arrays.toString(need));
+                    problems.add(
+                            e.getKey()
+                                    + " has shape "
+                                    + Arrays.toString(tensors.getShape(e.getKey()))
+                                    + ", needs "
+                                    + Arrays.toString(need));
                 }
             }
             for (String k : tensors.keys()) {
@@ -353,7 +396,8 @@ public final class LoraModel {
                 }
             }
             if (!problems.isEmpty()) {
-                throw new IllegalArgumentException(file + " does not fit this model: " + String.join("; ", problems));
+                throw new IllegalArgumentException(
+                        file + " does not fit this model: " + String.join("; ", problems));
             }
             for (String k : params.keySet()) {
                 values.put(k, tensors.get(k).toFloatArray());
@@ -371,8 +415,13 @@ public final class LoraModel {
     private static LoraConfig readConfig(Path cfg) throws IOException {
         long size = Files.size(cfg);
         if (size > MAX_CONFIG_BYTES) {
-            throw new IOException(cfg + ": adapter config of " + size + " bytes is larger than the "
-                    + MAX_CONFIG_BYTES + " accepted");
+            throw new IOException(
+                    cfg
+                            + ": adapter config of "
+                            + size
+                            + " bytes is larger than the "
+                            + MAX_CONFIG_BYTES
+                            + " accepted");
         }
         try {
             return LoraConfig.fromJson(Files.readString(cfg, StandardCharsets.UTF_8));
@@ -390,14 +439,16 @@ public final class LoraModel {
      */
     public void addAdapter(String adapterName) {
         if (getAdapterNames().contains(adapterName)) {
-            throw new IllegalArgumentException("adapter '" + adapterName + "' exists already: " + getAdapterNames());
+            throw new IllegalArgumentException(
+                    "adapter '" + adapterName + "' exists already: " + getAdapterNames());
         }
         checkNotMerged("adding an adapter");
         stored.put(active, snapshot());
         for (LoraLinear l : layers.values()) {
             NDArray a = l.getLoraA().getArray();
             float bound = (float) (1 / Math.sqrt(a.getShape().get(1)));
-            NDArray fresh = a.getManager().randomUniform(-bound, bound, a.getShape(), a.getDataType());
+            NDArray fresh =
+                    a.getManager().randomUniform(-bound, bound, a.getShape(), a.getDataType());
             a.set(fresh.toFloatArray());
             fresh.close();
             NDArray b = l.getLoraB().getArray();
@@ -419,7 +470,8 @@ public final class LoraModel {
         }
         Map<String, float[]> next = stored.get(adapterName);
         if (next == null) {
-            throw new IllegalArgumentException("no adapter '" + adapterName + "'; the adapters are " + getAdapterNames());
+            throw new IllegalArgumentException(
+                    "no adapter '" + adapterName + "'; the adapters are " + getAdapterNames());
         }
         checkNotMerged("switching adapters");
         stored.put(active, snapshot());
@@ -428,12 +480,16 @@ public final class LoraModel {
         active = adapterName;
     }
 
-    /** @return the active adapter's name ("default" unless changed) */
+    /**
+     * @return the active adapter's name ("default" unless changed)
+     */
     public String getActiveAdapter() {
         return active;
     }
 
-    /** @return the names of all adapters, the active one included */
+    /**
+     * @return the names of all adapters, the active one included
+     */
     public Set<String> getAdapterNames() {
         Set<String> names = new TreeSet<>(stored.keySet());
         names.add(active);
@@ -471,7 +527,8 @@ public final class LoraModel {
         }
         for (Map.Entry<String, Block> e : modulesToSave.entrySet()) {
             for (BlockTree.Node n : BlockTree.walk(e.getValue())) {
-                String base = PREFIX + e.getKey() + (n.getPath().isEmpty() ? "" : "." + n.getPath());
+                String base =
+                        PREFIX + e.getKey() + (n.getPath().isEmpty() ? "" : "." + n.getPath());
                 for (Pair<String, Parameter> p : n.getBlock().getDirectParameters()) {
                     out.put(base + "." + torchName(p.getKey()), p.getValue());
                 }
@@ -491,27 +548,37 @@ public final class LoraModel {
         }
     }
 
-    /** @return the LoRA layers by path */
+    /**
+     * @return the LoRA layers by path
+     */
     public Map<String, LoraLinear> getLayers() {
         return layers;
     }
 
-    /** @return the modules trained fully, by path */
+    /**
+     * @return the modules trained fully, by path
+     */
     public Map<String, Block> getModulesToSave() {
         return modulesToSave;
     }
 
-    /** @return what the LBP rewriter did to the other layers, or null if none was configured */
+    /**
+     * @return what the LBP rewriter did to the other layers, or null if none was configured
+     */
     public RewriteReport getLbpReport() {
         return lbpReport;
     }
 
-    /** @return the configuration */
+    /**
+     * @return the configuration
+     */
     public LoraConfig getConfig() {
         return config;
     }
 
-    /** @return the model */
+    /**
+     * @return the model
+     */
     public Model getModel() {
         return model;
     }

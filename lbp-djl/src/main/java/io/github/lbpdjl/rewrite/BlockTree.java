@@ -4,7 +4,6 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.BlockList;
 import ai.djl.util.Pair;
-
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
@@ -17,16 +16,16 @@ import java.util.Map;
 /**
  * Walks a DJL block tree by path and replaces children in place.
  *
- * <p>Paths join child names with dots. DJL stores children under keys such as {@code "01fc1"};
- * the leading order digits are dropped, and a child whose remaining name is just its class name
- * or the name of one of its superclasses (what {@code SequentialBlock.add} and {@code
- * ParallelBlock} give) is named by its 0-based
- * position instead, as PyTorch's {@code nn.Sequential} does: {@code 0.3.mlp.fc1}.
+ * <p>Paths join child names with dots. DJL stores children under keys such as {@code "01fc1"}; the
+ * leading order digits are dropped, and a child whose remaining name is just its class name or the
+ * name of one of its superclasses (what {@code SequentialBlock.add} and {@code ParallelBlock} give)
+ * is named by its 0-based position instead, as PyTorch's {@code nn.Sequential} does: {@code
+ * 0.3.mlp.fc1}.
  *
  * <p>Replacing a child updates the parent's children list (same key, same position, so .params
- * files keep their structure) and every field of the parent that holds the old child, directly,
- * in a {@link List} or in an array: composite blocks such as DJL's
- * ScaledDotProductAttentionBlock call their children through such fields.
+ * files keep their structure) and every field of the parent that holds the old child, directly, in
+ * a {@link List} or in an array: composite blocks such as DJL's ScaledDotProductAttentionBlock call
+ * their children through such fields.
  */
 public final class BlockTree {
 
@@ -57,22 +56,30 @@ public final class BlockTree {
             this.block = block;
         }
 
-        /** @return the dotted path, "" for the root */
+        /**
+         * @return the dotted path, "" for the root
+         */
         public String getPath() {
             return path;
         }
 
-        /** @return the parent block, or null for the root */
+        /**
+         * @return the parent block, or null for the root
+         */
         public Block getParent() {
             return parent;
         }
 
-        /** @return the child key in the parent's children list, or null for the root */
+        /**
+         * @return the child key in the parent's children list, or null for the root
+         */
         public String getKey() {
             return key;
         }
 
-        /** @return the block */
+        /**
+         * @return the block
+         */
         public Block getBlock() {
             return block;
         }
@@ -110,7 +117,12 @@ public final class BlockTree {
         for (int i = 0; i < children.size(); i++) {
             Pair<String, Block> child = children.get(i);
             String name = childName(child.getKey(), child.getValue(), i);
-            walk(child.getValue(), block, child.getKey(), path.isEmpty() ? name : path + "." + name, out);
+            walk(
+                    child.getValue(),
+                    block,
+                    child.getKey(),
+                    path.isEmpty() ? name : path + "." + name,
+                    out);
         }
     }
 
@@ -141,7 +153,10 @@ public final class BlockTree {
     public static void replaceChild(Block parent, String key, Block oldChild, Block newChild) {
         if (!(parent instanceof AbstractBlock)) {
             throw new IllegalArgumentException(
-                    "cannot replace child '" + key + "' of " + parent.getClass().getName()
+                    "cannot replace child '"
+                            + key
+                            + "' of "
+                            + parent.getClass().getName()
                             + ": only AbstractBlock parents can be rewritten");
         }
         try {
@@ -149,11 +164,17 @@ public final class BlockTree {
             int index = children.indexOf(key);
             if (index < 0 || children.valueAt(index) != oldChild) {
                 throw new IllegalArgumentException(
-                        "child '" + key + "' of " + parent.getClass().getSimpleName() + " is not the block to replace");
+                        "child '"
+                                + key
+                                + "' of "
+                                + parent.getClass().getSimpleName()
+                                + " is not the block to replace");
             }
             children.remove(index);
             children.add(index, key, newChild);
-            for (Class<?> c = parent.getClass(); c != null && c != Object.class; c = c.getSuperclass()) {
+            for (Class<?> c = parent.getClass();
+                    c != null && c != Object.class;
+                    c = c.getSuperclass()) {
                 for (Field f : c.getDeclaredFields()) {
                     if (Modifier.isStatic(f.getModifiers()) || f.getType().isPrimitive()) {
                         continue;
@@ -175,8 +196,13 @@ public final class BlockTree {
         if (value == oldChild) {
             if (!f.getType().isInstance(newChild)) {
                 throw new IllegalArgumentException(
-                        "field '" + f.getName() + "' of " + parent.getClass().getName() + " has type "
-                                + f.getType().getSimpleName() + " and cannot hold a "
+                        "field '"
+                                + f.getName()
+                                + "' of "
+                                + parent.getClass().getName()
+                                + " has type "
+                                + f.getType().getSimpleName()
+                                + " and cannot hold a "
                                 + newChild.getClass().getSimpleName());
             }
             f.set(parent, newChild);

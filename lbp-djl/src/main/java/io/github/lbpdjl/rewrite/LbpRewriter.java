@@ -3,20 +3,17 @@ package io.github.lbpdjl.rewrite;
 import ai.djl.Model;
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns the chosen {@link Linear} layers of a DJL block tree into {@link LbpLinear}, keeping the
@@ -56,8 +53,8 @@ public final class LbpRewriter {
 
     /**
      * Creates a builder: targets all-linear (which, as in PEFT, leaves out the output layer: the
-     * last Linear of the tree), excludes the classifier head ("head", "classifier", "lm_head"),
-     * the default {@link LbpConfig}.
+     * last Linear of the tree), excludes the classifier head ("head", "classifier", "lm_head"), the
+     * default {@link LbpConfig}.
      *
      * @return a new builder
      */
@@ -65,26 +62,33 @@ public final class LbpRewriter {
         return new Builder();
     }
 
-    /** @return the LBP-WHT configuration given to every replaced layer (before its layout) */
+    /**
+     * @return the LBP-WHT configuration given to every replaced layer (before its layout)
+     */
     public LbpConfig getConfig() {
         return config;
     }
 
-    /** @return the target modules */
+    /**
+     * @return the target modules
+     */
     public TargetModules getTargets() {
         return targets;
     }
 
     /**
-     * Rewrites a model's block; a root block that is itself a target Linear is replaced with
-     * {@link Model#setBlock(Block)}.
+     * Rewrites a model's block; a root block that is itself a target Linear is replaced with {@link
+     * Model#setBlock(Block)}.
      *
      * @param model the model
      * @return the report
      */
     public RewriteReport apply(Model model) {
         Block root = model.getBlock();
-        if (root instanceof Linear && !(root instanceof LbpLinear) && !(root instanceof LoraLinear) && selects("")) {
+        if (root instanceof Linear
+                && !(root instanceof LbpLinear)
+                && !(root instanceof LoraLinear)
+                && selects("")) {
             model.setBlock(LbpLinear.from((Linear) root, configFor(""), ""));
             return new RewriteReport(List.of(""), List.of(), List.of());
         }
@@ -104,8 +108,10 @@ public final class LbpRewriter {
         boolean[] used = new boolean[targets.getPatterns().size()];
         String outputLayer = targets.isAllLinear() ? outputLayer(root) : null;
         for (BlockTree.Node n : BlockTree.walk(root)) {
-            if (!(n.getBlock() instanceof Linear) || n.getBlock() instanceof LoraLinear
-                    || n.getParent() == null || n.getPath().equals(outputLayer)) {
+            if (!(n.getBlock() instanceof Linear)
+                    || n.getBlock() instanceof LoraLinear
+                    || n.getParent() == null
+                    || n.getPath().equals(outputLayer)) {
                 continue; // LoRA layers carry their own LBP-WHT configuration
             }
             int pattern = targets.matchingPattern(n.getPath());
@@ -127,14 +133,17 @@ public final class LbpRewriter {
         }
         if (!unmatched.isEmpty() && !allowUnmatched) {
             throw new IllegalArgumentException(
-                    "LBP-WHT target patterns " + unmatched + " match no Linear layer; the Linear layers are "
+                    "LBP-WHT target patterns "
+                            + unmatched
+                            + " match no Linear layer; the Linear layers are "
                             + BlockTree.find(root, Linear.class).keySet()
                             + " (use optAllowUnmatched(true) to allow this)");
         }
         // replace only once everything is checked: a failed call changes nothing
         List<String> replaced = new ArrayList<>();
         for (BlockTree.Node n : selected) {
-            LbpLinear lbp = LbpLinear.from((Linear) n.getBlock(), configFor(n.getPath()), n.getPath());
+            LbpLinear lbp =
+                    LbpLinear.from((Linear) n.getBlock(), configFor(n.getPath()), n.getPath());
             BlockTree.replaceChild(n.getParent(), n.getKey(), n.getBlock(), lbp);
             replaced.add(n.getPath());
         }
@@ -155,7 +164,11 @@ public final class LbpRewriter {
         List<String> restored = new ArrayList<>();
         for (BlockTree.Node n : BlockTree.walk(root)) {
             if (n.getBlock() instanceof LbpLinear && n.getParent() != null) {
-                BlockTree.replaceChild(n.getParent(), n.getKey(), n.getBlock(), ((LbpLinear) n.getBlock()).toLinear());
+                BlockTree.replaceChild(
+                        n.getParent(),
+                        n.getKey(),
+                        n.getBlock(),
+                        ((LbpLinear) n.getBlock()).toLinear());
                 restored.add(n.getPath());
             }
         }
@@ -266,7 +279,9 @@ public final class LbpRewriter {
          * @return this builder
          */
         public Builder optLayout(TargetModules modules, TokenLayout layout) {
-            layouts.put(Objects.requireNonNull(modules, "modules"), Objects.requireNonNull(layout, "layout"));
+            layouts.put(
+                    Objects.requireNonNull(modules, "modules"),
+                    Objects.requireNonNull(layout, "layout"));
             return this;
         }
 

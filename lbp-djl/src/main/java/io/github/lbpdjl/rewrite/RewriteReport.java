@@ -3,7 +3,9 @@ package io.github.lbpdjl.rewrite;
 import java.util.Collections;
 import java.util.List;
 
-/** What a rewrite did: the module paths it replaced, skipped and the patterns that matched nothing. */
+/**
+ * What a rewrite did: the module paths it replaced, skipped and the patterns that matched nothing.
+ */
 public final class RewriteReport {
 
     private final List<String> replaced;
@@ -16,24 +18,33 @@ public final class RewriteReport {
         this.unmatchedPatterns = Collections.unmodifiableList(unmatchedPatterns);
     }
 
-    /** @return paths of the modules replaced, e.g. {@code blocks.3.mlp.fc1} */
+    /**
+     * @return paths of the modules replaced, e.g. {@code blocks.3.mlp.fc1}
+     */
     public List<String> getReplaced() {
         return replaced;
     }
 
-    /** @return paths of matching modules left as they were (already rewritten) */
+    /**
+     * @return paths of matching modules left as they were (already rewritten)
+     */
     public List<String> getSkipped() {
         return skipped;
     }
 
-    /** @return target patterns that matched no module */
+    /**
+     * @return target patterns that matched no module
+     */
     public List<String> getUnmatchedPatterns() {
         return unmatchedPatterns;
     }
 
     @Override
     public String toString() {
-        return "replaced " + replaced.size() + " " + replaced
+        return "replaced "
+                + replaced.size()
+                + " "
+                + replaced
                 + (skipped.isEmpty() ? "" : ", skipped " + skipped)
                 + (unmatchedPatterns.isEmpty() ? "" : ", unmatched patterns " + unmatchedPatterns);
     }

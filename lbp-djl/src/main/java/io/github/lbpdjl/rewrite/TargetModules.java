@@ -94,13 +94,14 @@ public final class TargetModules {
         try {
             return new TargetModules(Kind.REGEX, List.of(regex), List.of(Pattern.compile(regex)));
         } catch (java.util.regex.PatternSyntaxException e) {
-            throw new IllegalArgumentException("invalid target regex '" + regex + "': " + e.getDescription(), e);
+            throw new IllegalArgumentException(
+                    "invalid target regex '" + regex + "': " + e.getDescription(), e);
         }
     }
 
     /**
-     * Parses a PEFT-style target string: "all-linear", a regex (if it contains any of
-     * {@code ^$()[]|+\}), a glob (if it contains * or ?), else a comma-separated list of names.
+     * Parses a PEFT-style target string: "all-linear", a regex (if it contains any of {@code
+     * ^$()[]|+\}), a glob (if it contains * or ?), else a comma-separated list of names.
      *
      * @param spec the string
      * @return the targets
@@ -144,15 +145,16 @@ public final class TargetModules {
             return 0;
         }
         for (int i = 0; i < compiled.size(); i++) {
-            if (compiled.get(i).matcher(new BudgetedChars(path, patterns.get(i)))
-                    .matches()) {
+            if (compiled.get(i).matcher(new BudgetedChars(path, patterns.get(i))).matches()) {
                 return i;
             }
         }
         return -1;
     }
 
-    /** Character reads allowed for one match: far more than any sane pattern needs on a module path. */
+    /**
+     * Character reads allowed for one match: far more than any sane pattern needs on a module path.
+     */
     static final long MATCH_BUDGET = 1_000_000;
 
     /** A path that stops a match which reads it more than {@link #MATCH_BUDGET} times. */
@@ -169,8 +171,12 @@ public final class TargetModules {
         @Override
         public char charAt(int index) {
             if (++reads > MATCH_BUDGET) {
-                throw new IllegalArgumentException("target pattern '" + pattern + "' takes too long to match '"
-                        + path + "' (catastrophic backtracking?)");
+                throw new IllegalArgumentException(
+                        "target pattern '"
+                                + pattern
+                                + "' takes too long to match '"
+                                + path
+                                + "' (catastrophic backtracking?)");
             }
             return path.charAt(index);
         }
@@ -191,12 +197,16 @@ public final class TargetModules {
         }
     }
 
-    /** @return the patterns as given */
+    /**
+     * @return the patterns as given
+     */
     public List<String> getPatterns() {
         return patterns;
     }
 
-    /** @return whether this is "all-linear" */
+    /**
+     * @return whether this is "all-linear"
+     */
     public boolean isAllLinear() {
         return kind == Kind.ALL;
     }
@@ -207,7 +217,8 @@ public final class TargetModules {
         }
         for (String v : values) {
             if (v == null || v.isBlank()) {
-                throw new IllegalArgumentException("target " + what + " contain an empty entry: " + Arrays.toString(values));
+                throw new IllegalArgumentException(
+                        "target " + what + " contain an empty entry: " + Arrays.toString(values));
             }
         }
         return new ArrayList<>(Arrays.asList(values));

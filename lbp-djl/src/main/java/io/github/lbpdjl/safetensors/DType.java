@@ -33,12 +33,16 @@ public enum DType {
         this.floating = floating;
     }
 
-    /** @return bytes per element */
+    /**
+     * @return bytes per element
+     */
     public int getByteSize() {
         return byteSize;
     }
 
-    /** @return whether this is a floating point type */
+    /**
+     * @return whether this is a floating point type
+     */
     public boolean isFloating() {
         return floating;
     }

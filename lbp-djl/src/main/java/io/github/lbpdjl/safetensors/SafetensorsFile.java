@@ -4,9 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-
 import io.github.lbpdjl.io.JsonInput;
-
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
@@ -34,12 +32,12 @@ import java.util.Set;
  * A validated safetensors file, read lazily tensor by tensor.
  *
  * <p>Format: an 8-byte little-endian header length n, n bytes of UTF-8 JSON (an object mapping
- * tensor names to {@code {"dtype", "shape", "data_offsets": [begin, end]}} plus an optional
- * {@code "__metadata__"} string map), then the data; offsets are relative to the data. On open the
- * header length is checked against the file size (and a 100 MB cap), the JSON parsed, every
- * entry's dtype, shape and offsets validated ({@code end - begin == numel * dtype size}, within
- * the data, no overlaps, no holes); nothing is allocated from a size the file claims before it is
- * checked against the file's real size. Errors are {@link IOException}s naming the file and key.
+ * tensor names to {@code {"dtype", "shape", "data_offsets": [begin, end]}} plus an optional {@code
+ * "__metadata__"} string map), then the data; offsets are relative to the data. On open the header
+ * length is checked against the file size (and a 100 MB cap), the JSON parsed, every entry's dtype,
+ * shape and offsets validated ({@code end - begin == numel * dtype size}, within the data, no
+ * overlaps, no holes); nothing is allocated from a size the file claims before it is checked
+ * against the file's real size. Errors are {@link IOException}s naming the file and key.
  */
 public final class SafetensorsFile implements Closeable {
 
@@ -173,7 +171,10 @@ public final class SafetensorsFile implements Closeable {
                     if (!m.getValue().isJsonPrimitive()
                             || !m.getValue().getAsJsonPrimitive().isString()) {
                         throw new IOException(
-                                src + ": __metadata__ value of '" + m.getKey() + "' is not a string");
+                                src
+                                        + ": __metadata__ value of '"
+                                        + m.getKey()
+                                        + "' is not a string");
                     }
                     meta.put(m.getKey(), m.getValue().getAsString());
                 }
@@ -212,7 +213,11 @@ public final class SafetensorsFile implements Closeable {
             map.put(en.name, en);
         }
         return new SafetensorsFile(
-                src, ch, all, dataStart, Collections.unmodifiableMap(map),
+                src,
+                ch,
+                all,
+                dataStart,
+                Collections.unmodifiableMap(map),
                 Collections.unmodifiableMap(meta));
     }
 
@@ -230,7 +235,10 @@ public final class SafetensorsFile implements Closeable {
         DType dtype = DType.fromName(dt.getAsString());
         if (dtype == null) {
             throw new IOException(
-                    where + ": unknown dtype '" + dt.getAsString() + "', known: "
+                    where
+                            + ": unknown dtype '"
+                            + dt.getAsString()
+                            + "', known: "
                             + Arrays.toString(DType.values()));
         }
         long[] shape = longArray(o.get("shape"), where, "shape", -1);
@@ -239,7 +247,13 @@ public final class SafetensorsFile implements Closeable {
         long end = offsets[1];
         if (begin > end || end > dataLen) {
             throw new IOException(
-                    where + ": data_offsets [" + begin + ", " + end + "] outside the " + dataLen
+                    where
+                            + ": data_offsets ["
+                            + begin
+                            + ", "
+                            + end
+                            + "] outside the "
+                            + dataLen
                             + " data bytes (file truncated?)");
         }
         long need;
@@ -250,8 +264,14 @@ public final class SafetensorsFile implements Closeable {
         }
         if (need != end - begin) {
             throw new IOException(
-                    where + ": " + dtype + Arrays.toString(shape) + " needs " + need
-                            + " bytes but data_offsets span " + (end - begin));
+                    where
+                            + ": "
+                            + dtype
+                            + Arrays.toString(shape)
+                            + " needs "
+                            + need
+                            + " bytes but data_offsets span "
+                            + (end - begin));
         }
         return new Entry(key, dtype, shape, begin, end);
     }
@@ -275,7 +295,8 @@ public final class SafetensorsFile implements Closeable {
                 out[i] = new BigDecimal(x.getAsString()).longValueExact();
             } catch (NumberFormatException | ArithmeticException e) {
                 throw new IOException(
-                        where + ": " + field + " has a non-integer entry " + JsonInput.describe(x), e);
+                        where + ": " + field + " has a non-integer entry " + JsonInput.describe(x),
+                        e);
             }
             if (out[i] < 0) {
                 throw new IOException(where + ": " + field + " has a negative entry " + out[i]);
@@ -303,12 +324,16 @@ public final class SafetensorsFile implements Closeable {
         return out;
     }
 
-    /** @return the file name or source used in messages */
+    /**
+     * @return the file name or source used in messages
+     */
     public String getSource() {
         return source;
     }
 
-    /** @return the tensor names, in header order */
+    /**
+     * @return the tensor names, in header order
+     */
     public Set<String> keys() {
         return entries.keySet();
     }
@@ -321,7 +346,9 @@ public final class SafetensorsFile implements Closeable {
         return entries.containsKey(key);
     }
 
-    /** @return the {@code __metadata__} map (empty if none) */
+    /**
+     * @return the {@code __metadata__} map (empty if none)
+     */
     public Map<String, String> getMetadata() {
         return metadata;
     }

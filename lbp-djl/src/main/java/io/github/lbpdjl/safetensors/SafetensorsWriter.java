@@ -1,12 +1,9 @@
 package io.github.lbpdjl.safetensors;
 
 import ai.djl.nn.Parameter;
-
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-
 import io.github.lbpdjl.io.AtomicFiles;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -4,14 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * One safetensors tensor held in memory: element type, shape and little-endian bytes. Converts
- * from and to float arrays and DJL NDArrays (always FLOAT32 on the DJL side).
+ * One safetensors tensor held in memory: element type, shape and little-endian bytes. Converts from
+ * and to float arrays and DJL NDArrays (always FLOAT32 on the DJL side).
  */
 public final class Tensor {
 
@@ -55,7 +54,8 @@ public final class Tensor {
         long n = dtype.getByteSize();
         for (long d : shape) {
             if (d < 0) {
-                throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+                throw new IllegalArgumentException(
+                        "negative dimension in " + Arrays.toString(shape));
             }
             n = Math.multiplyExact(n, d);
         }
@@ -77,7 +77,11 @@ public final class Tensor {
         long numel = byteSize(DType.U8, shape);
         if (numel != values.length) {
             throw new IllegalArgumentException(
-                    "shape " + Arrays.toString(shape) + " needs " + numel + " values, got "
+                    "shape "
+                            + Arrays.toString(shape)
+                            + " needs "
+                            + numel
+                            + " values, got "
                             + values.length);
         }
         ByteBuffer bb =
@@ -119,27 +123,37 @@ public final class Tensor {
         return fromFloats(values, array.getShape().getShape(), dtype);
     }
 
-    /** @return the element type */
+    /**
+     * @return the element type
+     */
     public DType getDType() {
         return dtype;
     }
 
-    /** @return a copy of the shape */
+    /**
+     * @return a copy of the shape
+     */
     public long[] getShape() {
         return shape.clone();
     }
 
-    /** @return the shape as a DJL Shape */
+    /**
+     * @return the shape as a DJL Shape
+     */
     public Shape getDjlShape() {
         return new Shape(shape);
     }
 
-    /** @return the number of elements */
+    /**
+     * @return the number of elements
+     */
     public long numel() {
         return byteSize(DType.U8, shape);
     }
 
-    /** @return the raw little-endian bytes (shared, do not modify) */
+    /**
+     * @return the raw little-endian bytes (shared, do not modify)
+     */
     public byte[] getData() {
         return data;
     }

@@ -2,7 +2,6 @@ package io.github.lbpdjl.training;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.PatchProjection;
@@ -12,8 +11,8 @@ import io.github.lbpdjl.wht.TokenLayout;
  * Gradient-energy statistics of a layer's output gradient gy on its token grid (extra tokens are
  * exact and left out): the fraction kept by a projection, and the energy of every basis.
  *
- * <p>The 2-D Walsh bases are orthogonal with norm p, so with zero padding the energy of gy on
- * basis b of a patch is {@code <gy_patch, B_b>^2 / p^2} and these add up to {@code ||gy||^2}.
+ * <p>The 2-D Walsh bases are orthogonal with norm p, so with zero padding the energy of gy on basis
+ * b of a patch is {@code <gy_patch, B_b>^2 / p^2} and these add up to {@code ||gy||^2}.
  */
 public final class GradientEnergy {
 
@@ -50,18 +49,23 @@ public final class GradientEnergy {
      */
     public static double[] perBasis(NDArray gy, TokenLayout layout, LbpConfig config) {
         int p = config.getPatchSize();
-        PatchProjection all = PatchProjection.of(layout, p, BasisSelection.all(), config.getPadding());
+        PatchProjection all =
+                PatchProjection.of(layout, p, BasisSelection.all(), config.getPadding());
         int e = layout.getExtraTokens();
-        NDArray q = gy.getManager()
-                .create(all.gather(), new ai.djl.ndarray.types.Shape(all.getRows(), all.getTokens()))
-                .toType(gy.getDataType(), false);
+        NDArray q =
+                gy.getManager()
+                        .create(
+                                all.gather(),
+                                new ai.djl.ndarray.types.Shape(all.getRows(), all.getTokens()))
+                        .toType(gy.getDataType(), false);
         NDArray coeffs = q.matMul(gy).get(new NDIndex(":, {}:, :", e)); // (L, P * p^2, C)
         long samples = coeffs.getShape().get(0);
         long channels = coeffs.getShape().get(2);
-        NDArray energy = coeffs.reshape(samples, all.getPatches(), (long) p * p, channels)
-                .square()
-                .sum(new int[] {0, 1, 3})
-                .div((double) p * p);
+        NDArray energy =
+                coeffs.reshape(samples, all.getPatches(), (long) p * p, channels)
+                        .square()
+                        .sum(new int[] {0, 1, 3})
+                        .div((double) p * p);
         float[] v = energy.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
         double[] out = new double[v.length];
         for (int i = 0; i < v.length; i++) {
@@ -90,7 +94,15 @@ public final class GradientEnergy {
         int[][] bases = BasisSelection.all().bases(patchSize);
         if (energies.length != bases.length) {
             throw new IllegalArgumentException(
-                    "got " + energies.length + " energies for " + bases.length + " bases of a " + patchSize + "x" + patchSize + " patch");
+                    "got "
+                            + energies.length
+                            + " energies for "
+                            + bases.length
+                            + " bases of a "
+                            + patchSize
+                            + "x"
+                            + patchSize
+                            + " patch");
         }
         Integer[] order = new Integer[bases.length];
         double total = 0;

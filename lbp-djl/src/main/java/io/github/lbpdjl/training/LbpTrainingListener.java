@@ -12,7 +12,8 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.Trainer;
 import ai.djl.training.listener.TrainingListener;
 import ai.djl.util.Pair;
-
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.LbpEngineAdapter;
 import io.github.lbpdjl.engine.LbpEngines;
@@ -23,13 +24,6 @@ import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -39,22 +33,25 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.IntFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A DJL {@link TrainingListener} that applies, schedules and reports LBP-WHT.
  *
  * <ul>
  *   <li>onTrainingBegin (after {@code newTrainer}): runs the model preparer if one is set (e.g.
- *       {@code loraConfig::apply}: LoRA, freezing and LBP-WHT on the other layers), then rewrites the model with the given {@link
- *       LbpRewriter} unless it already has LbpLinear layers, and freezes the parameters whose
- *       paths (e.g. {@code blocks.0.norm1.gamma}) match {@link Builder#optFrozen(TargetModules)};
+ *       {@code loraConfig::apply}: LoRA, freezing and LBP-WHT on the other layers), then rewrites
+ *       the model with the given {@link LbpRewriter} unless it already has LbpLinear layers, and
+ *       freezes the parameters whose paths (e.g. {@code blocks.0.norm1.gamma}) match {@link
+ *       Builder#optFrozen(TargetModules)};
  *   <li>schedules: full backprop for the first N steps or epochs, then LBP-WHT; a basis selection
  *       by epoch; an energy-adaptive selection chosen on calibration batches;
  *   <li>each epoch: backward FLOPs of the LBP layers against full backprop and the fraction of
  *       gradient energy kept, {@code ||P gy||^2 / ||gy||^2} per layer, sampled every N batches,
  *       into {@code trainer.getMetrics()} and one log line;
- *   <li>each step, after backward: a NaN or Inf loss or LBP-layer gradient stops training with
- *       the step and the layers named, or skips the step ({@link NonFiniteAction});
+ *   <li>each step, after backward: a NaN or Inf loss or LBP-layer gradient stops training with the
+ *       step and the layers named, or skips the step ({@link NonFiniteAction});
  *   <li>onTrainingEnd: optionally restores plain Linear layers.
  * </ul>
  *
@@ -66,8 +63,10 @@ public final class LbpTrainingListener implements TrainingListener {
 
     /** Metric: backward MFLOPs per sample of the LBP layers as configured now (unit: MFLOPs). */
     public static final String METRIC_LBP_MFLOPS = "lbp_backward_mflops";
+
     /** Metric: backward MFLOPs per sample of the same layers with full backprop. */
     public static final String METRIC_FULL_MFLOPS = "lbp_full_backward_mflops";
+
     /** Metric prefix: gradient energy kept, per layer path; without a suffix, the mean. */
     public static final String METRIC_ENERGY = "lbp_energy_kept";
 
@@ -133,7 +132,9 @@ public final class LbpTrainingListener implements TrainingListener {
             logger.info("LBP-WHT: {}", rewriter.apply(model));
             layers = BlockTree.find(model.getBlock(), LbpLinear.class);
         } else if (rewriter != null) {
-            logger.warn("LBP-WHT: the model already has {} LbpLinear layers; not rewriting it again", layers.size());
+            logger.warn(
+                    "LBP-WHT: the model already has {} LbpLinear layers; not rewriting it again",
+                    layers.size());
         }
         if (layers.isEmpty()) {
             logger.warn("LBP-WHT: the model has no LbpLinear layer; nothing to schedule or report");
@@ -233,7 +234,10 @@ public final class LbpTrainingListener implements TrainingListener {
         }
     }
 
-    /** Checks the loss and the LBP layers' gradients of the step just taken, see {@link NonFiniteAction}. */
+    /**
+     * Checks the loss and the LBP layers' gradients of the step just taken, see {@link
+     * NonFiniteAction}.
+     */
     private void checkFinite(Trainer trainer, BatchData batchData) {
         if (onNonFinite == NonFiniteAction.OFF) {
             return;
@@ -244,7 +248,8 @@ public final class LbpTrainingListener implements TrainingListener {
             if (predictions == null) {
                 continue;
             }
-            try (NDArray loss = trainer.getLoss().evaluate(batchData.getLabels().get(d), predictions)) {
+            try (NDArray loss =
+                    trainer.getLoss().evaluate(batchData.getLabels().get(d), predictions)) {
                 float v = loss.toType(DataType.FLOAT32, false).getFloat();
                 if (!Float.isFinite(v)) {
                     bad.add("the loss (" + v + ")");
@@ -267,12 +272,19 @@ public final class LbpTrainingListener implements TrainingListener {
         if (bad.isEmpty()) {
             return;
         }
-        String what = String.format(Locale.ROOT, "LBP-WHT: NaN or Inf at step %d (epoch %d): %s", steps + 1, epochs + 1, String.join(", ", bad));
+        String what =
+                String.format(
+                        Locale.ROOT,
+                        "LBP-WHT: NaN or Inf at step %d (epoch %d): %s",
+                        steps + 1,
+                        epochs + 1,
+                        String.join(", ", bad));
         if (onNonFinite == NonFiniteAction.STOP) {
             throw new TrainingDivergedException(what);
         }
         skippedSteps++;
-        logger.warn("{}; zeroing this step's gradients ({} steps skipped so far)", what, skippedSteps);
+        logger.warn(
+                "{}; zeroing this step's gradients ({} steps skipped so far)", what, skippedSteps);
         LbpEngineAdapter.zeroGradients(trainer.getModel().getBlock());
     }
 
@@ -291,7 +303,8 @@ public final class LbpTrainingListener implements TrainingListener {
                 return true;
             }
         }
-        try (NDArray zero = g.sub(g); NDArray sum = zero.sum()) {
+        try (NDArray zero = g.sub(g);
+                NDArray sum = zero.sum()) {
             return Float.isFinite(sum.toType(DataType.FLOAT32, false).getFloat());
         }
     }
@@ -309,12 +322,15 @@ public final class LbpTrainingListener implements TrainingListener {
                 LbpConfig c = layer.getConfig();
                 if (calibrating) {
                     double[] en = GradientEnergy.perBasis(gy, layout, c);
-                    double[] acc = calibration.computeIfAbsent(e.getKey(), k -> new double[en.length]);
+                    double[] acc =
+                            calibration.computeIfAbsent(e.getKey(), k -> new double[en.length]);
                     for (int i = 0; i < en.length; i++) {
                         acc[i] += en[i];
                     }
                 } else {
-                    double f = GradientEnergy.keptFraction(gy, rec[1], layout.getExtraTokens(), c.getPatchSize());
+                    double f =
+                            GradientEnergy.keptFraction(
+                                    gy, rec[1], layout.getExtraTokens(), c.getPatchSize());
                     double[] acc = energySums.computeIfAbsent(e.getKey(), k -> new double[2]);
                     acc[0] += f;
                     acc[1] += 1;
@@ -328,17 +344,26 @@ public final class LbpTrainingListener implements TrainingListener {
         for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
             double[] energies = calibration.get(e.getKey());
             if (energies == null) {
-                logger.warn("LBP-WHT: no calibration gradient for {}; keeping {}", e.getKey(), e.getValue().getConfig().getSelection());
+                logger.warn(
+                        "LBP-WHT: no calibration gradient for {}; keeping {}",
+                        e.getKey(),
+                        e.getValue().getConfig().getSelection());
                 continue;
             }
             LbpConfig c = e.getValue().getConfig();
-            BasisSelection s = GradientEnergy.select(energies, c.getPatchSize(), adaptiveTarget, adaptiveKMax);
+            BasisSelection s =
+                    GradientEnergy.select(energies, c.getPatchSize(), adaptiveTarget, adaptiveKMax);
             e.getValue().setConfig(c.toBuilder().optSelection(s).build());
-            sb.append(String.format(Locale.ROOT, " %s:k=%d", e.getKey(), s.count(c.getPatchSize())));
+            sb.append(
+                    String.format(Locale.ROOT, " %s:k=%d", e.getKey(), s.count(c.getPatchSize())));
         }
         calibration.clear();
-        logger.info("LBP-WHT: energy-adaptive selection (target {}, k <= {}) after {} batches:{}",
-                adaptiveTarget, adaptiveKMax, calibrationBatches, sb);
+        logger.info(
+                "LBP-WHT: energy-adaptive selection (target {}, k <= {}) after {} batches:{}",
+                adaptiveTarget,
+                adaptiveKMax,
+                calibrationBatches,
+                sb);
     }
 
     private void report(Metrics metrics) {
@@ -351,7 +376,8 @@ public final class LbpTrainingListener implements TrainingListener {
             }
             long tokens = s.get(s.dimension() - 2);
             Shape w = l.getParameters().get("weight").getShape();
-            BackwardFlops f = BackwardFlops.of(l.layoutFor(tokens), l.getConfig(), w.get(1), w.get(0));
+            BackwardFlops f =
+                    BackwardFlops.of(l.layoutFor(tokens), l.getConfig(), w.get(1), w.get(0));
             full += f.getFull();
             lbp += l.isLbpEnabled() ? f.getLbp() : f.getFull();
         }
@@ -382,17 +408,30 @@ public final class LbpTrainingListener implements TrainingListener {
                 metrics.addMetric(METRIC_ENERGY, meanEnergy);
             }
         }
-        logger.info(String.format(Locale.ROOT,
-                "LBP-WHT epoch %d: backward %.1f of %.1f MFLOPs/sample (%.1f%%) in %d layers%s",
-                epochs + 1, lastLbpMflops, lastFullMflops, full == 0 ? 100.0 : 100.0 * lbp / full, layers.size(),
-                lastEnergy.isEmpty() ? "" : String.format(Locale.ROOT,
-                        "; gradient energy kept %.3f mean, %.3f min at %s", meanEnergy, min, minPath)));
+        logger.info(
+                String.format(
+                        Locale.ROOT,
+                        "LBP-WHT epoch %d: backward %.1f of %.1f MFLOPs/sample (%.1f%%) in %d"
+                                + " layers%s",
+                        epochs + 1,
+                        lastLbpMflops,
+                        lastFullMflops,
+                        full == 0 ? 100.0 : 100.0 * lbp / full,
+                        layers.size(),
+                        lastEnergy.isEmpty()
+                                ? ""
+                                : String.format(
+                                        Locale.ROOT,
+                                        "; gradient energy kept %.3f mean, %.3f min at %s",
+                                        meanEnergy,
+                                        min,
+                                        minPath)));
     }
 
     /**
      * Returns the listener's state as JSON: the position in the schedules (steps, epochs), whether
-     * calibration is over, and each layer's configuration (the selection in use, e.g. one chosen
-     * by energy) and whether LBP-WHT is on. {@link #restoreState} takes it back.
+     * calibration is over, and each layer's configuration (the selection in use, e.g. one chosen by
+     * energy) and whether LBP-WHT is on. {@link #restoreState} takes it back.
      *
      * @return the state
      */
@@ -418,8 +457,8 @@ public final class LbpTrainingListener implements TrainingListener {
      * created (the listener has rewritten the model then) and before the first batch.
      *
      * @param json the state
-     * @throws IllegalArgumentException if it is not such a state or names layers the model does
-     *     not have as LbpLinear
+     * @throws IllegalArgumentException if it is not such a state or names layers the model does not
+     *     have as LbpLinear
      */
     public void restoreState(String json) {
         JsonObject o;
@@ -427,8 +466,11 @@ public final class LbpTrainingListener implements TrainingListener {
             o = JsonParser.parseString(json).getAsJsonObject();
             JsonObject ls = o.getAsJsonObject("layers");
             if (!ls.keySet().equals(layers.keySet())) {
-                throw new IllegalArgumentException("LBP-WHT state has layers " + ls.keySet()
-                        + ", the model has " + layers.keySet());
+                throw new IllegalArgumentException(
+                        "LBP-WHT state has layers "
+                                + ls.keySet()
+                                + ", the model has "
+                                + layers.keySet());
             }
             for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
                 JsonObject l = ls.getAsJsonObject(e.getKey());
@@ -439,33 +481,47 @@ public final class LbpTrainingListener implements TrainingListener {
             epochs = o.get("epochs").getAsInt();
             skippedSteps = o.get("skippedSteps").getAsInt();
             calibrating = o.get("calibrating").getAsBoolean();
-        } catch (IllegalStateException | NullPointerException | UnsupportedOperationException | com.google.gson.JsonParseException e) {
-            throw new IllegalArgumentException("not an LBP-WHT listener state: " + e.getMessage(), e);
+        } catch (IllegalStateException
+                | NullPointerException
+                | UnsupportedOperationException
+                | com.google.gson.JsonParseException e) {
+            throw new IllegalArgumentException(
+                    "not an LBP-WHT listener state: " + e.getMessage(), e);
         }
         armProbesFor(steps);
     }
 
-    /** @return how many steps {@link NonFiniteAction#SKIP} has skipped */
+    /**
+     * @return how many steps {@link NonFiniteAction#SKIP} has skipped
+     */
     public int getSkippedSteps() {
         return skippedSteps;
     }
 
-    /** @return the LbpLinear layers the listener manages, by path */
+    /**
+     * @return the LbpLinear layers the listener manages, by path
+     */
     public Map<String, LbpLinear> getLayers() {
         return Collections.unmodifiableMap(layers);
     }
 
-    /** @return per layer path, the mean gradient energy kept over the last finished epoch */
+    /**
+     * @return per layer path, the mean gradient energy kept over the last finished epoch
+     */
     public Map<String, Double> getLastEnergyKept() {
         return Collections.unmodifiableMap(lastEnergy);
     }
 
-    /** @return backward MFLOPs per sample of the LBP layers at the last finished epoch */
+    /**
+     * @return backward MFLOPs per sample of the LBP layers at the last finished epoch
+     */
     public double getLastLbpMflops() {
         return lastLbpMflops;
     }
 
-    /** @return backward MFLOPs per sample of the same layers with full backprop */
+    /**
+     * @return backward MFLOPs per sample of the same layers with full backprop
+     */
     public double getLastFullMflops() {
         return lastFullMflops;
     }
@@ -580,11 +636,15 @@ public final class LbpTrainingListener implements TrainingListener {
          */
         public Builder optEnergyAdaptive(double target, int kMax, int calibrationBatches) {
             if (!(target > 0 && target <= 1)) {
-                throw new IllegalArgumentException("energy target must be in (0, 1], got " + target);
+                throw new IllegalArgumentException(
+                        "energy target must be in (0, 1], got " + target);
             }
             if (kMax < 1 || calibrationBatches < 1) {
                 throw new IllegalArgumentException(
-                        "kMax and calibrationBatches must be >= 1, got " + kMax + " and " + calibrationBatches);
+                        "kMax and calibrationBatches must be >= 1, got "
+                                + kMax
+                                + " and "
+                                + calibrationBatches);
             }
             this.adaptiveTarget = target;
             this.adaptiveKMax = kMax;
@@ -604,8 +664,8 @@ public final class LbpTrainingListener implements TrainingListener {
         }
 
         /**
-         * Sets what happens when a step's loss or a gradient of an LBP-WHT layer is NaN or
-         * infinite (default {@link NonFiniteAction#STOP}).
+         * Sets what happens when a step's loss or a gradient of an LBP-WHT layer is NaN or infinite
+         * (default {@link NonFiniteAction#STOP}).
          *
          * @param action stop, skip the step, or do not check
          * @return this builder

@@ -10,10 +10,10 @@ public enum NonFiniteAction {
     STOP,
 
     /**
-     * Logs a warning naming them and zeroes every gradient of the model for that step. With SGD
-     * the weights then stay as they are; optimizers with moments (Adam) still apply their stored,
-     * decayed moments, as on a batch without signal. DJL's Trainer checks that the very first
-     * step has a non-zero gradient, so a skipped first step fails there.
+     * Logs a warning naming them and zeroes every gradient of the model for that step. With SGD the
+     * weights then stay as they are; optimizers with moments (Adam) still apply their stored,
+     * decayed moments, as on a batch without signal. DJL's Trainer checks that the very first step
+     * has a non-zero gradient, so a skipped first step fails there.
      */
     SKIP,
 

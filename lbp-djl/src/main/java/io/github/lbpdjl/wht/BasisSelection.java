@@ -10,8 +10,8 @@ import java.util.Set;
 /**
  * Which 2-D Walsh-Hadamard bases (r, c) of a p x p patch the gradient is projected onto.
  *
- * <p>Basis (r, c) is the outer product of Walsh functions r and c in sequency order, so small r
- * and c are low frequencies. Immutable and thread-safe.
+ * <p>Basis (r, c) is the outer product of Walsh functions r and c in sequency order, so small r and
+ * c are low frequencies. Immutable and thread-safe.
  */
 public final class BasisSelection {
 
@@ -72,7 +72,8 @@ public final class BasisSelection {
      */
     public static BasisSelection of(int[]... rowCol) {
         if (rowCol == null || rowCol.length == 0) {
-            throw new IllegalArgumentException("an explicit basis selection needs at least one basis");
+            throw new IllegalArgumentException(
+                    "an explicit basis selection needs at least one basis");
         }
         int[][] copy = new int[rowCol.length][];
         Set<List<Integer>> seen = new HashSet<>();
@@ -87,7 +88,8 @@ public final class BasisSelection {
                         "basis " + i + " has a negative index: " + Arrays.toString(rc));
             }
             if (!seen.add(List.of(rc[0], rc[1]))) {
-                throw new IllegalArgumentException("basis " + Arrays.toString(rc) + " is listed twice");
+                throw new IllegalArgumentException(
+                        "basis " + Arrays.toString(rc) + " is listed twice");
             }
             copy[i] = rc.clone();
         }
@@ -108,8 +110,8 @@ public final class BasisSelection {
      *
      * @param patchSize the patch side p, a power of two
      * @return a new array of k pairs
-     * @throws IllegalArgumentException if p is not a power of two or an explicit basis lies
-     *     outside the p x p patch
+     * @throws IllegalArgumentException if p is not a power of two or an explicit basis lies outside
+     *     the p x p patch
      */
     public int[][] bases(int patchSize) {
         WalshMatrix.requirePowerOfTwo(patchSize, "patch size");
@@ -167,17 +169,23 @@ public final class BasisSelection {
         }
     }
 
-    /** @return the kind of selection */
+    /**
+     * @return the kind of selection
+     */
     public Kind getKind() {
         return kind;
     }
 
-    /** @return the order of a low-pass selection, 0 for other kinds */
+    /**
+     * @return the order of a low-pass selection, 0 for other kinds
+     */
     public int getOrder() {
         return order;
     }
 
-    /** @return a copy of the explicit pairs, or null for other kinds */
+    /**
+     * @return a copy of the explicit pairs, or null for other kinds
+     */
     public int[][] getExplicit() {
         if (explicit == null) {
             return null;

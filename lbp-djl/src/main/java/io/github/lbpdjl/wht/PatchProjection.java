@@ -15,10 +15,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@link #gather()} Q: row e selects extra token e; row (patch, basis) holds the basis over
  *       the padded patch, so {@code Q x} gives the coefficients x_k = &lt;x_patch, B_k&gt;. With
  *       reflect padding the padded positions fold onto the tokens they mirror.
- *   <li>{@link #spread()} Qs: Q with its patch rows divided by p * p, so {@code Qs gy} gives
- *       gy_k and {@code Qs^T Q} is the projector P.
- *   <li>{@link #scatter()} the zero-padded Q that spreads coefficients back and crops the
- *       padding; it equals Q unless the padding is REFLECT and the grid is padded.
+ *   <li>{@link #spread()} Qs: Q with its patch rows divided by p * p, so {@code Qs gy} gives gy_k
+ *       and {@code Qs^T Q} is the projector P.
+ *   <li>{@link #scatter()} the zero-padded Q that spreads coefficients back and crops the padding;
+ *       it equals Q unless the padding is REFLECT and the grid is padded.
  * </ul>
  *
  * <p>Instances are immutable and cached, so they may be shared between threads.
@@ -102,7 +102,8 @@ public final class PatchProjection {
             TokenLayout layout, int patchSize, BasisSelection selection, Padding padding) {
         Key key = new Key(layout, patchSize, selection, padding);
         return CACHE.computeIfAbsent(
-                key, k -> new PatchProjection(layout, patchSize, selection.bases(patchSize), padding));
+                key,
+                k -> new PatchProjection(layout, patchSize, selection.bases(patchSize), padding));
     }
 
     /** Mirror index without repeating the edge, periodic for pads larger than the side. */
@@ -119,42 +120,58 @@ public final class PatchProjection {
         return (v + p - 1) / p * p;
     }
 
-    /** @return M = E + k * P, the number of projected rows */
+    /**
+     * @return M = E + k * P, the number of projected rows
+     */
     public int getRows() {
         return rows;
     }
 
-    /** @return N, the number of tokens */
+    /**
+     * @return N, the number of tokens
+     */
     public int getTokens() {
         return tokens;
     }
 
-    /** @return P, the number of patches of the padded grid */
+    /**
+     * @return P, the number of patches of the padded grid
+     */
     public int getPatches() {
         return patches;
     }
 
-    /** @return k, the number of bases */
+    /**
+     * @return k, the number of bases
+     */
     public int getBases() {
         return bases;
     }
 
-    /** @return Q, row-major M x N (a copy) */
+    /**
+     * @return Q, row-major M x N (a copy)
+     */
     public float[] gather() {
         return gather.clone();
     }
 
-    /** @return Qs, row-major M x N (a copy) */
+    /**
+     * @return Qs, row-major M x N (a copy)
+     */
     public float[] spread() {
         return spread.clone();
     }
 
-    /** @return the zero-padded Q, row-major M x N (a copy) */
+    /**
+     * @return the zero-padded Q, row-major M x N (a copy)
+     */
     public float[] scatter() {
         return scatter.clone();
     }
 
-    /** @return whether {@link #scatter()} equals {@link #gather()} */
+    /**
+     * @return whether {@link #scatter()} equals {@link #gather()}
+     */
     public boolean isGatherScatterEqual() {
         return Arrays.equals(gather, scatter);
     }

@@ -49,8 +49,8 @@ public final class TokenLayout {
     }
 
     /**
-     * Infers the layout of {@code tokens} tokens as E extra tokens plus a square grid, for E in
-     * 0, 1, 2. Among three consecutive counts at most one is a non-zero square, so the answer is
+     * Infers the layout of {@code tokens} tokens as E extra tokens plus a square grid, for E in 0,
+     * 1, 2. Among three consecutive counts at most one is a non-zero square, so the answer is
      * unique when it exists.
      *
      * @param tokens the number of tokens
@@ -70,22 +70,30 @@ public final class TokenLayout {
         return null;
     }
 
-    /** @return the number of tokens before the grid */
+    /**
+     * @return the number of tokens before the grid
+     */
     public int getExtraTokens() {
         return extraTokens;
     }
 
-    /** @return the grid rows */
+    /**
+     * @return the grid rows
+     */
     public int getHeight() {
         return height;
     }
 
-    /** @return the grid columns */
+    /**
+     * @return the grid columns
+     */
     public int getWidth() {
         return width;
     }
 
-    /** @return the total number of tokens, extra tokens plus grid */
+    /**
+     * @return the total number of tokens, extra tokens plus grid
+     */
     public int getTokenCount() {
         return extraTokens + height * width;
     }

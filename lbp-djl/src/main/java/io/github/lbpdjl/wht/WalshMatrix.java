@@ -3,8 +3,8 @@ package io.github.lbpdjl.wht;
 /**
  * The p-point Walsh matrix in sequency order: row k has exactly k sign changes.
  *
- * <p>Built from the Sylvester-Hadamard matrix by sorting its rows by their number of sign
- * changes. Entries are +1 or -1 and are not normalised.
+ * <p>Built from the Sylvester-Hadamard matrix by sorting its rows by their number of sign changes.
+ * Entries are +1 or -1 and are not normalised.
  */
 public final class WalshMatrix {
 
@@ -52,7 +52,11 @@ public final class WalshMatrix {
     static void requirePowerOfTwo(int value, String what) {
         if (value < 1 || Integer.bitCount(value) != 1 || value > MAX_SIZE) {
             throw new IllegalArgumentException(
-                    what + " must be a positive power of two (1, 2, 4, 8, ..., " + MAX_SIZE + "), got " + value);
+                    what
+                            + " must be a positive power of two (1, 2, 4, 8, ..., "
+                            + MAX_SIZE
+                            + "), got "
+                            + value);
         }
     }
 }

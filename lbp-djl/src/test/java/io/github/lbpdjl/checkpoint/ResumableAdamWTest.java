@@ -12,12 +12,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.tracker.Tracker;
-
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ResumableAdamWTest {
 
@@ -47,14 +45,22 @@ class ResumableAdamWTest {
     }
 
     static ResumableAdamW optimizer() {
-        return ResumableAdamW.builder().optLearningRateTracker(Tracker.fixed(LR)).optWeightDecays(WD).build();
+        return ResumableAdamW.builder()
+                .optLearningRateTracker(Tracker.fixed(LR))
+                .optWeightDecays(WD)
+                .build();
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"PyTorch", "MXNet"})
     void matchesAnIndependentAdamWAndResumesExactly(String engine) throws Exception {
         double[] w0 = {0.5, -1.0, 2.0, 0.0};
-        double[][] grads = {{0.1, -0.2, 0.3, 0.0}, {-0.05, 0.4, 0.1, 1.0}, {0.2, 0.2, -0.3, -1.0}, {1.0, 0.0, 0.5, 0.25}};
+        double[][] grads = {
+            {0.1, -0.2, 0.3, 0.0},
+            {-0.05, 0.4, 0.1, 1.0},
+            {0.2, 0.2, -0.3, -1.0},
+            {1.0, 0.0, 0.5, 0.25}
+        };
         double[] expected = reference(w0, grads);
         try (NDManager m = Engine.getEngine(engine).newBaseManager()) {
             Block block = Linear.builder().setUnits(1).optBias(false).build();
@@ -98,10 +104,19 @@ class ResumableAdamWTest {
                 o.saveState(small, saved);
             }
             try (ResumableAdamW o = optimizer()) {
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                        () -> o.loadState(big, m, new ByteArrayInputStream(saved.toByteArray())));
-                assertTrue(e.getMessage().contains("weight.") && e.getMessage().contains("(2, 4)"), e.getMessage());
-                assertThrows(java.io.IOException.class,
+                IllegalArgumentException e =
+                        assertThrows(
+                                IllegalArgumentException.class,
+                                () ->
+                                        o.loadState(
+                                                big,
+                                                m,
+                                                new ByteArrayInputStream(saved.toByteArray())));
+                assertTrue(
+                        e.getMessage().contains("weight.") && e.getMessage().contains("(2, 4)"),
+                        e.getMessage());
+                assertThrows(
+                        java.io.IOException.class,
                         () -> o.loadState(big, m, new ByteArrayInputStream(new byte[] {1, 2, 3})));
             }
         }

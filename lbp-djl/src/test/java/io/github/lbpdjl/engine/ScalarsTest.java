@@ -7,22 +7,20 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ScalarsTest {
 
     /**
-     * Frees what the garbage collector can free, then fills fresh small direct buffers with NaN,
-     * so that memory a tensor still points into after its Java buffer died is overwritten. On
-     * PyTorch, {@code x.mul(3.0)} in place of {@link Scalars#mul} fails this test: the gradient
-     * comes back NaN.
+     * Frees what the garbage collector can free, then fills fresh small direct buffers with NaN, so
+     * that memory a tensor still points into after its Java buffer died is overwritten. On PyTorch,
+     * {@code x.mul(3.0)} in place of {@link Scalars#mul} fails this test: the gradient comes back
+     * NaN.
      */
     static List<ByteBuffer> churn() throws InterruptedException {
         List<ByteBuffer> keep = new ArrayList<>();
@@ -56,7 +54,8 @@ class ScalarsTest {
             float[] grad = x.getGradient().toFloatArray();
             for (int i = 0; i < 12; i++) {
                 assertEquals(3f * i, value[i], "value " + i);
-                assertEquals(3f, grad[i], "gradient " + i + " (" + keep.size() + " buffers churned)");
+                assertEquals(
+                        3f, grad[i], "gradient " + i + " (" + keep.size() + " buffers churned)");
             }
         }
     }

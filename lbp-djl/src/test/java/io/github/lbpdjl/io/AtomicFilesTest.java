@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -18,6 +15,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class AtomicFilesTest {
 
@@ -32,11 +31,13 @@ class AtomicFilesTest {
         Path f = dir.resolve("sub/a.txt");
         AtomicFiles.writeString(f, "one");
         assertEquals("one", Files.readString(f));
-        AtomicFiles.write(f, out -> {
-            out.write("tw".getBytes());
-            out.write('o');
-            out.close(); // closing inside only flushes
-        });
+        AtomicFiles.write(
+                f,
+                out -> {
+                    out.write("tw".getBytes());
+                    out.write('o');
+                    out.close(); // closing inside only flushes
+                });
         assertEquals("two", Files.readString(f));
         byte[] big = new byte[3 << 20];
         big[big.length - 1] = 7;
@@ -56,14 +57,25 @@ class AtomicFilesTest {
         Path f = dir.resolve("keep.txt");
         AtomicFiles.writeString(f, "old");
         IOException boom = new IOException("disk full");
-        IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(f, out -> {
-            out.write(new byte[5 << 20]);
-            throw boom;
-        }));
+        IOException e =
+                assertThrows(
+                        IOException.class,
+                        () ->
+                                AtomicFiles.write(
+                                        f,
+                                        out -> {
+                                            out.write(new byte[5 << 20]);
+                                            throw boom;
+                                        }));
         assertSame(boom, e);
-        assertThrows(IllegalStateException.class, () -> AtomicFiles.write(f, out -> {
-            throw new IllegalStateException("bug");
-        }));
+        assertThrows(
+                IllegalStateException.class,
+                () ->
+                        AtomicFiles.write(
+                                f,
+                                out -> {
+                                    throw new IllegalStateException("bug");
+                                }));
         assertEquals("old", Files.readString(f));
         assertEquals(Set.of("keep.txt"), names());
     }
@@ -90,7 +102,8 @@ class AtomicFilesTest {
             AtomicFiles.writeString(f, "new");
             assertTrue(lock.isValid());
         }
-        assertEquals(Set.of("m.bin", ".m.bin.x1.tmp", ".other.bin.5.tmp", ".m.bin.456.tmp"), names());
+        assertEquals(
+                Set.of("m.bin", ".m.bin.x1.tmp", ".other.bin.5.tmp", ".m.bin.456.tmp"), names());
         AtomicFiles.writeString(f, "newer");
         assertEquals(Set.of("m.bin", ".m.bin.x1.tmp", ".other.bin.5.tmp"), names());
         assertEquals("newer", Files.readString(f));
@@ -99,11 +112,13 @@ class AtomicFilesTest {
     @Test
     void replacesAFolderAsAWhole() throws IOException {
         Path ck = dir.resolve("ck");
-        AtomicFiles.writeFolder(ck, f -> {
-            Files.writeString(f.resolve("a.txt"), "1");
-            Files.createDirectories(f.resolve("sub"));
-            Files.writeString(f.resolve("sub/b.txt"), "2");
-        });
+        AtomicFiles.writeFolder(
+                ck,
+                f -> {
+                    Files.writeString(f.resolve("a.txt"), "1");
+                    Files.createDirectories(f.resolve("sub"));
+                    Files.writeString(f.resolve("sub/b.txt"), "2");
+                });
         assertEquals(Set.of("a.txt", "sub"), names(ck));
         assertEquals("2", Files.readString(ck.resolve("sub/b.txt")));
         AtomicFiles.writeFolder(ck, f -> Files.writeString(f.resolve("c.txt"), "3"));
@@ -117,13 +132,25 @@ class AtomicFilesTest {
         Path ck = dir.resolve("ck");
         AtomicFiles.writeFolder(ck, f -> Files.writeString(f.resolve("a.txt"), "old"));
         IOException full = new IOException("disk full");
-        assertSame(full, assertThrows(IOException.class, () -> AtomicFiles.writeFolder(ck, f -> {
-            Files.writeString(f.resolve("a.txt"), "half");
-            throw full;
-        })));
-        assertThrows(IllegalStateException.class, () -> AtomicFiles.writeFolder(ck, f -> {
-            throw new IllegalStateException("bug");
-        }));
+        assertSame(
+                full,
+                assertThrows(
+                        IOException.class,
+                        () ->
+                                AtomicFiles.writeFolder(
+                                        ck,
+                                        f -> {
+                                            Files.writeString(f.resolve("a.txt"), "half");
+                                            throw full;
+                                        })));
+        assertThrows(
+                IllegalStateException.class,
+                () ->
+                        AtomicFiles.writeFolder(
+                                ck,
+                                f -> {
+                                    throw new IllegalStateException("bug");
+                                }));
         assertEquals("old", Files.readString(ck.resolve("a.txt")));
         assertEquals(Set.of("a.txt"), names(ck));
         assertEquals(Set.of("ck"), names());
@@ -136,9 +163,14 @@ class AtomicFilesTest {
         Files.createDirectories(old); // what a kill after the first rename leaves
         Files.writeString(old.resolve("a.txt"), "complete");
         assertEquals(old, AtomicFiles.resolveFolder(ck));
-        assertThrows(IOException.class, () -> AtomicFiles.writeFolder(ck, f -> {
-            throw new IOException("fails too");
-        }));
+        assertThrows(
+                IOException.class,
+                () ->
+                        AtomicFiles.writeFolder(
+                                ck,
+                                f -> {
+                                    throw new IOException("fails too");
+                                }));
         assertEquals(ck, AtomicFiles.resolveFolder(ck)); // put back before the failing save began
         assertEquals("complete", Files.readString(ck.resolve("a.txt")));
         AtomicFiles.writeFolder(ck, f -> Files.writeString(f.resolve("a.txt"), "new"));
@@ -160,9 +192,11 @@ class AtomicFilesTest {
         Path live = Files.createDirectories(dir.resolve(".ck.456.tmp.d"));
         Files.writeString(dir.resolve(".ck.456.tmp"), "");
         Files.createDirectories(dir.resolve(".other.5.tmp.d"));
-        try (FileChannel ch = FileChannel.open(dir.resolve(".ck.456.tmp"), StandardOpenOption.WRITE);
+        try (FileChannel ch =
+                        FileChannel.open(dir.resolve(".ck.456.tmp"), StandardOpenOption.WRITE);
                 FileLock lock = ch.lock()) {
-            AtomicFiles.writeFolder(dir.resolve("ck"), f -> Files.writeString(f.resolve("a.txt"), "x"));
+            AtomicFiles.writeFolder(
+                    dir.resolve("ck"), f -> Files.writeString(f.resolve("a.txt"), "x"));
             assertTrue(lock.isValid());
         }
         assertEquals(Set.of("ck", ".ck.456.tmp", ".ck.456.tmp.d", ".other.5.tmp.d"), names());

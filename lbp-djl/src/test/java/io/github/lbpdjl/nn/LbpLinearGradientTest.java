@@ -2,22 +2,19 @@ package io.github.lbpdjl.nn;
 
 import static io.github.lbpdjl.testing.Close.assertClose;
 
+import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.testing.LayerRun;
 import io.github.lbpdjl.testing.ReferenceLbp;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.Padding;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import ai.djl.nn.core.Linear;
-
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** METHOD.md's tests, on both engines, against {@link ReferenceLbp} and DJL's own Linear. */
 class LbpLinearGradientTest {
@@ -35,7 +32,8 @@ class LbpLinearGradientTest {
             BasisSelection.lowPassL1(4),
             BasisSelection.lowPassL1(6),
             BasisSelection.lowPassLinf(3),
-            BasisSelection.of(new int[] {0, 0}, new int[] {1, 2}, new int[] {3, 5}, new int[] {7, 7}),
+            BasisSelection.of(
+                    new int[] {0, 0}, new int[] {1, 2}, new int[] {3, 5}, new int[] {7, 7}),
             BasisSelection.all()
         };
         List<Arguments> list = new ArrayList<>();
@@ -44,7 +42,14 @@ class LbpLinearGradientTest {
                 for (BasisSelection s : selections) {
                     list.add(Arguments.of(engine, g[0], g[1], g[2], s, Padding.ZERO));
                 }
-                list.add(Arguments.of(engine, g[0], g[1], g[2], BasisSelection.lowPassL1(4), Padding.REFLECT));
+                list.add(
+                        Arguments.of(
+                                engine,
+                                g[0],
+                                g[1],
+                                g[2],
+                                BasisSelection.lowPassL1(4),
+                                Padding.REFLECT));
             }
         }
         return list.stream();
@@ -82,7 +87,8 @@ class LbpLinearGradientTest {
         assertClose(lbp.grads.b, lin.grads.b, TOL, "grad_b equals Linear's");
         for (int b = 0; b < 2; b++) {
             for (int e = 0; e < extra; e++) {
-                assertClose(lbp.grads.x[b][e], lin.grads.x[b][e], TOL, "grad_x of extra token " + e);
+                assertClose(
+                        lbp.grads.x[b][e], lin.grads.x[b][e], TOL, "grad_x of extra token " + e);
             }
         }
     }
@@ -99,21 +105,36 @@ class LbpLinearGradientTest {
         int w = 17;
         int n = extra + h * w;
         LayerRun.Data d = new LayerRun.Data(5, 2, n, 6, 5);
-        LbpConfig a = LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2))
-                .optLayout(TokenLayout.grid(extra, h, w)).build();
+        LbpConfig a =
+                LbpConfig.builder()
+                        .optSelection(BasisSelection.lowPassL1(2))
+                        .optLayout(TokenLayout.grid(extra, h, w))
+                        .build();
         LbpConfig b = a.toBuilder().optSelection(BasisSelection.lowPassLinf(3)).build();
-        ReferenceLbp.Grads refA = ReferenceLbp.lbp(d.x, d.w, d.gy, extra, h, w, 8, a.getSelection().bases(8), Padding.ZERO);
-        ReferenceLbp.Grads refB = ReferenceLbp.lbp(d.x, d.w, d.gy, extra, h, w, 8, b.getSelection().bases(8), Padding.ZERO);
+        ReferenceLbp.Grads refA =
+                ReferenceLbp.lbp(
+                        d.x, d.w, d.gy, extra, h, w, 8, a.getSelection().bases(8), Padding.ZERO);
+        ReferenceLbp.Grads refB =
+                ReferenceLbp.lbp(
+                        d.x, d.w, d.gy, extra, h, w, 8, b.getSelection().bases(8), Padding.ZERO);
         LbpLinear layer = layer(5, a);
         try (ai.djl.ndarray.NDManager m = ai.djl.engine.Engine.getEngine(engine).newBaseManager()) {
             assertClose(LayerRun.runIn(m, layer, d, true, true).grads.w, refA.w, TOL, "grad_W, A");
-            assertClose(LayerRun.runIn(m, layer, d, true, false).grads.w, refA.w, TOL, "grad_W, A again");
+            assertClose(
+                    LayerRun.runIn(m, layer, d, true, false).grads.w,
+                    refA.w,
+                    TOL,
+                    "grad_W, A again");
             layer.setConfig(b);
             LayerRun rb = LayerRun.runIn(m, layer, d, true, false);
             assertClose(rb.grads.w, refB.w, TOL, "grad_W after switching to B");
             assertClose(rb.grads.x, refB.x, TOL, "grad_x after switching to B");
             layer.setConfig(a);
-            assertClose(LayerRun.runIn(m, layer, d, true, false).grads.x, refA.x, TOL, "grad_x back to A");
+            assertClose(
+                    LayerRun.runIn(m, layer, d, true, false).grads.x,
+                    refA.x,
+                    TOL,
+                    "grad_x back to A");
         }
     }
 
@@ -185,7 +206,16 @@ class LbpLinearGradientTest {
         assertClose(LayerRun.run(engine, layer(5, config), d, false).y, lin.y, 0, "inference");
         LayerRun inferred = LayerRun.run(engine, layer(5, config), d, true);
         ReferenceLbp.Grads ref =
-                ReferenceLbp.lbp(d.x, d.w, d.gy, 1, 14, 14, 8, BasisSelection.lowPassL1(2).bases(8), Padding.ZERO);
+                ReferenceLbp.lbp(
+                        d.x,
+                        d.w,
+                        d.gy,
+                        1,
+                        14,
+                        14,
+                        8,
+                        BasisSelection.lowPassL1(2).bases(8),
+                        Padding.ZERO);
         assertClose(inferred.grads.w, ref.w, TOL, "inferred class token + 14x14 layout");
         LbpLinear l = layer(5, config);
         l.setLbpEnabled(false);
@@ -203,7 +233,8 @@ class LbpLinearGradientTest {
         LbpLinear l = LbpLinear.builder().setUnits(3).optBias(false).optConfig(config).build();
         LayerRun run = LayerRun.run(engine, l, d, true);
         ReferenceLbp.Grads ref =
-                ReferenceLbp.lbp(d.x, d.w, d.gy, 1, 8, 8, 8, config.getSelection().bases(8), Padding.ZERO);
+                ReferenceLbp.lbp(
+                        d.x, d.w, d.gy, 1, 8, 8, 8, config.getSelection().bases(8), Padding.ZERO);
         assertClose(run.grads.w, ref.w, TOL, "grad_W without bias");
         assertClose(run.grads.x, ref.x, TOL, "grad_x without bias");
     }

@@ -11,14 +11,12 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
-
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** A Linear's .params load into an LbpLinear and back: the same format. */
 class LbpLinearParamsTest {
@@ -37,15 +35,26 @@ class LbpLinearParamsTest {
             Linear linear = Linear.builder().setUnits(4).build();
             linear.initialize(m, DataType.FLOAT32, in);
             NDArray x = m.randomNormal(in);
-            float[] expected = linear.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow().toFloatArray();
+            float[] expected =
+                    linear.forward(new ParameterStore(m, false), new NDList(x), false)
+                            .singletonOrThrow()
+                            .toFloatArray();
 
             LbpLinear lbp = LbpLinear.builder().setUnits(4).build();
             lbp.loadParameters(m, new DataInputStream(new ByteArrayInputStream(save(linear))));
-            assertArrayEquals(expected, lbp.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow().toFloatArray());
+            assertArrayEquals(
+                    expected,
+                    lbp.forward(new ParameterStore(m, false), new NDList(x), false)
+                            .singletonOrThrow()
+                            .toFloatArray());
 
             Linear back = Linear.builder().setUnits(4).build();
             back.loadParameters(m, new DataInputStream(new ByteArrayInputStream(save(lbp))));
-            assertArrayEquals(expected, back.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow().toFloatArray());
+            assertArrayEquals(
+                    expected,
+                    back.forward(new ParameterStore(m, false), new NDList(x), false)
+                            .singletonOrThrow()
+                            .toFloatArray());
         }
     }
 }

@@ -14,22 +14,20 @@ import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.testing.LayerRun;
 import io.github.lbpdjl.testing.ReferenceLbp;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.Padding;
 import io.github.lbpdjl.wht.TokenLayout;
-
 import org.junit.jupiter.api.Test;
 
 /**
- * The layer's backward must not need its full input x, only the k projected coefficients per
- * patch. PyTorch checks this for us: a tensor saved for backward that is modified in place makes
- * backward fail. So: forward, overwrite x in place, backward. Plain Linear (which saves x for its
- * weight gradient) fails that way; LbpLinear must not, and its weight gradient must still be the
- * LBP-WHT one of the original x.
+ * The layer's backward must not need its full input x, only the k projected coefficients per patch.
+ * PyTorch checks this for us: a tensor saved for backward that is modified in place makes backward
+ * fail. So: forward, overwrite x in place, backward. Plain Linear (which saves x for its weight
+ * gradient) fails that way; LbpLinear must not, and its weight gradient must still be the LBP-WHT
+ * one of the original x.
  */
 class LbpLinearSavedTensorsTest {
 
@@ -44,7 +42,9 @@ class LbpLinearSavedTensorsTest {
         NDArray gy = m.create(LayerRun.flat(d.gy), new Shape(d.x.length, n, d.w.length));
         try (GradientCollector gc = m.getEngine().newGradientCollector()) {
             NDArray x = leaf.mul(1); // a non-leaf, so that it may be modified in place
-            NDArray y = block.forward(new ParameterStore(m, false), new NDList(x), true).singletonOrThrow();
+            NDArray y =
+                    block.forward(new ParameterStore(m, false), new NDList(x), true)
+                            .singletonOrThrow();
             x.muli(0); // x is gone; only what autograd saved remains
             gc.backward(y.mul(gy).sum());
         }
@@ -76,7 +76,9 @@ class LbpLinearSavedTensorsTest {
                 x.setRequiresGradient(true);
                 NDArray gy = m.create(LayerRun.flat(d.gy), new Shape(2, 197, 5));
                 try (GradientCollector gc = m.getEngine().newGradientCollector()) {
-                    NDArray y = layer.forward(new ParameterStore(m, false), new NDList(x), true).singletonOrThrow();
+                    NDArray y =
+                            layer.forward(new ParameterStore(m, false), new NDList(x), true)
+                                    .singletonOrThrow();
                     for (int i = 0; i < 20; i++) {
                         System.gc();
                         java.nio.ByteBuffer junk = java.nio.ByteBuffer.allocateDirect(4 * 197 * 64);
@@ -87,9 +89,26 @@ class LbpLinearSavedTensorsTest {
                     gc.backward(y.mul(gy).sum());
                 }
                 ReferenceLbp.Grads ref =
-                        ReferenceLbp.lbp(d.x, d.w, d.gy, 1, 14, 14, 8, config.getSelection().bases(8), Padding.ZERO);
-                assertClose(LayerRun.unflat(x.getGradient().toFloatArray(), 2, 197, 6), ref.x, 2e-5, "grad_x, round " + round);
-                assertClose(LayerRun.unflat(w.getGradient().toFloatArray(), 1, 5, 6)[0], ref.w, 2e-5, "grad_W, round " + round);
+                        ReferenceLbp.lbp(
+                                d.x,
+                                d.w,
+                                d.gy,
+                                1,
+                                14,
+                                14,
+                                8,
+                                config.getSelection().bases(8),
+                                Padding.ZERO);
+                assertClose(
+                        LayerRun.unflat(x.getGradient().toFloatArray(), 2, 197, 6),
+                        ref.x,
+                        2e-5,
+                        "grad_x, round " + round);
+                assertClose(
+                        LayerRun.unflat(w.getGradient().toFloatArray(), 1, 5, 6)[0],
+                        ref.w,
+                        2e-5,
+                        "grad_W, round " + round);
             }
         }
     }
@@ -108,10 +127,24 @@ class LbpLinearSavedTensorsTest {
                     EngineException.class,
                     () -> forwardOverwriteBackward(m, Linear.builder().setUnits(5).build(), d));
             NDArray gw =
-                    forwardOverwriteBackward(m, LbpLinear.builder().setUnits(5).optConfig(config).build(), d)[0];
+                    forwardOverwriteBackward(
+                            m, LbpLinear.builder().setUnits(5).optConfig(config).build(), d)[0];
             ReferenceLbp.Grads ref =
-                    ReferenceLbp.lbp(d.x, d.w, d.gy, 1, 14, 14, 8, config.getSelection().bases(8), Padding.ZERO);
-            assertClose(LayerRun.unflat(gw.toFloatArray(), 1, 5, 6)[0], ref.w, 2e-5, "grad_W from the coefficients");
+                    ReferenceLbp.lbp(
+                            d.x,
+                            d.w,
+                            d.gy,
+                            1,
+                            14,
+                            14,
+                            8,
+                            config.getSelection().bases(8),
+                            Padding.ZERO);
+            assertClose(
+                    LayerRun.unflat(gw.toFloatArray(), 1, 5, 6)[0],
+                    ref.w,
+                    2e-5,
+                    "grad_W from the coefficients");
         }
     }
 }

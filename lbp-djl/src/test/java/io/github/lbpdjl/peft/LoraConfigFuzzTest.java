@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -16,10 +15,30 @@ import java.nio.charset.StandardCharsets;
 class LoraConfigFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
-    @DictionaryEntries({"\"peft_type\"", "\"LORA\"", "\"r\"", "\"lora_alpha\"", "\"lora_dropout\"",
-            "\"target_modules\"", "\"all-linear\"", "\"globs\"", "\"exclude_modules\"", "\"modules_to_save\"",
-            "\"bias\"", "\"none\"", "\"lbp\"", "\"patchSize\"", "\"selection\"", "\"kind\"", "\"order\"",
-            "\"LOW_PASS_L1\"", "\"EXPLICIT\"", "\"bases\"", "\"layout\"", "null"})
+    @DictionaryEntries({
+        "\"peft_type\"",
+        "\"LORA\"",
+        "\"r\"",
+        "\"lora_alpha\"",
+        "\"lora_dropout\"",
+        "\"target_modules\"",
+        "\"all-linear\"",
+        "\"globs\"",
+        "\"exclude_modules\"",
+        "\"modules_to_save\"",
+        "\"bias\"",
+        "\"none\"",
+        "\"lbp\"",
+        "\"patchSize\"",
+        "\"selection\"",
+        "\"kind\"",
+        "\"order\"",
+        "\"LOW_PASS_L1\"",
+        "\"EXPLICIT\"",
+        "\"bases\"",
+        "\"layout\"",
+        "null"
+    })
     void fromJson(byte[] input) {
         String json = new String(input, StandardCharsets.UTF_8);
         LoraConfig c;
@@ -45,5 +64,7 @@ class LoraConfigFuzzTest {
         }
     }
 
-    private static final String[] PATHS = {"blocks.0.attn.qkv", "head", "a".repeat(40) + ".qkv", ""};
+    private static final String[] PATHS = {
+        "blocks.0.attn.qkv", "head", "a".repeat(40) + ".qkv", ""
+    };
 }

@@ -12,24 +12,21 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.testing.LayerRun;
 import io.github.lbpdjl.testing.ReferenceLbp;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.Padding;
 import io.github.lbpdjl.wht.TokenLayout;
-
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.util.Random;
-
 /**
- * LoraLinear against independent double-precision computations: plain LoRA, LoRA + LBP-WHT with
- * all bases (= plain LoRA) and with k bases (closed form from {@link ReferenceLbp}), inference,
- * merge, dropout and bad input; on PyTorch and MXNet.
+ * LoraLinear against independent double-precision computations: plain LoRA, LoRA + LBP-WHT with all
+ * bases (= plain LoRA) and with k bases (closed form from {@link ReferenceLbp}), inference, merge,
+ * dropout and bad input; on PyTorch and MXNet.
  */
 class LoraLinearTest {
 
@@ -72,8 +69,14 @@ class LoraLinearTest {
     }
 
     static LoraLinear layer(LbpConfig lbp, float dropout) {
-        return LoraLinear.builder().setUnits(COUT).optRank(R).optAlpha(ALPHA).optDropout(dropout).optLbpConfig(lbp)
-                .optName("blocks.0.attn.qkv").build();
+        return LoraLinear.builder()
+                .setUnits(COUT)
+                .optRank(R)
+                .optAlpha(ALPHA)
+                .optDropout(dropout)
+                .optLbpConfig(lbp)
+                .optName("blocks.0.attn.qkv")
+                .build();
     }
 
     static void set(LoraLinear l, Data d) {
@@ -97,7 +100,9 @@ class LoraLinearTest {
             }
             Run out = new Run();
             try (GradientCollector gc = m.getEngine().newGradientCollector()) {
-                NDArray y = l.forward(new ParameterStore(m, false), new NDList(x), training).singletonOrThrow();
+                NDArray y =
+                        l.forward(new ParameterStore(m, false), new NDList(x), training)
+                                .singletonOrThrow();
                 out.y = LayerRun.unflat(y.toFloatArray(), bs, n, COUT);
                 if (training) {
                     gc.backward(y.mul(g).sum());
@@ -105,8 +110,13 @@ class LoraLinearTest {
             }
             if (training) {
                 out.gx = LayerRun.unflat(x.getGradient().toFloatArray(), bs, n, CIN);
-                out.ga = LayerRun.unflat(l.getLoraA().getArray().getGradient().toFloatArray(), 1, R, CIN)[0];
-                out.gb = LayerRun.unflat(l.getLoraB().getArray().getGradient().toFloatArray(), 1, COUT, R)[0];
+                out.ga =
+                        LayerRun.unflat(
+                                l.getLoraA().getArray().getGradient().toFloatArray(), 1, R, CIN)[0];
+                out.gb =
+                        LayerRun.unflat(
+                                l.getLoraB().getArray().getGradient().toFloatArray(), 1, COUT, R)[
+                                0];
             }
             return out;
         }
@@ -165,7 +175,10 @@ class LoraLinearTest {
         return y;
     }
 
-    /** Expected gradients from G = gradient of the effective weight: grad_B = s G A^T, grad_A = s B^T G. */
+    /**
+     * Expected gradients from G = gradient of the effective weight: grad_B = s G A^T, grad_A = s
+     * B^T G.
+     */
     static void assertGrads(Run run, Data d, ReferenceLbp.Grads ref, String what) {
         double s = ALPHA / R;
         double[][] gb = mm(ref.w, t(d.a));
@@ -198,7 +211,11 @@ class LoraLinearTest {
     @ValueSource(strings = {"PyTorch", "MXNet"})
     void allBasesEqualPlainLora(String engine) {
         Data d = new Data(12, 2, 1 + 8 * 16);
-        LbpConfig all = LbpConfig.builder().optSelection(BasisSelection.all()).optLayout(TokenLayout.grid(1, 8, 16)).build();
+        LbpConfig all =
+                LbpConfig.builder()
+                        .optSelection(BasisSelection.all())
+                        .optLayout(TokenLayout.grid(1, 8, 16))
+                        .build();
         Run lbp = run(engine, layer(all, 0), d, true, null);
         Run plain = run(engine, layer(null, 0), d, true, null);
         assertClose(lbp.y, plain.y, TOL, "forward");
@@ -213,15 +230,31 @@ class LoraLinearTest {
     void kBasesMatchProjectedClosedForm(String engine) {
         int[][] grids = {{1, 14, 14}, {1, 7, 10}, {0, 16, 8}};
         for (int[] g : grids) {
-            for (BasisSelection sel : new BasisSelection[] {BasisSelection.lowPassL1(2), BasisSelection.lowPassL1(4)}) {
+            for (BasisSelection sel :
+                    new BasisSelection[] {
+                        BasisSelection.lowPassL1(2), BasisSelection.lowPassL1(4)
+                    }) {
                 int n = g[0] + g[1] * g[2];
                 Data d = new Data(13L * n + sel.hashCode(), 2, n);
-                LbpConfig c = LbpConfig.builder().optSelection(sel).optLayout(TokenLayout.grid(g[0], g[1], g[2])).build();
+                LbpConfig c =
+                        LbpConfig.builder()
+                                .optSelection(sel)
+                                .optLayout(TokenLayout.grid(g[0], g[1], g[2]))
+                                .build();
                 Run lbp = run(engine, layer(c, 0), d, true, null);
                 String what = sel + " " + g[0] + "+" + g[1] + "x" + g[2];
                 assertClose(lbp.y, forward(d), TOL, what + " forward exact");
-                ReferenceLbp.Grads ref = ReferenceLbp.lbp(d.base.x, effective(d), d.base.gy, g[0], g[1], g[2], 8,
-                        sel.bases(8), Padding.ZERO);
+                ReferenceLbp.Grads ref =
+                        ReferenceLbp.lbp(
+                                d.base.x,
+                                effective(d),
+                                d.base.gy,
+                                g[0],
+                                g[1],
+                                g[2],
+                                8,
+                                sel.bases(8),
+                                Padding.ZERO);
                 assertGrads(lbp, d, ref, what);
             }
         }
@@ -239,17 +272,31 @@ class LoraLinearTest {
             l.initialize(m, DataType.FLOAT32, new Shape(2, 17, CIN));
             set(l, d);
             NDArray x = m.create(LayerRun.flat(d.base.x), new Shape(2, 17, CIN));
-            float[] unmerged = l.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow().toFloatArray();
+            float[] unmerged =
+                    l.forward(new ParameterStore(m, false), new NDList(x), false)
+                            .singletonOrThrow()
+                            .toFloatArray();
             l.merge();
             assertTrue(l.isMerged());
-            float[] merged = l.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow().toFloatArray();
-            assertClose(LayerRun.unflat(merged, 2, 17, COUT), LayerRun.unflat(unmerged, 2, 17, COUT), TOL, "merged");
-            assertThrows(IllegalStateException.class,
+            float[] merged =
+                    l.forward(new ParameterStore(m, false), new NDList(x), false)
+                            .singletonOrThrow()
+                            .toFloatArray();
+            assertClose(
+                    LayerRun.unflat(merged, 2, 17, COUT),
+                    LayerRun.unflat(unmerged, 2, 17, COUT),
+                    TOL,
+                    "merged");
+            assertThrows(
+                    IllegalStateException.class,
                     () -> l.forward(new ParameterStore(m, false), new NDList(x), true));
             l.unmerge();
             float[] w = l.getParameters().get("weight").getArray().toFloatArray();
-            assertClose(new double[][][] {toDouble(w)}, new double[][][] {toDouble(LayerRun.flat(new double[][][] {d.base.w}))},
-                    1e-6, "unmerge restores W");
+            assertClose(
+                    new double[][][] {toDouble(w)},
+                    new double[][][] {toDouble(LayerRun.flat(new double[][][] {d.base.w}))},
+                    1e-6,
+                    "unmerge restores W");
         }
     }
 
@@ -266,7 +313,11 @@ class LoraLinearTest {
     @ValueSource(strings = {"PyTorch", "MXNet"})
     void dropoutMaskIsSharedByValueAndGradient(String engine) {
         Data d = new Data(15, 2, 1 + 8 * 16);
-        LbpConfig all = LbpConfig.builder().optSelection(BasisSelection.all()).optLayout(TokenLayout.grid(1, 8, 16)).build();
+        LbpConfig all =
+                LbpConfig.builder()
+                        .optSelection(BasisSelection.all())
+                        .optLayout(TokenLayout.grid(1, 8, 16))
+                        .build();
         Run lbp = run(engine, layer(all, 0.5f), d, true, 7L);
         Run plain = run(engine, layer(null, 0.5f), d, true, 7L);
         Run none = run(engine, layer(null, 0), d, true, null);
@@ -286,22 +337,39 @@ class LoraLinearTest {
     @Test
     void badInputIsNamed() {
         IllegalArgumentException e =
-                assertThrows(IllegalArgumentException.class, () -> LoraLinear.builder().setUnits(4).optRank(0).optName("fc1").build());
-        assertTrue(e.getMessage().contains("'fc1'") && e.getMessage().contains("rank"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> LoraLinear.builder().setUnits(4).optAlpha(0).build());
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> LoraLinear.builder().setUnits(4).optRank(0).optName("fc1").build());
+        assertTrue(
+                e.getMessage().contains("'fc1'") && e.getMessage().contains("rank"),
+                e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> LoraLinear.builder().setUnits(4).optAlpha(0).build());
         assertTrue(e.getMessage().contains("alpha"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> LoraLinear.builder().setUnits(4).optDropout(1).build());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> LoraLinear.builder().setUnits(4).optDropout(1).build());
         assertTrue(e.getMessage().contains("dropout"), e.getMessage());
         LoraLinear l = layer(LbpConfig.builder().build(), 0);
         try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
             l.initialize(m, DataType.FLOAT32, new Shape(1, 17, CIN));
             NDArray wrong = m.ones(new Shape(1, 17, CIN + 1));
-            e = assertThrows(IllegalArgumentException.class,
-                    () -> l.forward(new ParameterStore(m, false), new NDList(wrong), true));
-            assertTrue(e.getMessage().contains("blocks.0.attn.qkv") && e.getMessage().contains("(1, 17, 7)"), e.getMessage());
+            e =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () -> l.forward(new ParameterStore(m, false), new NDList(wrong), true));
+            assertTrue(
+                    e.getMessage().contains("blocks.0.attn.qkv")
+                            && e.getMessage().contains("(1, 17, 7)"),
+                    e.getMessage());
             NDArray odd = m.ones(new Shape(1, 20, CIN));
-            e = assertThrows(IllegalArgumentException.class,
-                    () -> l.forward(new ParameterStore(m, false), new NDList(odd), true));
+            e =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () -> l.forward(new ParameterStore(m, false), new NDList(odd), true));
             assertTrue(e.getMessage().contains("20 tokens"), e.getMessage());
         }
     }

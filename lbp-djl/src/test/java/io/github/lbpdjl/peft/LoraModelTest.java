@@ -4,7 +4,6 @@ import static io.github.lbpdjl.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,7 +20,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.BlockTree;
@@ -33,12 +31,6 @@ import io.github.lbpdjl.safetensors.SafetensorsWriter;
 import io.github.lbpdjl.safetensors.Tensor;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +39,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class LoraModelTest {
 
@@ -62,8 +58,12 @@ class LoraModelTest {
     }
 
     static LoraConfig qkvProj() {
-        return LoraConfig.builder().optRank(2).optAlpha(4).optTargets(TargetModules.names("qkv", "proj"))
-                .optModulesToSave("head").build();
+        return LoraConfig.builder()
+                .optRank(2)
+                .optAlpha(4)
+                .optTargets(TargetModules.names("qkv", "proj"))
+                .optModulesToSave("head")
+                .build();
     }
 
     static void randomize(Parameter p, long seed) {
@@ -84,8 +84,10 @@ class LoraModelTest {
     }
 
     static float[] infer(Model model, NDArray x) {
-        return model.getBlock().forward(new ParameterStore(model.getNDManager(), false), new NDList(x), false)
-                .singletonOrThrow().toFloatArray();
+        return model.getBlock()
+                .forward(new ParameterStore(model.getNDManager(), false), new NDList(x), false)
+                .singletonOrThrow()
+                .toFloatArray();
     }
 
     static double[][] d(float[] f) {
@@ -103,28 +105,45 @@ class LoraModelTest {
             Map<String, Linear> before = BlockTree.find(model.getBlock(), Linear.class);
             Parameter qkvWeight = before.get("blocks.0.qkv").getParameters().get("weight");
             LoraModel lm = qkvProj().apply(model);
-            assertEquals(List.of("blocks.0.qkv", "blocks.0.proj", "blocks.1.qkv", "blocks.1.proj"),
+            assertEquals(
+                    List.of("blocks.0.qkv", "blocks.0.proj", "blocks.1.qkv", "blocks.1.proj"),
                     List.copyOf(lm.getLayers().keySet()));
             LoraLinear qkv = lm.getLayers().get("blocks.0.qkv");
             assertSame(qkvWeight, qkv.getParameters().get("weight"), "base Parameter shared");
             TinyVit vit = (TinyVit) model.getBlock();
-            assertSame(qkv, ((TinyVit.Encoder) vit.blocks.getChildren().get(0).getValue()).qkv, "field updated");
+            assertSame(
+                    qkv,
+                    ((TinyVit.Encoder) vit.blocks.getChildren().get(0).getValue()).qkv,
+                    "field updated");
             assertEquals(new Shape(2, DIM), qkv.getLoraA().getShape());
             assertEquals(new Shape(3 * DIM, 2), qkv.getLoraB().getShape());
             assertEquals(0, qkv.getLoraB().getArray().abs().sum().getFloat(), "B starts at zero");
             assertFalse(qkvWeight.requiresGradient());
             assertTrue(qkv.getLoraA().requiresGradient());
             assertTrue(vit.head.getParameters().get("weight").requiresGradient());
-            assertFalse(((TinyVit.Encoder) vit.blocks.getChildren().get(0).getValue()).norm1.getParameters()
-                    .get("gamma").requiresGradient());
+            assertFalse(
+                    ((TinyVit.Encoder) vit.blocks.getChildren().get(0).getValue())
+                            .norm1
+                            .getParameters()
+                            .get("gamma")
+                            .requiresGradient());
             long lora = 2 * (2L * DIM + 3L * DIM * 2) + 2 * (2L * DIM + DIM * 2L);
             long head = 3L * DIM + 3;
-            long perBlock = 4L * DIM + (3L * DIM * DIM + 3 * DIM) + (DIM * DIM + DIM) + (2L * DIM * DIM + 2 * DIM)
-                    + (2L * DIM * DIM + DIM);
+            long perBlock =
+                    4L * DIM
+                            + (3L * DIM * DIM + 3 * DIM)
+                            + (DIM * DIM + DIM)
+                            + (2L * DIM * DIM + 2 * DIM)
+                            + (2L * DIM * DIM + DIM);
             long all = 2 * perBlock + head + lora;
-            assertEquals(String.format(java.util.Locale.ROOT,
-                    "trainable params: %,d || all params: %,d || trainable%%: %.4f",
-                    lora + head, all, 100.0 * (lora + head) / all), lm.trainableParametersSummary());
+            assertEquals(
+                    String.format(
+                            java.util.Locale.ROOT,
+                            "trainable params: %,d || all params: %,d || trainable%%: %.4f",
+                            lora + head,
+                            all,
+                            100.0 * (lora + head) / all),
+                    lm.trainableParametersSummary());
         }
     }
 
@@ -159,16 +178,26 @@ class LoraModelTest {
             randomize(((TinyVit) model.getBlock()).head.getParameters().get("weight"), 7);
             float[] trained = infer(model, x);
             lm.saveAdapter(dir);
-            Map<String, Tensor> saved = SafetensorsFile.readAll(dir.resolve(LoraModel.WEIGHTS_FILE));
-            assertEquals(List.of(
-                    "base_model.model.blocks.0.proj.lora_A.weight", "base_model.model.blocks.0.proj.lora_B.weight",
-                    "base_model.model.blocks.0.qkv.lora_A.weight", "base_model.model.blocks.0.qkv.lora_B.weight",
-                    "base_model.model.blocks.1.proj.lora_A.weight", "base_model.model.blocks.1.proj.lora_B.weight",
-                    "base_model.model.blocks.1.qkv.lora_A.weight", "base_model.model.blocks.1.qkv.lora_B.weight",
-                    "base_model.model.head.bias", "base_model.model.head.weight"), List.copyOf(saved.keySet()));
+            Map<String, Tensor> saved =
+                    SafetensorsFile.readAll(dir.resolve(LoraModel.WEIGHTS_FILE));
+            assertEquals(
+                    List.of(
+                            "base_model.model.blocks.0.proj.lora_A.weight",
+                                    "base_model.model.blocks.0.proj.lora_B.weight",
+                            "base_model.model.blocks.0.qkv.lora_A.weight",
+                                    "base_model.model.blocks.0.qkv.lora_B.weight",
+                            "base_model.model.blocks.1.proj.lora_A.weight",
+                                    "base_model.model.blocks.1.proj.lora_B.weight",
+                            "base_model.model.blocks.1.qkv.lora_A.weight",
+                                    "base_model.model.blocks.1.qkv.lora_B.weight",
+                            "base_model.model.head.bias", "base_model.model.head.weight"),
+                    List.copyOf(saved.keySet()));
             String json = Files.readString(dir.resolve(LoraModel.CONFIG_FILE));
-            assertTrue(json.contains("\"peft_type\": \"LORA\"") && json.contains("\"r\": 2")
-                    && json.contains("\"bias\": \"none\""), json);
+            assertTrue(
+                    json.contains("\"peft_type\": \"LORA\"")
+                            && json.contains("\"r\": 2")
+                            && json.contains("\"bias\": \"none\""),
+                    json);
             assertEquals(qkvProj(), LoraConfig.fromJson(json));
             try (java.util.stream.Stream<Path> files = Files.list(dir)) {
                 assertEquals(2, files.count(), "no temporary files left");
@@ -221,17 +250,26 @@ class LoraModelTest {
             String key = "base_model.model.blocks.0.qkv.lora_B.weight";
 
             Map<String, Tensor> wrong = new LinkedHashMap<>(good);
-            wrong.put(key, Tensor.fromFloats(new float[3 * DIM * 4], new long[] {3 * DIM, 4}, DType.F32));
+            wrong.put(
+                    key,
+                    Tensor.fromFloats(new float[3 * DIM * 4], new long[] {3 * DIM, 4}, DType.F32));
             SafetensorsWriter.write(f, wrong, null);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> lm.loadAdapter(dir));
-            assertTrue(e.getMessage().contains(key + " has shape [24, 4], needs [24, 2]"), e.getMessage());
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> lm.loadAdapter(dir));
+            assertTrue(
+                    e.getMessage().contains(key + " has shape [24, 4], needs [24, 2]"),
+                    e.getMessage());
 
             Map<String, Tensor> missing = new LinkedHashMap<>(good);
             missing.remove(key);
-            missing.put("base_model.model.blocks.9.qkv.lora_A.weight", Tensor.fromFloats(new float[1], new long[] {1}, DType.F32));
+            missing.put(
+                    "base_model.model.blocks.9.qkv.lora_A.weight",
+                    Tensor.fromFloats(new float[1], new long[] {1}, DType.F32));
             SafetensorsWriter.write(f, missing, null);
             e = assertThrows(IllegalArgumentException.class, () -> lm.loadAdapter(dir));
-            assertTrue(e.getMessage().contains("missing " + key) && e.getMessage().contains("unexpected base_model.model.blocks.9"),
+            assertTrue(
+                    e.getMessage().contains("missing " + key)
+                            && e.getMessage().contains("unexpected base_model.model.blocks.9"),
                     e.getMessage());
         }
     }
@@ -245,7 +283,9 @@ class LoraModelTest {
             byte[] good = Files.readAllBytes(weights);
             Files.write(weights, java.util.Arrays.copyOf(good, good.length - 3));
             IOException e = assertThrows(IOException.class, () -> lm.loadAdapter(dir));
-            assertTrue(e.getMessage().contains(weights.toString()) && e.getMessage().contains("truncated"),
+            assertTrue(
+                    e.getMessage().contains(weights.toString())
+                            && e.getMessage().contains("truncated"),
                     e.getMessage());
             Files.write(weights, good);
             Path cfg = dir.resolve(LoraModel.CONFIG_FILE);
@@ -256,7 +296,10 @@ class LoraModelTest {
                 huge.setLength(1L << 40); // sparse: a terabyte the reader must not load
             }
             e = assertThrows(IOException.class, () -> lm.loadAdapter(dir));
-            assertTrue(e.getMessage().contains(cfg.toString()) && e.getMessage().contains("larger than"), e.getMessage());
+            assertTrue(
+                    e.getMessage().contains(cfg.toString())
+                            && e.getMessage().contains("larger than"),
+                    e.getMessage());
         }
     }
 
@@ -268,24 +311,42 @@ class LoraModelTest {
             lm.saveAdapter(dir);
             Path f = dir.resolve(LoraModel.WEIGHTS_FILE);
             Map<String, Tensor> bf16 = new LinkedHashMap<>();
-            SafetensorsFile.readAll(f).forEach((k, t) -> bf16.put(k, Tensor.fromFloats(t.toFloatArray(), t.getShape(), DType.BF16)));
+            SafetensorsFile.readAll(f)
+                    .forEach(
+                            (k, t) ->
+                                    bf16.put(
+                                            k,
+                                            Tensor.fromFloats(
+                                                    t.toFloatArray(), t.getShape(), DType.BF16)));
             SafetensorsWriter.write(f, bf16, null);
             String key = "base_model.model.blocks.0.qkv.lora_B.weight";
             float[] want = bf16.get(key).toFloatArray();
             lm.addAdapter("other");
             lm.loadAdapter(dir);
-            assertEquals(java.util.Arrays.toString(want),
-                    java.util.Arrays.toString(lm.getLayers().get("blocks.0.qkv").getLoraB().getArray().toFloatArray()));
+            assertEquals(
+                    java.util.Arrays.toString(want),
+                    java.util.Arrays.toString(
+                            lm.getLayers()
+                                    .get("blocks.0.qkv")
+                                    .getLoraB()
+                                    .getArray()
+                                    .toFloatArray()));
         }
     }
 
     @Test
     void unmatchedPatternsAndBadConfigAreErrors() {
         try (Model model = model("PyTorch")) {
-            LoraConfig c = LoraConfig.builder().optTargets(TargetModules.names("qkv", "query")).build();
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> c.apply(model));
-            assertTrue(e.getMessage().contains("[query]") && e.getMessage().contains("blocks.0.fc1"), e.getMessage());
-            assertTrue(BlockTree.find(model.getBlock(), LoraLinear.class).isEmpty(), "nothing changed");
+            LoraConfig c =
+                    LoraConfig.builder().optTargets(TargetModules.names("qkv", "query")).build();
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> c.apply(model));
+            assertTrue(
+                    e.getMessage().contains("[query]") && e.getMessage().contains("blocks.0.fc1"),
+                    e.getMessage());
+            assertTrue(
+                    BlockTree.find(model.getBlock(), LoraLinear.class).isEmpty(),
+                    "nothing changed");
             LoraConfig m = LoraConfig.builder().optModulesToSave("classifier").build();
             e = assertThrows(IllegalArgumentException.class, () -> m.apply(model));
             assertTrue(e.getMessage().contains("classifier"), e.getMessage());
@@ -293,51 +354,91 @@ class LoraModelTest {
             assertEquals(2, lm.getLayers().size());
         }
         assertThrows(IllegalArgumentException.class, () -> LoraConfig.builder().optRank(0).build());
-        assertThrows(IllegalArgumentException.class, () -> LoraConfig.builder().optAlpha(-1).build());
-        assertThrows(IllegalArgumentException.class, () -> LoraConfig.builder().optDropout(-0.1f).build());
-        assertThrows(IllegalArgumentException.class, () -> LoraConfig.fromJson("{\"peft_type\":\"IA3\"}"));
+        assertThrows(
+                IllegalArgumentException.class, () -> LoraConfig.builder().optAlpha(-1).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> LoraConfig.builder().optDropout(-0.1f).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> LoraConfig.fromJson("{\"peft_type\":\"IA3\"}"));
     }
 
     @Test
     void configJsonRoundTrips() {
-        LoraConfig c = LoraConfig.builder().optRank(16).optAlpha(32).optDropout(0.1f)
-                .optTargets(TargetModules.regex("blocks\\.1\\..*")).optExclude(TargetModules.names("fc2"))
-                .optModulesToSave("head", "norm")
-                .optLbp(LbpConfig.builder().optSelection(BasisSelection.lowPassL1(4)).optLayout(TokenLayout.grid(1, 14, 14)).build())
-                .build();
+        LoraConfig c =
+                LoraConfig.builder()
+                        .optRank(16)
+                        .optAlpha(32)
+                        .optDropout(0.1f)
+                        .optTargets(TargetModules.regex("blocks\\.1\\..*"))
+                        .optExclude(TargetModules.names("fc2"))
+                        .optModulesToSave("head", "norm")
+                        .optLbp(
+                                LbpConfig.builder()
+                                        .optSelection(BasisSelection.lowPassL1(4))
+                                        .optLayout(TokenLayout.grid(1, 14, 14))
+                                        .build())
+                        .build();
         assertEquals(c, LoraConfig.fromJson(c.toJson()));
         LoraConfig g = LoraConfig.builder().optTargets(TargetModules.globs("blocks.*.qkv")).build();
         assertEquals(g, LoraConfig.fromJson(g.toJson()));
-        assertEquals(LoraConfig.builder().build(), LoraConfig.fromJson(LoraConfig.builder().build().toJson()));
+        assertEquals(
+                LoraConfig.builder().build(),
+                LoraConfig.fromJson(LoraConfig.builder().build().toJson()));
         // PEFT's own file shape
-        LoraConfig peft = LoraConfig.fromJson("{\"peft_type\":\"LORA\",\"r\":8,\"lora_alpha\":16,\"lora_dropout\":0.05,"
-                + "\"target_modules\":[\"query\",\"value\"],\"modules_to_save\":[\"classifier\"],\"bias\":\"none\"}");
+        LoraConfig peft =
+                LoraConfig.fromJson(
+                        "{\"peft_type\":\"LORA\",\"r\":8,\"lora_alpha\":16,\"lora_dropout\":0.05,"
+                                + "\"target_modules\":[\"query\",\"value\"],"
+                                + "\"modules_to_save\":[\"classifier\"],\"bias\":\"none\"}");
         assertEquals(List.of("query", "value"), peft.getTargets().getPatterns());
         assertEquals(2f, peft.getScaling());
     }
 
-    /** LoRA on qkv and proj with LBP-WHT inside, LBP-WHT on the other linear layers, one call; trains. */
+    /**
+     * LoRA on qkv and proj with LBP-WHT inside, LBP-WHT on the other linear layers, one call;
+     * trains.
+     */
     @ParameterizedTest
     @ValueSource(strings = {"PyTorch", "MXNet"})
     void oneConfigLoraAndLbpEverywhereElse(String engine) {
         try (Model model = model(engine)) {
-            LbpConfig lp = LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2)).optLayout(TokenLayout.grid(1, 4, 4)).build();
-            LoraConfig c = qkvProj().toBuilder().optLbp(lp)
-                    .optLbpRewriter(LbpRewriter.builder().optConfig(lp.toBuilder().optSelection(BasisSelection.lowPassL1(4)).build()).build())
-                    .build();
+            LbpConfig lp =
+                    LbpConfig.builder()
+                            .optSelection(BasisSelection.lowPassL1(2))
+                            .optLayout(TokenLayout.grid(1, 4, 4))
+                            .build();
+            LoraConfig c =
+                    qkvProj().toBuilder()
+                            .optLbp(lp)
+                            .optLbpRewriter(
+                                    LbpRewriter.builder()
+                                            .optConfig(
+                                                    lp.toBuilder()
+                                                            .optSelection(
+                                                                    BasisSelection.lowPassL1(4))
+                                                            .build())
+                                            .build())
+                            .build();
             LoraModel lm = c.apply(model);
             Map<String, Block> modules = BlockTree.modules(model.getBlock());
             assertInstanceOf(LoraLinear.class, modules.get("blocks.1.qkv"));
             assertEquals(lp, ((LoraLinear) modules.get("blocks.1.qkv")).getLbpConfig());
             assertInstanceOf(LbpLinear.class, modules.get("blocks.1.fc1"));
             assertEquals(Linear.class, modules.get("head").getClass());
-            assertEquals(List.of("blocks.0.fc1", "blocks.0.fc2", "blocks.1.fc1", "blocks.1.fc2"), lm.getLbpReport().getReplaced());
+            assertEquals(
+                    List.of("blocks.0.fc1", "blocks.0.fc2", "blocks.1.fc1", "blocks.1.fc2"),
+                    lm.getLbpReport().getReplaced());
             randomizeAdapters(lm);
             NDManager m = model.getNDManager();
             try (NDManager sub = m.newSubManager()) {
                 NDArray x = sub.randomNormal(INPUT);
                 try (GradientCollector gc = Engine.getEngine(engine).newGradientCollector()) {
-                    NDArray y = model.getBlock().forward(new ParameterStore(sub, false), new NDList(x), true).singletonOrThrow();
+                    NDArray y =
+                            model.getBlock()
+                                    .forward(new ParameterStore(sub, false), new NDList(x), true)
+                                    .singletonOrThrow();
                     gc.backward(y.square().sum());
                 }
                 LoraLinear qkv = (LoraLinear) modules.get("blocks.0.qkv");
@@ -348,36 +449,59 @@ class LoraModelTest {
     }
 
     static Map<String, float[]> snapshot(Block b) {
-        return b.getParameters().stream().collect(Collectors.toMap(p -> p.getKey(), p -> p.getValue().getArray().toFloatArray(),
-                (a, c) -> a, LinkedHashMap::new));
+        return b.getParameters().stream()
+                .collect(
+                        Collectors.toMap(
+                                p -> p.getKey(),
+                                p -> p.getValue().getArray().toFloatArray(),
+                                (a, c) -> a,
+                                LinkedHashMap::new));
     }
 
-    /** The listener's model preparer applies LoRA after newTrainer; training moves only adapters and head. */
+    /**
+     * The listener's model preparer applies LoRA after newTrainer; training moves only adapters and
+     * head.
+     */
     @ParameterizedTest
     @ValueSource(strings = {"PyTorch", "MXNet"})
     void listenerAppliesLoraWithLbp(String engine) throws Exception {
         try (Model model = model(engine)) {
-            LbpConfig lp = LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2)).optLayout(TokenLayout.grid(1, 4, 4)).build();
-            LoraConfig c = qkvProj().toBuilder().optLbp(lp)
-                    .optLbpRewriter(LbpRewriter.builder().optConfig(lp).build()).build();
+            LbpConfig lp =
+                    LbpConfig.builder()
+                            .optSelection(BasisSelection.lowPassL1(2))
+                            .optLayout(TokenLayout.grid(1, 4, 4))
+                            .build();
+            LoraConfig c =
+                    qkvProj().toBuilder()
+                            .optLbp(lp)
+                            .optLbpRewriter(LbpRewriter.builder().optConfig(lp).build())
+                            .build();
             io.github.lbpdjl.training.LbpTrainingListener listener =
-                    io.github.lbpdjl.training.LbpTrainingListener.builder().optModelPreparer(c::apply).build();
+                    io.github.lbpdjl.training.LbpTrainingListener.builder()
+                            .optModelPreparer(c::apply)
+                            .build();
             ai.djl.training.DefaultTrainingConfig cfg =
-                    new ai.djl.training.DefaultTrainingConfig(ai.djl.training.loss.Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(ai.djl.training.optimizer.Optimizer.adam()
-                                    .optLearningRateTracker(ai.djl.training.tracker.Tracker.fixed(0.01f)).build())
+                    new ai.djl.training.DefaultTrainingConfig(
+                                    ai.djl.training.loss.Loss.softmaxCrossEntropyLoss())
+                            .optOptimizer(
+                                    ai.djl.training.optimizer.Optimizer.adam()
+                                            .optLearningRateTracker(
+                                                    ai.djl.training.tracker.Tracker.fixed(0.01f))
+                                            .build())
                             .addTrainingListeners(listener);
             try (ai.djl.training.Trainer trainer = model.newTrainer(cfg)) {
                 trainer.initialize(INPUT);
-                assertEquals(4, listener.getLayers().size(), "LbpLinear fc1/fc2 found by the listener");
+                assertEquals(
+                        4, listener.getLayers().size(), "LbpLinear fc1/fc2 found by the listener");
                 Map<String, float[]> before = snapshot(model.getBlock());
                 NDManager m = model.getNDManager();
                 for (int i = 0; i < 3; i++) {
                     try (NDManager sub = m.newSubManager()) {
                         NDArray x = sub.randomNormal(INPUT);
                         NDArray label = sub.create(new float[] {0, 2});
-                        ai.djl.training.dataset.Batch batch = new ai.djl.training.dataset.Batch(sub, new NDList(x),
-                                new NDList(label), 2, null, null, 0, 1);
+                        ai.djl.training.dataset.Batch batch =
+                                new ai.djl.training.dataset.Batch(
+                                        sub, new NDList(x), new NDList(label), 2, null, null, 0, 1);
                         ai.djl.training.EasyTrain.trainBatch(trainer, batch);
                         trainer.step();
                     }
@@ -385,8 +509,12 @@ class LoraModelTest {
                 Map<String, float[]> after = snapshot(model.getBlock());
                 for (Map.Entry<String, float[]> e : before.entrySet()) {
                     boolean changed = !java.util.Arrays.equals(e.getValue(), after.get(e.getKey()));
-                    boolean trainable = e.getKey().contains("lora_") || e.getKey().startsWith("02head");
-                    assertEquals(trainable, changed, e.getKey() + (trainable ? " should train" : " should stay frozen"));
+                    boolean trainable =
+                            e.getKey().contains("lora_") || e.getKey().startsWith("02head");
+                    assertEquals(
+                            trainable,
+                            changed,
+                            e.getKey() + (trainable ? " should train" : " should stay frozen"));
                 }
             }
         }

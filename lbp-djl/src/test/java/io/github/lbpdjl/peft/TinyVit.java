@@ -13,7 +13,10 @@ import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
-/** A tiny pre-norm ViT-like model: blocks.N.{norm1, qkv, proj, norm2, fc1, fc2}, then a head on the token mean. */
+/**
+ * A tiny pre-norm ViT-like model: blocks.N.{norm1, qkv, proj, norm2, fc1, fc2}, then a head on the
+ * token mean.
+ */
 final class TinyVit extends AbstractBlock {
 
     final SequentialBlock blocks;
@@ -30,7 +33,8 @@ final class TinyVit extends AbstractBlock {
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
         NDArray x = blocks.forward(ps, in, training).singletonOrThrow();
         return head.forward(ps, new NDList(x.mean(new int[] {1})), training);
     }
@@ -41,7 +45,8 @@ final class TinyVit extends AbstractBlock {
     }
 
     @Override
-    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+    protected void initializeChildBlocks(
+            NDManager manager, DataType dataType, Shape... inputShapes) {
         blocks.initialize(manager, dataType, inputShapes);
         Shape s = inputShapes[0];
         head.initialize(manager, dataType, new Shape(s.get(0), s.get(2)));
@@ -68,11 +73,16 @@ final class TinyVit extends AbstractBlock {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             NDArray x = in.singletonOrThrow();
             NDArray h = norm1.forward(ps, new NDList(x), training).singletonOrThrow();
             NDList qkvs = qkv.forward(ps, new NDList(h), training).singletonOrThrow().split(3, 2);
-            NDArray att = qkvs.get(0).matMul(qkvs.get(1).transpose(0, 2, 1)).div(Math.sqrt(dim)).softmax(2);
+            NDArray att =
+                    qkvs.get(0)
+                            .matMul(qkvs.get(1).transpose(0, 2, 1))
+                            .div(Math.sqrt(dim))
+                            .softmax(2);
             NDArray a = att.matMul(qkvs.get(2));
             x = x.add(proj.forward(ps, new NDList(a), training).singletonOrThrow());
             h = norm2.forward(ps, new NDList(x), training).singletonOrThrow();
@@ -86,7 +96,8 @@ final class TinyVit extends AbstractBlock {
         }
 
         @Override
-        protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+        protected void initializeChildBlocks(
+                NDManager manager, DataType dataType, Shape... inputShapes) {
             Shape s = inputShapes[0];
             norm1.initialize(manager, dataType, s);
             qkv.initialize(manager, dataType, s);

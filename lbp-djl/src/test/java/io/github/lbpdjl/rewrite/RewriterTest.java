@@ -26,21 +26,18 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class RewriterTest {
 
@@ -58,7 +55,8 @@ class RewriterTest {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             NDList h = fc1.forward(ps, in, training);
             return fc2.forward(ps, new NDList(Activation.relu(h.singletonOrThrow())), training);
         }
@@ -69,7 +67,8 @@ class RewriterTest {
         }
 
         @Override
-        protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+        protected void initializeChildBlocks(
+                NDManager manager, DataType dataType, Shape... inputShapes) {
             fc1.initialize(manager, dataType, inputShapes);
             fc2.initialize(manager, dataType, fc1.getOutputShapes(inputShapes));
         }
@@ -77,10 +76,22 @@ class RewriterTest {
 
     static SequentialBlock model() {
         SequentialBlock seq = new SequentialBlock();
-        seq.add(ScaledDotProductAttentionBlock.builder().setEmbeddingSize(C).setHeadCount(2).optAttentionProbsDropoutProb(0).build());
-        seq.add(new ParallelBlock(
-                list -> new NDList(list.get(0).singletonOrThrow().add(list.get(1).singletonOrThrow())),
-                List.of(Linear.builder().setUnits(C).build(), Linear.builder().setUnits(C).build())));
+        seq.add(
+                ScaledDotProductAttentionBlock.builder()
+                        .setEmbeddingSize(C)
+                        .setHeadCount(2)
+                        .optAttentionProbsDropoutProb(0)
+                        .build());
+        seq.add(
+                new ParallelBlock(
+                        list ->
+                                new NDList(
+                                        list.get(0)
+                                                .singletonOrThrow()
+                                                .add(list.get(1).singletonOrThrow())),
+                        List.of(
+                                Linear.builder().setUnits(C).build(),
+                                Linear.builder().setUnits(C).build())));
         seq.add(new Mlp());
         seq.add(Linear.builder().setUnits(3).build()); // no name: path "3"
         seq.setInitializer(new NormalInitializer(0.5f), ai.djl.nn.Parameter.Type.WEIGHT);
@@ -90,11 +101,16 @@ class RewriterTest {
     static NDArray[] forwardAndGrads(NDManager m, Block block, NDArray x, boolean training) {
         NDArray in = x.duplicate();
         if (!training) {
-            return new NDArray[] {block.forward(new ParameterStore(m, false), new NDList(in), false).singletonOrThrow()};
+            return new NDArray[] {
+                block.forward(new ParameterStore(m, false), new NDList(in), false)
+                        .singletonOrThrow()
+            };
         }
         in.setRequiresGradient(true);
         try (GradientCollector gc = m.getEngine().newGradientCollector()) {
-            NDArray y = block.forward(new ParameterStore(m, false), new NDList(in), training).singletonOrThrow();
+            NDArray y =
+                    block.forward(new ParameterStore(m, false), new NDList(in), training)
+                            .singletonOrThrow();
             gc.backward(y.sum());
             return new NDArray[] {y, in.getGradient().duplicate()};
         }
@@ -106,8 +122,16 @@ class RewriterTest {
             SequentialBlock seq = model();
             seq.initialize(m, DataType.FLOAT32, INPUT);
             assertEquals(
-                    List.of("0.keyProjection", "0.queryProjection", "0.valueProjection", "0.resultProjection",
-                            "1.0", "1.1", "2.fc1", "2.fc2", "3"),
+                    List.of(
+                            "0.keyProjection",
+                            "0.queryProjection",
+                            "0.valueProjection",
+                            "0.resultProjection",
+                            "1.0",
+                            "1.1",
+                            "2.fc1",
+                            "2.fc2",
+                            "3"),
                     List.copyOf(BlockTree.find(seq, Linear.class).keySet()));
         }
     }
@@ -126,7 +150,8 @@ class RewriterTest {
         assertEquals(List.of("qkv", "proj"), TargetModules.parse("qkv, proj").getPatterns());
         assertTrue(TargetModules.parse("blocks.*.attn.qkv").matches("blocks.0.attn.qkv"));
         assertTrue(TargetModules.parse(".*\\.(qkv|proj)").matches("blocks.0.attn.proj"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TargetModules.regex("("));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> TargetModules.regex("("));
         assertTrue(e.getMessage().contains("("), e.getMessage());
         assertThrows(IllegalArgumentException.class, TargetModules::names);
     }
@@ -143,17 +168,29 @@ class RewriterTest {
             Mlp mlp = (Mlp) seq.getChildren().valueAt(2);
             NDArray fc1Weight = mlp.fc1.getParameters().get("weight").getArray();
 
-            LbpConfig config = LbpConfig.builder().optSelection(BasisSelection.lowPassL1(1)).build();
-            RewriteReport r = LbpRewriter.builder()
-                    .optConfig(config)
-                    .optLayout(TokenLayout.grid(1, 4, 4))
-                    .optExclude(TargetModules.names("3"))
-                    .build()
-                    .apply(seq);
-            assertEquals(List.of("0.keyProjection", "0.queryProjection", "0.valueProjection", "0.resultProjection",
-                    "1.0", "1.1", "2.fc1", "2.fc2"), r.getReplaced());
+            LbpConfig config =
+                    LbpConfig.builder().optSelection(BasisSelection.lowPassL1(1)).build();
+            RewriteReport r =
+                    LbpRewriter.builder()
+                            .optConfig(config)
+                            .optLayout(TokenLayout.grid(1, 4, 4))
+                            .optExclude(TargetModules.names("3"))
+                            .build()
+                            .apply(seq);
+            assertEquals(
+                    List.of(
+                            "0.keyProjection",
+                            "0.queryProjection",
+                            "0.valueProjection",
+                            "0.resultProjection",
+                            "1.0",
+                            "1.1",
+                            "2.fc1",
+                            "2.fc2"),
+                    r.getReplaced());
             // fields that forward uses now hold the LBP layers, children too, same arrays
-            ScaledDotProductAttentionBlock attn = (ScaledDotProductAttentionBlock) seq.getChildren().valueAt(0);
+            ScaledDotProductAttentionBlock attn =
+                    (ScaledDotProductAttentionBlock) seq.getChildren().valueAt(0);
             assertInstanceOf(LbpLinear.class, attn.getKeyProjection());
             assertInstanceOf(LbpLinear.class, attn.getResultProjection());
             assertInstanceOf(LbpLinear.class, mlp.fc1);
@@ -164,15 +201,25 @@ class RewriterTest {
             assertEquals(TokenLayout.grid(1, 4, 4), ((LbpLinear) mlp.fc1).getConfig().getLayout());
             assertFalse(seq.getChildren().valueAt(3) instanceof LbpLinear, "head excluded");
 
-            // forward unchanged; training forward the same value, but a different (projected) x gradient
-            assertArrayEquals(before.toFloatArray(), forwardAndGrads(m, seq, x, false)[0].toFloatArray(), 1e-5f);
+            // forward unchanged; training forward the same value, but a different (projected) x
+            // gradient
+            assertArrayEquals(
+                    before.toFloatArray(),
+                    forwardAndGrads(m, seq, x, false)[0].toFloatArray(),
+                    1e-5f);
             NDArray[] lbpTrain = forwardAndGrads(m, seq, x, true);
             assertArrayEquals(fullTrain[0].toFloatArray(), lbpTrain[0].toFloatArray(), 1e-4f);
-            assertFalse(fullTrain[1].allClose(lbpTrain[1], 1e-3, 1e-3, false), "LBP layers are used in training");
+            assertFalse(
+                    fullTrain[1].allClose(lbpTrain[1], 1e-3, 1e-3, false),
+                    "LBP layers are used in training");
 
             // applying twice is a no-op
             RewriteReport again =
-                    LbpRewriter.builder().optConfig(config).optExclude(TargetModules.names("3")).build().apply(seq);
+                    LbpRewriter.builder()
+                            .optConfig(config)
+                            .optExclude(TargetModules.names("3"))
+                            .build()
+                            .apply(seq);
             assertTrue(again.getReplaced().isEmpty());
             assertEquals(8, again.getSkipped().size());
 
@@ -191,14 +238,19 @@ class RewriterTest {
         try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
             SequentialBlock seq = model();
             seq.initialize(m, DataType.FLOAT32, INPUT);
-            LbpRewriter bad = LbpRewriter.builder().optTargets(TargetModules.names("fc1", "qkv")).build();
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> bad.apply(seq));
-            assertTrue(e.getMessage().contains("[qkv]") && e.getMessage().contains("2.fc1"), e.getMessage());
-            RewriteReport r = LbpRewriter.builder()
-                    .optTargets(TargetModules.names("fc1", "qkv"))
-                    .optAllowUnmatched(true)
-                    .build()
-                    .apply(seq);
+            LbpRewriter bad =
+                    LbpRewriter.builder().optTargets(TargetModules.names("fc1", "qkv")).build();
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> bad.apply(seq));
+            assertTrue(
+                    e.getMessage().contains("[qkv]") && e.getMessage().contains("2.fc1"),
+                    e.getMessage());
+            RewriteReport r =
+                    LbpRewriter.builder()
+                            .optTargets(TargetModules.names("fc1", "qkv"))
+                            .optAllowUnmatched(true)
+                            .build()
+                            .apply(seq);
             assertEquals(List.of("2.fc1"), r.getReplaced());
             assertEquals(List.of("qkv"), r.getUnmatchedPatterns());
         }
@@ -216,7 +268,11 @@ class RewriterTest {
                     .apply(seq);
             Mlp mlp = (Mlp) seq.getChildren().valueAt(2);
             assertEquals(TokenLayout.grid(0, 1, 17), ((LbpLinear) mlp.fc2).getConfig().getLayout());
-            assertEquals(TokenLayout.grid(1, 4, 4), ((LbpLinear) seq.getChildren().valueAt(1).getChildren().valueAt(0)).getConfig().getLayout());
+            assertEquals(
+                    TokenLayout.grid(1, 4, 4),
+                    ((LbpLinear) seq.getChildren().valueAt(1).getChildren().valueAt(0))
+                            .getConfig()
+                            .getLayout());
         }
     }
 
@@ -236,21 +292,33 @@ class RewriterTest {
             try (Model model = Model.newInstance("net", engine)) {
                 model.setBlock(model());
                 model.load(dir, "net");
-                RewriteReport r = LbpRewriter.builder().optExclude(TargetModules.names("3")).build().apply(model);
+                RewriteReport r =
+                        LbpRewriter.builder()
+                                .optExclude(TargetModules.names("3"))
+                                .build()
+                                .apply(model);
                 assertEquals(8, r.getReplaced().size());
-                assertArrayEquals(expected.toFloatArray(), forwardAndGrads(m, model.getBlock(), x, false)[0].toFloatArray(), 1e-5f);
+                assertArrayEquals(
+                        expected.toFloatArray(),
+                        forwardAndGrads(m, model.getBlock(), x, false)[0].toFloatArray(),
+                        1e-5f);
                 // an LBP model saves in Linear's format: a fresh plain block loads it. (DJL 0.36's
                 // Model.save fails on any model that was itself loaded, so save the block.)
-                try (DataOutputStream os = new DataOutputStream(Files.newOutputStream(dir.resolve("lbp.bin")))) {
+                try (DataOutputStream os =
+                        new DataOutputStream(Files.newOutputStream(dir.resolve("lbp.bin")))) {
                     model.getBlock().saveParameters(os);
                 }
             }
             try (Model model = Model.newInstance("net", engine)) {
                 model.setBlock(model());
-                try (DataInputStream is = new DataInputStream(Files.newInputStream(dir.resolve("lbp.bin")))) {
+                try (DataInputStream is =
+                        new DataInputStream(Files.newInputStream(dir.resolve("lbp.bin")))) {
                     model.getBlock().loadParameters(model.getNDManager(), is);
                 }
-                assertArrayEquals(expected.toFloatArray(), forwardAndGrads(m, model.getBlock(), x, false)[0].toFloatArray(), 1e-5f);
+                assertArrayEquals(
+                        expected.toFloatArray(),
+                        forwardAndGrads(m, model.getBlock(), x, false)[0].toFloatArray(),
+                        1e-5f);
             }
         }
     }

@@ -6,9 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.Test;
-
 import java.time.Duration;
+import org.junit.jupiter.api.Test;
 
 class TargetModulesTest {
 
@@ -18,9 +17,15 @@ class TargetModulesTest {
         // second with {12}); a pattern from an adapter config cannot make the rewriter hang
         TargetModules evil = TargetModules.regex("(.*a){20}");
         String path = "a".repeat(40) + ".qkv";
-        IllegalArgumentException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
-                () -> assertThrows(IllegalArgumentException.class, () -> evil.matches(path)));
-        assertTrue(e.getMessage().contains("(.*a){20}") && e.getMessage().contains(path), e.getMessage());
+        IllegalArgumentException e =
+                assertTimeoutPreemptively(
+                        Duration.ofSeconds(10),
+                        () ->
+                                assertThrows(
+                                        IllegalArgumentException.class, () -> evil.matches(path)));
+        assertTrue(
+                e.getMessage().contains("(.*a){20}") && e.getMessage().contains(path),
+                e.getMessage());
         // ordinary patterns are unaffected
         TargetModules ok = TargetModules.regex("blocks\\.(10|11)\\..*\\.qkv");
         assertTrue(ok.matches("blocks.11.attn.qkv"));
@@ -30,7 +35,8 @@ class TargetModulesTest {
 
     @Test
     void invalidRegexIsAnIllegalArgument() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TargetModules.regex("ar{{"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> TargetModules.regex("ar{{"));
         assertTrue(e.getMessage().contains("ar{{"), e.getMessage());
     }
 }

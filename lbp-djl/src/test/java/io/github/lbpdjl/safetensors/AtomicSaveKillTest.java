@@ -5,10 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.github.lbpdjl.testing.KilledSaves;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -20,16 +16,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Kills a JVM in the middle of saving a 48 MB safetensors file, several times at random moments,
- * and checks that the file is always the complete previous or the complete new save, and that
- * the temporary file a killed save leaves behind is removed by the next save ({@link KilledSaves}).
+ * and checks that the file is always the complete previous or the complete new save, and that the
+ * temporary file a killed save leaves behind is removed by the next save ({@link KilledSaves}).
  */
 class AtomicSaveKillTest {
 
     /** 12M floats: a save takes long enough to be killed in the middle. */
     static final int FLOATS = 12 << 20;
+
     static final int ROUNDS = 4;
 
     @TempDir Path dir;
@@ -45,10 +44,14 @@ class AtomicSaveKillTest {
          */
         public static void main(String[] args) throws IOException {
             Path file = Path.of(args[0]);
-            KilledSaves.childLoop(Integer.parseInt(args[1]), g -> {
-                Map<String, Tensor> tensors = generation(g);
-                return () -> SafetensorsWriter.write(file, tensors, Map.of("generation", Integer.toString(g)));
-            });
+            KilledSaves.childLoop(
+                    Integer.parseInt(args[1]),
+                    g -> {
+                        Map<String, Tensor> tensors = generation(g);
+                        return () ->
+                                SafetensorsWriter.write(
+                                        file, tensors, Map.of("generation", Integer.toString(g)));
+                    });
         }
     }
 
@@ -74,7 +77,13 @@ class AtomicSaveKillTest {
             while (big.hasRemaining()) {
                 float v = big.getFloat();
                 if (v != g) {
-                    fail("generation " + g + " holds " + v + " at float " + (big.position() / 4 - 1));
+                    fail(
+                            "generation "
+                                    + g
+                                    + " holds "
+                                    + v
+                                    + " at float "
+                                    + (big.position() / 4 - 1));
                 }
             }
             return g;
@@ -89,26 +98,32 @@ class AtomicSaveKillTest {
 
     @Test
     void aKilledSaveLeavesTheOldOrTheNewFileNeverAPartOne() {
-        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
-            Path work = Files.createDirectories(dir.resolve("work"));
-            Path file = work.resolve("model.safetensors");
-            SafetensorsWriter.write(file, generation(0), Map.of("generation", "0"));
-            KilledSaves.OnDisk onDisk = new KilledSaves.OnDisk() {
-                @Override
-                public int check() throws IOException {
-                    return AtomicSaveKillTest.check(file);
-                }
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(120),
+                () -> {
+                    Path work = Files.createDirectories(dir.resolve("work"));
+                    Path file = work.resolve("model.safetensors");
+                    SafetensorsWriter.write(file, generation(0), Map.of("generation", "0"));
+                    KilledSaves.OnDisk onDisk =
+                            new KilledSaves.OnDisk() {
+                                @Override
+                                public int check() throws IOException {
+                                    return AtomicSaveKillTest.check(file);
+                                }
 
-                @Override
-                public boolean leftovers() throws IOException {
-                    return !temporaryFiles(work, file).isEmpty();
-                }
-            };
-            int next = KilledSaves.run(SaveLoop.class, file, dir, onDisk, ROUNDS, 4 * ROUNDS, 42);
-            // a later save works and removes what the killed saves left
-            SafetensorsWriter.write(file, generation(next), Map.of("generation", Integer.toString(next)));
-            assertEquals(next, check(file));
-            assertEquals(List.of(), temporaryFiles(work, file));
-        });
+                                @Override
+                                public boolean leftovers() throws IOException {
+                                    return !temporaryFiles(work, file).isEmpty();
+                                }
+                            };
+                    int next =
+                            KilledSaves.run(
+                                    SaveLoop.class, file, dir, onDisk, ROUNDS, 4 * ROUNDS, 42);
+                    // a later save works and removes what the killed saves left
+                    SafetensorsWriter.write(
+                            file, generation(next), Map.of("generation", Integer.toString(next)));
+                    assertEquals(next, check(file));
+                    assertEquals(List.of(), temporaryFiles(work, file));
+                });
     }
 }

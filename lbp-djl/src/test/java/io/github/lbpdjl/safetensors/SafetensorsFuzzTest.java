@@ -6,10 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -19,6 +15,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 
 /**
  * Fuzzes the safetensors reader (docs/RELIABILITY.md): every input is either read, its tensors
@@ -42,7 +40,14 @@ class SafetensorsFuzzTest {
 
     /** Whole files as the fuzzer makes them: length prefix, header and data. */
     @FuzzTest(maxDuration = "60s")
-    @DictionaryEntries({"\"dtype\"", "\"shape\"", "\"data_offsets\"", "\"F32\"", "\"BF16\"", "\"__metadata__\""})
+    @DictionaryEntries({
+        "\"dtype\"",
+        "\"shape\"",
+        "\"data_offsets\"",
+        "\"F32\"",
+        "\"BF16\"",
+        "\"__metadata__\""
+    })
     void rawFile(byte[] data) throws IOException {
         Files.write(file, data);
         String fromMemory = read(data, () -> SafetensorsFile.fromBytes(data, file.toString()));
@@ -55,15 +60,29 @@ class SafetensorsFuzzTest {
      * header, the rest is the data (the fuzzer spends its time on the JSON, not on the prefix).
      */
     @FuzzTest(maxDuration = "60s")
-    @DictionaryEntries({"\"dtype\"", "\"shape\"", "\"data_offsets\"", "\"F32\"", "\"F16\"", "\"BF16\"",
-            "\"I64\"", "\"U8\"", "\"BOOL\"", "\"__metadata__\"", "[0,", "]}"})
+    @DictionaryEntries({
+        "\"dtype\"",
+        "\"shape\"",
+        "\"data_offsets\"",
+        "\"F32\"",
+        "\"F16\"",
+        "\"BF16\"",
+        "\"I64\"",
+        "\"U8\"",
+        "\"BOOL\"",
+        "\"__metadata__\"",
+        "[0,",
+        "]}"
+    })
     void header(byte[] input) throws IOException {
         int zero = 0;
         while (zero < input.length && input[zero] != 0) {
             zero++;
         }
         int dataFrom = Math.min(zero + 1, input.length);
-        ByteBuffer bb = ByteBuffer.allocate(8 + input.length - dataFrom + zero).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer bb =
+                ByteBuffer.allocate(8 + input.length - dataFrom + zero)
+                        .order(ByteOrder.LITTLE_ENDIAN);
         bb.putLong(zero).put(input, 0, zero).put(input, dataFrom, input.length - dataFrom);
         byte[] data = bb.array();
         read(data, () -> SafetensorsFile.fromBytes(data, "fuzz"));
@@ -75,8 +94,8 @@ class SafetensorsFuzzTest {
 
     /**
      * Reads everything; returns a summary of the tensors, or "error" for an IOException. What is
-     * allocated is bounded by the file's real size, whatever sizes its header claims (measured on
-     * a second read, so that loading and instrumenting classes on the first does not count).
+     * allocated is bounded by the file's real size, whatever sizes its header claims (measured on a
+     * second read, so that loading and instrumenting classes on the first does not count).
      */
     private static String read(byte[] data, Opener opener) {
         readAll(data, opener);
@@ -85,12 +104,15 @@ class SafetensorsFuzzTest {
             return readAll(data, opener);
         } finally {
             long used = allocated() - before;
-            assertTrue(used < (32 << 20) + 16L * data.length, used + " bytes allocated for " + data.length);
+            assertTrue(
+                    used < (32 << 20) + 16L * data.length,
+                    used + " bytes allocated for " + data.length);
         }
     }
 
     private static long allocated() {
-        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean())
+                .getCurrentThreadAllocatedBytes();
     }
 
     private static String readAll(byte[] data, Opener opener) {
@@ -110,8 +132,11 @@ class SafetensorsFuzzTest {
             assertTrue(total <= data.length, "tensors larger than the file");
             return summary + " " + f.getMetadata();
         } catch (IOException e) {
-            assertTrue(e.getMessage() != null && (e.getMessage().startsWith("fuzz")
-                    || e.getMessage().contains(file.toString())), "message names the source: " + e.getMessage());
+            assertTrue(
+                    e.getMessage() != null
+                            && (e.getMessage().startsWith("fuzz")
+                                    || e.getMessage().contains(file.toString())),
+                    "message names the source: " + e.getMessage());
             return "error";
         }
     }

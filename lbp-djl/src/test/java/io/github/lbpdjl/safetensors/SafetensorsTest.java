@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,6 +16,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SafetensorsTest {
 
@@ -54,7 +53,10 @@ class SafetensorsTest {
             assertEquals(DType.F16, sf.getDType("t_F16"));
         }
         // header length is a multiple of 8
-        long n = ByteBuffer.wrap(Files.readAllBytes(f), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        long n =
+                ByteBuffer.wrap(Files.readAllBytes(f), 0, 8)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .getLong();
         assertEquals(0, n % 8);
     }
 
@@ -82,7 +84,8 @@ class SafetensorsTest {
 
     private Path raw(String name, String header, byte[] data) throws IOException {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer bb = ByteBuffer.allocate(8 + h.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer bb =
+                ByteBuffer.allocate(8 + h.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
         bb.putLong(h.length).put(h).put(data);
         Path f = tmp.resolve(name);
         Files.write(f, bb.array());
@@ -100,25 +103,71 @@ class SafetensorsTest {
     @Test
     void malformedFilesAreRejectedWithTheFileAndKeyNamed() throws IOException {
         byte[] eight = new byte[8];
-        assertBad(raw("dtype.st", "{\"a\":{\"dtype\":\"F8\",\"shape\":[2],\"data_offsets\":[0,8]}}", eight),
-                "'a'", "unknown dtype 'F8'");
-        assertBad(raw("span.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", eight),
-                "'a'", "needs 12 bytes", "span 8");
-        assertBad(raw("outside.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", eight),
-                "'a'", "outside");
-        assertBad(raw("overlap.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", eight), "overlap");
-        assertBad(raw("hole.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", eight), "hole");
-        assertBad(raw("trailing.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", eight),
+        assertBad(
+                raw(
+                        "dtype.st",
+                        "{\"a\":{\"dtype\":\"F8\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                        eight),
+                "'a'",
+                "unknown dtype 'F8'");
+        assertBad(
+                raw(
+                        "span.st",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}",
+                        eight),
+                "'a'",
+                "needs 12 bytes",
+                "span 8");
+        assertBad(
+                raw(
+                        "outside.st",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}",
+                        eight),
+                "'a'",
+                "outside");
+        assertBad(
+                raw(
+                        "overlap.st",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                        eight),
+                "overlap");
+        assertBad(
+                raw(
+                        "hole.st",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                        eight),
+                "hole");
+        assertBad(
+                raw(
+                        "trailing.st",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                        eight),
                 "trailing");
         assertBad(raw("json.st", "{\"a\":", eight), "not valid JSON");
         assertBad(raw("array.st", "[1,2]   ", eight), "not a JSON object");
-        assertBad(raw("neg.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", eight),
-                "'a'", "negative");
-        assertBad(raw("overflow.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[9223372036854775807, 4],"
-                + "\"data_offsets\":[0,8]}}", eight), "'a'", "bad shape");
-        assertBad(raw("frac.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,8]}}", eight),
-                "'a'", "non-integer");
+        assertBad(
+                raw(
+                        "neg.st",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}",
+                        eight),
+                "'a'",
+                "negative");
+        assertBad(
+                raw(
+                        "overflow.st",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[9223372036854775807, 4],"
+                                + "\"data_offsets\":[0,8]}}",
+                        eight),
+                "'a'",
+                "bad shape");
+        assertBad(
+                raw(
+                        "frac.st",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,8]}}",
+                        eight),
+                "'a'",
+                "non-integer");
         // header length larger than the file, or absurd
         Path f = tmp.resolve("len.st");
         ByteBuffer bb = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
@@ -130,18 +179,26 @@ class SafetensorsTest {
         assertBad(tiny, "truncated");
         assertBad(tmp.resolve("absent.st"), "not found");
         assertBad(Files.createDirectory(tmp.resolve("folder.st")), "is a folder");
-        IOException e = assertThrows(IOException.class,
-                () -> SafetensorsFile.fromBytes(new byte[] {1, 2}, "mem"));
+        IOException e =
+                assertThrows(
+                        IOException.class,
+                        () -> SafetensorsFile.fromBytes(new byte[] {1, 2}, "mem"));
         assertTrue(e.getMessage().startsWith("mem"), e.getMessage());
     }
 
     @Test
     void unknownKeyIsNamed() throws IOException {
         Path f = tmp.resolve("k.safetensors");
-        SafetensorsWriter.write(f, Map.of("a", Tensor.fromFloats(new float[] {1}, new long[] {1}, DType.F32)), null);
+        SafetensorsWriter.write(
+                f,
+                Map.of("a", Tensor.fromFloats(new float[] {1}, new long[] {1}, DType.F32)),
+                null);
         try (SafetensorsFile sf = SafetensorsFile.open(f)) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sf.get("b"));
-            assertTrue(e.getMessage().contains("'b'") && e.getMessage().contains("k.safetensors"), e.getMessage());
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> sf.get("b"));
+            assertTrue(
+                    e.getMessage().contains("'b'") && e.getMessage().contains("k.safetensors"),
+                    e.getMessage());
         }
     }
 
@@ -151,24 +208,34 @@ class SafetensorsTest {
         Tensor t = Tensor.fromFloats(new float[] {1, 2}, new long[] {2}, DType.F32);
         SafetensorsWriter.write(f, Map.of("a", t), null);
         byte[] before = Files.readAllBytes(f);
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> SafetensorsWriter.write(f, Map.of("__metadata__", t), null));
         assertArrayEquals(before, Files.readAllBytes(f));
         // the move fails: the target is a non-empty folder
         Path folder = tmp.resolve("folder.safetensors");
         Files.createDirectories(folder.resolve("inside"));
-        assertThrows(IOException.class, () -> SafetensorsWriter.write(folder, Map.of("a", t), null));
+        assertThrows(
+                IOException.class, () -> SafetensorsWriter.write(folder, Map.of("a", t), null));
         assertTrue(Files.isDirectory(folder.resolve("inside")));
         try (Stream<Path> files = Files.list(tmp)) {
-            assertEquals(Set.of(f, folder), files.collect(Collectors.toSet()), "temporary file left behind");
+            assertEquals(
+                    Set.of(f, folder),
+                    files.collect(Collectors.toSet()),
+                    "temporary file left behind");
         }
     }
 
     @Test
     void inMemoryAndFileReadsAgree() throws IOException {
         Path f = tmp.resolve("m.safetensors");
-        SafetensorsWriter.write(f, Map.of("t", Tensor.fromFloats(new float[] {1, 2, 3, 4, 5, 6}, new long[] {2, 3},
-                DType.F32)), null);
+        SafetensorsWriter.write(
+                f,
+                Map.of(
+                        "t",
+                        Tensor.fromFloats(
+                                new float[] {1, 2, 3, 4, 5, 6}, new long[] {2, 3}, DType.F32)),
+                null);
         try (SafetensorsFile a = SafetensorsFile.open(f);
                 SafetensorsFile b = SafetensorsFile.fromBytes(Files.readAllBytes(f), "mem")) {
             assertArrayEquals(a.get("t").toFloatArray(), b.get("t").toFloatArray());
@@ -180,12 +247,29 @@ class SafetensorsTest {
     void sizesFromTheFileAreCheckedBeforeAllocating() throws IOException {
         byte[] eight = new byte[8];
         // numel * 4 overflows a long; a shape whose byte size passes as int but exceeds the data
-        assertBad(raw("big.st", "{\"t\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],"
-                + "\"data_offsets\":[0,8]}}", eight), "'t'", "bad shape");
-        assertBad(raw("huge.st", "{\"t\":{\"dtype\":\"F32\",\"shape\":[1000000000],"
-                + "\"data_offsets\":[0,4000000000]}}", eight), "'t'", "outside");
-        assertBad(raw("negoff.st", "{\"t\":{\"dtype\":\"F32\",\"shape\":[2],"
-                + "\"data_offsets\":[-8,0]}}", eight), "'t'", "negative");
+        assertBad(
+                raw(
+                        "big.st",
+                        "{\"t\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],"
+                                + "\"data_offsets\":[0,8]}}",
+                        eight),
+                "'t'",
+                "bad shape");
+        assertBad(
+                raw(
+                        "huge.st",
+                        "{\"t\":{\"dtype\":\"F32\",\"shape\":[1000000000],"
+                                + "\"data_offsets\":[0,4000000000]}}",
+                        eight),
+                "'t'",
+                "outside");
+        assertBad(
+                raw(
+                        "negoff.st",
+                        "{\"t\":{\"dtype\":\"F32\",\"shape\":[2]," + "\"data_offsets\":[-8,0]}}",
+                        eight),
+                "'t'",
+                "negative");
         // header length 1 TiB in a 16-byte file
         Path f = tmp.resolve("len2.st");
         ByteBuffer bb = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);

@@ -9,7 +9,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-
 import java.util.Random;
 
 /** Runs one linear block forward and backward on an engine and returns everything as doubles. */
@@ -62,7 +61,8 @@ public final class LayerRun {
      * Like {@link #run}, in a manager the caller keeps open, so that one block can run several
      * passes; gradients are cleared before the pass.
      */
-    public static LayerRun runIn(NDManager m, Block block, Data d, boolean training, boolean initialize) {
+    public static LayerRun runIn(
+            NDManager m, Block block, Data d, boolean training, boolean initialize) {
         {
             int bs = d.x.length;
             int n = d.x[0].length;
@@ -83,8 +83,9 @@ public final class LayerRun {
             NDArray g = m.create(flat(d.gy), new Shape(bs, n, cout));
             LayerRun out = new LayerRun();
             try (GradientCollector gc = m.getEngine().newGradientCollector()) {
-                NDArray y = block.forward(new ParameterStore(m, false), new NDList(x), training)
-                        .singletonOrThrow();
+                NDArray y =
+                        block.forward(new ParameterStore(m, false), new NDList(x), training)
+                                .singletonOrThrow();
                 out.y = unflat(y.toFloatArray(), bs, n, cout);
                 if (training) {
                     gc.backward(y.mul(g).sum());
@@ -96,7 +97,10 @@ public final class LayerRun {
                 if (block.getParameters().contains("bias")) {
                     out.grads.b =
                             unflat(
-                                    block.getParameters().get("bias").getArray().getGradient()
+                                    block.getParameters()
+                                            .get("bias")
+                                            .getArray()
+                                            .getGradient()
                                             .toFloatArray(),
                                     1,
                                     1,

@@ -4,8 +4,8 @@ import io.github.lbpdjl.wht.Padding;
 
 /**
  * An independent LBP-WHT reference in double precision, written literally from METHOD.md: pad the
- * grid, cut it into patches, take basis coefficients per patch, form the gradients, crop. It
- * shares no code with the production path (its Walsh functions come from the Gray-code formula).
+ * grid, cut it into patches, take basis coefficients per patch, form the gradients, crop. It shares
+ * no code with the production path (its Walsh functions come from the Gray-code formula).
  */
 public final class ReferenceLbp {
 
@@ -158,7 +158,14 @@ public final class ReferenceLbp {
     }
 
     private static double[][][] pad(
-            double[][] tokens, int extra, int h, int w, int hp, int wp, int top, int left,
+            double[][] tokens,
+            int extra,
+            int h,
+            int w,
+            int hp,
+            int wp,
+            int top,
+            int left,
             Padding padding) {
         int ch = tokens[0].length;
         double[][][] out = new double[hp][wp][ch];

@@ -28,7 +28,6 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.TranslateException;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.BlockTree;
@@ -36,14 +35,12 @@ import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class LbpTrainingListenerTest {
 
@@ -68,13 +65,18 @@ class LbpTrainingListenerTest {
         return new ArrayDataset.Builder().setData(x).optLabels(y).setSampling(BATCH, false).build();
     }
 
-    static float[] train(String engine, int epochs, List<TrainingListener> listeners, Metrics metrics)
+    static float[] train(
+            String engine, int epochs, List<TrainingListener> listeners, Metrics metrics)
             throws IOException, TranslateException {
         Engine.getEngine(engine).setRandomSeed(1);
         try (Model model = Model.newInstance("t", engine)) {
             model.setBlock(net());
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build());
+            DefaultTrainingConfig cfg =
+                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                            .optOptimizer(
+                                    Optimizer.adam()
+                                            .optLearningRateTracker(Tracker.fixed(0.01f))
+                                            .build());
             for (TrainingListener l : listeners) {
                 cfg.addTrainingListeners(l);
             }
@@ -93,7 +95,10 @@ class LbpTrainingListenerTest {
                     }
                     for (ai.djl.training.dataset.Batch b : trainer.iterateDataset(ds)) {
                         NDArray pred = trainer.evaluate(b.getData()).singletonOrThrow();
-                        sum += trainer.getLoss().evaluate(b.getLabels(), new NDList(pred)).getFloat();
+                        sum +=
+                                trainer.getLoss()
+                                        .evaluate(b.getLabels(), new NDList(pred))
+                                        .getFloat();
                         n++;
                         b.close();
                     }
@@ -108,36 +113,46 @@ class LbpTrainingListenerTest {
     @ParameterizedTest
     @ValueSource(strings = {"PyTorch", "MXNet"})
     void appliesFreezesSchedulesAndReports(String engine) throws Exception {
-        LbpTrainingListener lbp = LbpTrainingListener.builder()
-                .optRewriter(LbpRewriter.builder()
-                        .optConfig(LbpConfig.builder().optLayout(TokenLayout.grid(1, 8, 8)).build())
-                        .build())
-                .optFrozen(TargetModules.regex("0\\..*")) // the LayerNorm
-                .optFullBackpropSteps(3)
-                .optSelectionSchedule(epoch -> epoch == 0 ? BasisSelection.lowPassL1(1) : BasisSelection.lowPassL1(4))
-                .optEnergySampling(2)
-                .build();
+        LbpTrainingListener lbp =
+                LbpTrainingListener.builder()
+                        .optRewriter(
+                                LbpRewriter.builder()
+                                        .optConfig(
+                                                LbpConfig.builder()
+                                                        .optLayout(TokenLayout.grid(1, 8, 8))
+                                                        .build())
+                                        .build())
+                        .optFrozen(TargetModules.regex("0\\..*")) // the LayerNorm
+                        .optFullBackpropSteps(3)
+                        .optSelectionSchedule(
+                                epoch ->
+                                        epoch == 0
+                                                ? BasisSelection.lowPassL1(1)
+                                                : BasisSelection.lowPassL1(4))
+                        .optEnergySampling(2)
+                        .build();
         List<Boolean> enabledPerBatch = new ArrayList<>();
         List<float[]> normGamma = new ArrayList<>();
-        TrainingListener recorder = new TrainingListenerAdapter() {
-            @Override
-            public void onTrainingBegin(Trainer trainer) {
-                normGamma.add(null);
-            }
+        TrainingListener recorder =
+                new TrainingListenerAdapter() {
+                    @Override
+                    public void onTrainingBegin(Trainer trainer) {
+                        normGamma.add(null);
+                    }
 
-            @Override
-            public void onTrainingBatch(Trainer trainer, BatchData batchData) {
-                LbpLinear first = lbp.getLayers().values().iterator().next();
-                enabledPerBatch.add(first.isLbpEnabled());
-                Block norm = trainer.getModel().getBlock().getChildren().valueAt(0);
-                float[] g = norm.getParameters().get("gamma").getArray().toFloatArray();
-                if (normGamma.get(0) == null) {
-                    normGamma.set(0, g);
-                } else {
-                    normGamma.add(g);
-                }
-            }
-        };
+                    @Override
+                    public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+                        LbpLinear first = lbp.getLayers().values().iterator().next();
+                        enabledPerBatch.add(first.isLbpEnabled());
+                        Block norm = trainer.getModel().getBlock().getChildren().valueAt(0);
+                        float[] g = norm.getParameters().get("gamma").getArray().toFloatArray();
+                        if (normGamma.get(0) == null) {
+                            normGamma.set(0, g);
+                        } else {
+                            normGamma.add(g);
+                        }
+                    }
+                };
         Metrics metrics = new Metrics();
         float[] losses = train(engine, 3, List.of(lbp, recorder), metrics);
 
@@ -150,7 +165,8 @@ class LbpTrainingListenerTest {
             assertEquals(normGamma.get(0)[0], g[0]);
         }
         // epoch schedule: epoch 2 (index) uses LP_L1-4
-        assertEquals(BasisSelection.lowPassL1(4), lbp.getLayers().get("1").getConfig().getSelection());
+        assertEquals(
+                BasisSelection.lowPassL1(4), lbp.getLayers().get("1").getConfig().getSelection());
         // metrics: FLOPs saved and energy kept in (0, 1]
         assertTrue(metrics.hasMetric(LbpTrainingListener.METRIC_LBP_MFLOPS));
         assertTrue(lbp.getLastLbpMflops() < lbp.getLastFullMflops());
@@ -166,19 +182,24 @@ class LbpTrainingListenerTest {
     @ParameterizedTest
     @ValueSource(strings = {"PyTorch", "MXNet"})
     void energyAdaptiveSelectionAndUndo(String engine) throws Exception {
-        LbpTrainingListener lbp = LbpTrainingListener.builder()
-                .optRewriter(LbpRewriter.builder().optTargets(TargetModules.names("1", "3")).build())
-                .optEnergyAdaptive(0.9, 6, 2)
-                .optEnergySampling(1)
-                .optUndoAtEnd(true)
-                .build();
+        LbpTrainingListener lbp =
+                LbpTrainingListener.builder()
+                        .optRewriter(
+                                LbpRewriter.builder()
+                                        .optTargets(TargetModules.names("1", "3"))
+                                        .build())
+                        .optEnergyAdaptive(0.9, 6, 2)
+                        .optEnergySampling(1)
+                        .optUndoAtEnd(true)
+                        .build();
         List<Block> seen = new ArrayList<>();
-        TrainingListener recorder = new TrainingListenerAdapter() {
-            @Override
-            public void onTrainingEnd(Trainer trainer) {
-                seen.add(trainer.getModel().getBlock().getChildren().valueAt(1));
-            }
-        };
+        TrainingListener recorder =
+                new TrainingListenerAdapter() {
+                    @Override
+                    public void onTrainingEnd(Trainer trainer) {
+                        seen.add(trainer.getModel().getBlock().getChildren().valueAt(1));
+                    }
+                };
         train(engine, 1, List.of(lbp, recorder), new Metrics());
         for (LbpLinear l : lbp.getLayers().values()) {
             assertEquals(BasisSelection.Kind.EXPLICIT, l.getConfig().getSelection().getKind());

@@ -15,21 +15,18 @@ import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Batch;
-import ai.djl.translate.Batchifier;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
-
+import ai.djl.translate.Batchifier;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.BlockTree;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.wht.TokenLayout;
-
+import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.util.Map;
 
 class NonFiniteCheckTest {
 
@@ -42,19 +39,36 @@ class NonFiniteCheckTest {
             // the sum overflows to Inf, yet every entry is finite
             assertTrue(LbpTrainingListener.isAllFinite(m.create(new float[] {max, max, max})));
             assertTrue(LbpTrainingListener.isAllFinite(m.create(new float[] {-max, -max})));
-            assertEquals(false, LbpTrainingListener.isAllFinite(m.create(new float[] {1, Float.NaN, 3})));
-            assertEquals(false, LbpTrainingListener.isAllFinite(m.create(new float[] {Float.POSITIVE_INFINITY, 0})));
-            assertEquals(false, LbpTrainingListener.isAllFinite(
-                    m.create(new float[] {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY})));
-            assertEquals(false, LbpTrainingListener.isAllFinite(m.create(new float[] {-max, Float.NEGATIVE_INFINITY})));
+            assertEquals(
+                    false,
+                    LbpTrainingListener.isAllFinite(m.create(new float[] {1, Float.NaN, 3})));
+            assertEquals(
+                    false,
+                    LbpTrainingListener.isAllFinite(
+                            m.create(new float[] {Float.POSITIVE_INFINITY, 0})));
+            assertEquals(
+                    false,
+                    LbpTrainingListener.isAllFinite(
+                            m.create(
+                                    new float[] {
+                                        Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY
+                                    })));
+            assertEquals(
+                    false,
+                    LbpTrainingListener.isAllFinite(
+                            m.create(new float[] {-max, Float.NEGATIVE_INFINITY})));
         }
     }
 
     private static LbpTrainingListener listener(NonFiniteAction action) {
         return LbpTrainingListener.builder()
-                .optRewriter(LbpRewriter.builder()
-                        .optConfig(LbpConfig.builder().optLayout(TokenLayout.grid(1, 8, 8)).build())
-                        .build())
+                .optRewriter(
+                        LbpRewriter.builder()
+                                .optConfig(
+                                        LbpConfig.builder()
+                                                .optLayout(TokenLayout.grid(1, 8, 8))
+                                                .build())
+                                .build())
                 .optOnNonFinite(action)
                 .build();
     }
@@ -62,22 +76,40 @@ class NonFiniteCheckTest {
     /** A batch in its own sub-manager (closing a Batch closes its manager). */
     private static Batch batch(NDManager parent, boolean poison) {
         NDManager m = parent.newSubManager();
-        NDArray x = m.randomNormal(new Shape(LbpTrainingListenerTest.BATCH, LbpTrainingListenerTest.TOKENS, LbpTrainingListenerTest.C));
+        NDArray x =
+                m.randomNormal(
+                        new Shape(
+                                LbpTrainingListenerTest.BATCH,
+                                LbpTrainingListenerTest.TOKENS,
+                                LbpTrainingListenerTest.C));
         if (poison) {
             x.set(new ai.djl.ndarray.index.NDIndex("0, 5, 2"), Float.NaN);
         }
         NDArray y = m.zeros(new Shape(LbpTrainingListenerTest.BATCH));
-        return new Batch(m, new NDList(x), new NDList(y), LbpTrainingListenerTest.BATCH,
-                Batchifier.STACK, Batchifier.STACK, 0, 1);
+        return new Batch(
+                m,
+                new NDList(x),
+                new NDList(y),
+                LbpTrainingListenerTest.BATCH,
+                Batchifier.STACK,
+                Batchifier.STACK,
+                0,
+                1);
     }
 
     private static Trainer trainer(Model model, LbpTrainingListener lbp) {
         model.setBlock(LbpTrainingListenerTest.net());
-        DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                .optOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.1f)).build())
-                .addTrainingListeners(lbp);
+        DefaultTrainingConfig cfg =
+                new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                        .optOptimizer(
+                                Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.1f)).build())
+                        .addTrainingListeners(lbp);
         Trainer trainer = model.newTrainer(cfg);
-        trainer.initialize(new Shape(LbpTrainingListenerTest.BATCH, LbpTrainingListenerTest.TOKENS, LbpTrainingListenerTest.C));
+        trainer.initialize(
+                new Shape(
+                        LbpTrainingListenerTest.BATCH,
+                        LbpTrainingListenerTest.TOKENS,
+                        LbpTrainingListenerTest.C));
         return trainer;
     }
 
@@ -95,7 +127,10 @@ class NonFiniteCheckTest {
                 }
             }
             try (Batch b = batch(m, true)) {
-                TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> EasyTrain.trainBatch(trainer, b));
+                TrainingDivergedException e =
+                        assertThrows(
+                                TrainingDivergedException.class,
+                                () -> EasyTrain.trainBatch(trainer, b));
                 assertTrue(e.getMessage().contains("step 3"), e.getMessage());
                 // the NaN input token reaches layer 1's weight gradient on both engines; on PyTorch
                 // it reaches the loss too, while MXNet's relu maps NaN to 0, so only the check of
@@ -129,14 +164,18 @@ class NonFiniteCheckTest {
             }
             assertEquals(1, lbp.getSkippedSteps());
             for (LbpLinear l : layers.values()) {
-                for (float g : l.getParameters().get("weight").getArray().getGradient().toFloatArray()) {
+                for (float g :
+                        l.getParameters().get("weight").getArray().getGradient().toFloatArray()) {
                     assertEquals(0f, g, "gradients of a skipped step are zero");
                 }
             }
             trainer.step();
             float[] after = w.toFloatArray();
             for (int i = 0; i < before.length; i++) {
-                assertEquals(before[i], after[i], "SGD leaves the weights of a skipped step as they were");
+                assertEquals(
+                        before[i],
+                        after[i],
+                        "SGD leaves the weights of a skipped step as they were");
             }
             try (Batch b = batch(m, false)) {
                 EasyTrain.trainBatch(trainer, b);

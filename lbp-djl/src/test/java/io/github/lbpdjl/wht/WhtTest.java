@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.lbpdjl.testing.ReferenceLbp;
-
 import org.junit.jupiter.api.Test;
 
 class WhtTest {
@@ -15,7 +14,14 @@ class WhtTest {
     @Test
     void walsh8MatchesThePaperRows() {
         String[] rows = {
-            "++++++++", "++++----", "++----++", "++--++--", "+--++--+", "+--+-++-", "+-+--+-+", "+-+-+-+-"
+            "++++++++",
+            "++++----",
+            "++----++",
+            "++--++--",
+            "+--++--+",
+            "+--+-++-",
+            "+-+--+-+",
+            "+-+-+-+-"
         };
         int[][] w = WalshMatrix.sequency(8);
         for (int k = 0; k < 8; k++) {
@@ -63,18 +69,26 @@ class WhtTest {
 
     @Test
     void badSelectionsAreRejectedWithClearMessages() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BasisSelection.lowPassL1(0));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> BasisSelection.lowPassL1(0));
         assertTrue(e.getMessage().contains("order must be >= 1, got 0"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> BasisSelection.lowPassLinf(-1));
-        e = assertThrows(
-                IllegalArgumentException.class,
-                () -> BasisSelection.of(new int[] {0, 0}, new int[] {8, 1}).bases(8));
-        assertTrue(e.getMessage().contains("[8, 1]") && e.getMessage().contains("8x8"), e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> BasisSelection.of(new int[] {0, 0}, new int[] {8, 1}).bases(8));
+        assertTrue(
+                e.getMessage().contains("[8, 1]") && e.getMessage().contains("8x8"),
+                e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> BasisSelection.of(new int[] {0}));
-        assertThrows(IllegalArgumentException.class, () -> BasisSelection.of(new int[] {1, 1}, new int[] {1, 1}));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> BasisSelection.of(new int[] {1, 1}, new int[] {1, 1}));
         assertThrows(IllegalArgumentException.class, BasisSelection::of);
         e = assertThrows(IllegalArgumentException.class, () -> BasisSelection.all().bases(6));
-        assertTrue(e.getMessage().contains("power of two") && e.getMessage().contains("6"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("power of two") && e.getMessage().contains("6"),
+                e.getMessage());
     }
 
     @Test
@@ -92,7 +106,9 @@ class WhtTest {
     @Test
     void projectionIsAProjectorWithCenteredPadding() {
         // 7x10 grid, 1 extra token: padded to 8x16, top = 1 row, left = 3 columns.
-        PatchProjection p = PatchProjection.of(TokenLayout.grid(1, 7, 10), 8, BasisSelection.all(), Padding.ZERO);
+        PatchProjection p =
+                PatchProjection.of(
+                        TokenLayout.grid(1, 7, 10), 8, BasisSelection.all(), Padding.ZERO);
         assertEquals(1 + 64 * 2, p.getRows());
         assertEquals(71, p.getTokens());
         float[] q = p.gather();
@@ -109,8 +125,11 @@ class WhtTest {
                 assertEquals(i == j ? 1.0 : 0.0, v, 1e-6, "P[" + i + "," + j + "]");
             }
         }
-        // basis (0,0) of the first patch covers grid rows 0..6 and columns 0..4 (3 padded on the left)
-        PatchProjection dc = PatchProjection.of(TokenLayout.grid(1, 7, 10), 8, BasisSelection.lowPassL1(1), Padding.ZERO);
+        // basis (0,0) of the first patch covers grid rows 0..6 and columns 0..4 (3 padded on the
+        // left)
+        PatchProjection dc =
+                PatchProjection.of(
+                        TokenLayout.grid(1, 7, 10), 8, BasisSelection.lowPassL1(1), Padding.ZERO);
         float[] g = dc.gather();
         int covered = 0;
         for (int t = 1; t < n; t++) {

@@ -17,13 +17,8 @@ import ai.djl.translate.TranslateException;
 import ai.djl.translate.Translator;
 import ai.djl.translate.TranslatorFactory;
 import ai.djl.util.Progress;
-
 import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -34,6 +29,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Loads one {@link VitVariant} through DJL's Criteria, offline: the block is built in Java, seeded
@@ -46,9 +43,9 @@ import java.util.regex.Pattern;
  *   <li>{@value #ARG_IN_CHANNELS}: input channels (default: the variant's);
  *   <li>{@value #ARG_SEED}: the engine random seed used for the initialisation (default {@value
  *       #DEFAULT_SEED}); note that it sets the engine's global seed;
- *   <li>{@value #ARG_WEIGHTS}: a local file, either {@code *.safetensors} with timm or Hugging
- *       Face names (see {@link VitWeights}) or a DJL {@code <name>-<NNNN>.params} file saved from
- *       this block;
+ *   <li>{@value #ARG_WEIGHTS}: a local file, either {@code *.safetensors} with timm or Hugging Face
+ *       names (see {@link VitWeights}) or a DJL {@code <name>-<NNNN>.params} file saved from this
+ *       block;
  *   <li>{@value #ARG_PRETRAINED}: the name of a data set whose weights the zoo ships, the same as
  *       {@code optFilter("dataset", name)}; only {@code vit_micro_patch4_32} / {@code mnist}.
  * </ul>
@@ -62,16 +59,22 @@ public class VitModelLoader implements ModelLoader {
 
     /** Argument: number of classes. */
     public static final String ARG_NUM_CLASSES = "numClasses";
+
     /** Argument: number of input channels. */
     public static final String ARG_IN_CHANNELS = "inChannels";
+
     /** Argument: path of a .safetensors or DJL .params weights file. */
     public static final String ARG_WEIGHTS = "weights";
+
     /** Argument: data set of the shipped weights to load, e.g. "mnist". */
     public static final String ARG_PRETRAINED = "pretrained";
+
     /** Argument: the engine random seed for the initialisation. */
     public static final String ARG_SEED = "seed";
+
     /** Filter key selecting shipped weights by data set. */
     public static final String FILTER_DATASET = "dataset";
+
     /** Default initialisation seed. */
     public static final int DEFAULT_SEED = 42;
 
@@ -135,7 +138,9 @@ public class VitModelLoader implements ModelLoader {
         return mrl;
     }
 
-    /** @return the variant this loader builds */
+    /**
+     * @return the variant this loader builds
+     */
     public VitVariant getVariant() {
         return variant;
     }
@@ -150,8 +155,11 @@ public class VitModelLoader implements ModelLoader {
             for (Map.Entry<String, String> f : filters.entrySet()) {
                 if (!FILTER_DATASET.equals(f.getKey())) {
                     throw new ModelNotFoundException(
-                            variant.getName() + ": unknown filter '" + f.getKey()
-                                    + "', supported: " + FILTER_DATASET);
+                            variant.getName()
+                                    + ": unknown filter '"
+                                    + f.getKey()
+                                    + "', supported: "
+                                    + FILTER_DATASET);
                 }
                 dataset = f.getValue();
             }
@@ -169,8 +177,12 @@ public class VitModelLoader implements ModelLoader {
             String file = SHIPPED.get(variant.getName() + ':' + dataset);
             if (file == null) {
                 throw new ModelNotFoundException(
-                        "no shipped weights for " + variant.getName() + " on '" + dataset
-                                + "'; shipped: " + SHIPPED.keySet());
+                        "no shipped weights for "
+                                + variant.getName()
+                                + " on '"
+                                + dataset
+                                + "'; shipped: "
+                                + SHIPPED.keySet());
             }
             resource = WEIGHTS_RESOURCE_DIR + file;
         }
@@ -188,8 +200,12 @@ public class VitModelLoader implements ModelLoader {
         Class<O> out = criteria.getOutputClass();
         if (!factory.isSupported(in, out)) {
             throw new ModelNotFoundException(
-                    variant.getName() + " supports NDList -> NDList unless a translator is given,"
-                            + " got " + in + " -> " + out);
+                    variant.getName()
+                            + " supports NDList -> NDList unless a translator is given,"
+                            + " got "
+                            + in
+                            + " -> "
+                            + out);
         }
 
         String engineName = criteria.getEngine();
@@ -264,13 +280,16 @@ public class VitModelLoader implements ModelLoader {
         String name = file.getFileName().toString();
         if (name.endsWith(".safetensors")) {
             VitWeights.Result r = VitWeights.load(vit, file);
-            logger.debug("loaded {} tensors ({} names) from {}", r.getLoaded(), r.getNaming(), file);
+            logger.debug(
+                    "loaded {} tensors ({} names) from {}", r.getLoaded(), r.getNaming(), file);
             return;
         }
         Matcher m = PARAMS_FILE.matcher(name);
         if (!m.matches()) {
             throw new IOException(
-                    "weights file " + file + " is neither *.safetensors nor DJL <name>-<NNNN>.params");
+                    "weights file "
+                            + file
+                            + " is neither *.safetensors nor DJL <name>-<NNNN>.params");
         }
         Map<String, Shape> before = new LinkedHashMap<>();
         for (Map.Entry<String, Parameter> e : vit.timmParameters().entrySet()) {
@@ -283,8 +302,12 @@ public class VitModelLoader implements ModelLoader {
             model.load(dir, m.group(1), options);
         } catch (IOException | MalformedModelException e) {
             throw new MalformedModelException(
-                    file + ": cannot load as DJL parameters of " + model.getName() + ": "
-                            + e.getMessage(), e);
+                    file
+                            + ": cannot load as DJL parameters of "
+                            + model.getName()
+                            + ": "
+                            + e.getMessage(),
+                    e);
         } catch (RuntimeException e) {
             throw new MalformedModelException(
                     file + ": cannot load as DJL parameters of " + model.getName() + ": " + e, e);
@@ -294,8 +317,13 @@ public class VitModelLoader implements ModelLoader {
             Shape want = before.get(e.getKey());
             if (!got.equals(want)) {
                 throw new MalformedModelException(
-                        file + ": parameter '" + e.getKey() + "' has shape " + got
-                                + " but the model needs " + want);
+                        file
+                                + ": parameter '"
+                                + e.getKey()
+                                + "' has shape "
+                                + got
+                                + " but the model needs "
+                                + want);
             }
         }
     }
@@ -324,7 +352,8 @@ public class VitModelLoader implements ModelLoader {
         try {
             return Integer.valueOf(v.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("argument " + key + " must be an integer, got " + v, e);
+            throw new IllegalArgumentException(
+                    "argument " + key + " must be an integer, got " + v, e);
         }
     }
 

@@ -1,7 +1,6 @@
 package io.github.lbpdjl.zoo;
 
 import ai.djl.repository.zoo.ModelZoo;
-
 import java.util.Set;
 
 /**

@@ -1,7 +1,6 @@
 package io.github.lbpdjl.zoo;
 
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
 import java.util.Locale;
 
 /**
@@ -66,7 +65,9 @@ public enum VitVariant {
         this.inChannels = inChannels;
     }
 
-    /** @return the timm name, e.g. "vit_small_patch16_224" (also the zoo's artifact id) */
+    /**
+     * @return the timm name, e.g. "vit_small_patch16_224" (also the zoo's artifact id)
+     */
     public String getName() {
         return name().toLowerCase(Locale.ROOT);
     }
@@ -113,17 +114,23 @@ public enum VitVariant {
         return builder().build();
     }
 
-    /** @return the default number of classes */
+    /**
+     * @return the default number of classes
+     */
     public int getDefaultNumClasses() {
         return numClasses;
     }
 
-    /** @return the default number of input channels */
+    /**
+     * @return the default number of input channels
+     */
     public int getDefaultInChannels() {
         return inChannels;
     }
 
-    /** @return the image side */
+    /**
+     * @return the image side
+     */
     public int getImageSize() {
         return imageSize;
     }

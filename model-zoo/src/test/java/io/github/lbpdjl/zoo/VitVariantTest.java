@@ -10,10 +10,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
-
 import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -67,7 +65,8 @@ class VitVariantTest {
     @Test
     void microForwardShapeOnBothEngines() {
         for (String engine : new String[] {"PyTorch", "MXNet"}) {
-            VisionTransformer vit = VitVariant.VIT_MICRO_PATCH4_32.builder().optNumClasses(7).build();
+            VisionTransformer vit =
+                    VitVariant.VIT_MICRO_PATCH4_32.builder().optNumClasses(7).build();
             try (Model model = Model.newInstance("micro", Device.cpu(), engine)) {
                 model.setBlock(vit);
                 vit.initialize(model.getNDManager());

@@ -22,18 +22,13 @@ import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ModelNotFoundException;
 import ai.djl.repository.zoo.ModelZoo;
 import ai.djl.repository.zoo.ZooModel;
-
-import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.safetensors.DType;
 import io.github.lbpdjl.safetensors.HalfFloats;
 import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.safetensors.SafetensorsWriter;
 import io.github.lbpdjl.safetensors.Tensor;
+import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +36,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ZooLoadingTest {
 
@@ -56,7 +53,10 @@ class ZooLoadingTest {
         assertNotNull(zoo.getModelLoader("deit_small_patch16_224"));
         Map<Application, List<MRL>> models =
                 ModelZoo.listModels(
-                        Criteria.builder().optGroupId(VitModelZoo.GROUP_ID).optArtifactId(MICRO).build());
+                        Criteria.builder()
+                                .optGroupId(VitModelZoo.GROUP_ID)
+                                .optArtifactId(MICRO)
+                                .build());
         assertTrue(models.toString().contains(MICRO), models.toString());
     }
 
@@ -73,7 +73,8 @@ class ZooLoadingTest {
             // through a Predictor as a user would
             try (Predictor<NDList, NDList> p = m.newPredictor();
                     NDManager sub = m.getNDManager().newSubManager()) {
-                NDList out = p.predict(new NDList(sub.create(input(vit, 2, 1), vit.getInputShape(2))));
+                NDList out =
+                        p.predict(new NDList(sub.create(input(vit, 2, 1), vit.getInputShape(2))));
                 assertArrayEquals(a, out.singletonOrThrow().toFloatArray(), 1e-6f);
             }
         }
@@ -90,7 +91,10 @@ class ZooLoadingTest {
     @Test
     void optionsSetClassesAndChannels() throws Exception {
         try (ZooModel<NDList, NDList> m =
-                load("vit_tiny_patch16_224", "PyTorch", Map.of("numClasses", 7, "inChannels", "1"))) {
+                load(
+                        "vit_tiny_patch16_224",
+                        "PyTorch",
+                        Map.of("numClasses", 7, "inChannels", "1"))) {
             VisionTransformer vit = vit(m);
             assertEquals(7, vit.getNumClasses());
             assertEquals(1, vit.getInChannels());
@@ -119,7 +123,8 @@ class ZooLoadingTest {
             pt = logits(m, x, 4);
             VitWeights.save(vit(m), file, DType.F32, null);
         }
-        try (ZooModel<NDList, NDList> m = load(MICRO, "MXNet", Map.of("weights", file.toString()))) {
+        try (ZooModel<NDList, NDList> m =
+                load(MICRO, "MXNet", Map.of("weights", file.toString()))) {
             float[] mx = logits(m, x, 4);
             assertClose(pt, mx, 1e-4, "MXNet vs PyTorch");
         }
@@ -137,8 +142,10 @@ class ZooLoadingTest {
                 m.save(dir, "micro");
             }
             Path params = dir.resolve("micro-0000.params");
-            assertTrue(Files.isRegularFile(params), "saved " + Arrays.toString(dir.toFile().list()));
-            try (ZooModel<NDList, NDList> m = load(MICRO, engine, Map.of("weights", params.toString()))) {
+            assertTrue(
+                    Files.isRegularFile(params), "saved " + Arrays.toString(dir.toFile().list()));
+            try (ZooModel<NDList, NDList> m =
+                    load(MICRO, engine, Map.of("weights", params.toString()))) {
                 assertArrayEquals(want, logits(m, x, 2), 0f, engine);
             }
             // .params of another shape is refused with the parameter named
@@ -166,8 +173,12 @@ class ZooLoadingTest {
         Map<String, Tensor> hf = new LinkedHashMap<>();
         hf.put("vit.embeddings.cls_token", timm.get("cls_token"));
         hf.put("vit.embeddings.position_embeddings", timm.get("pos_embed"));
-        hf.put("vit.embeddings.patch_embeddings.projection.weight", timm.get("patch_embed.proj.weight"));
-        hf.put("vit.embeddings.patch_embeddings.projection.bias", timm.get("patch_embed.proj.bias"));
+        hf.put(
+                "vit.embeddings.patch_embeddings.projection.weight",
+                timm.get("patch_embed.proj.weight"));
+        hf.put(
+                "vit.embeddings.patch_embeddings.projection.bias",
+                timm.get("patch_embed.proj.bias"));
         for (int i = 0; i < depth; i++) {
             String t = "blocks." + i + ".";
             String h = "vit.encoder.layer." + i + ".";
@@ -186,7 +197,8 @@ class ZooLoadingTest {
                 for (int part : new int[] {1, 0, 2}) {
                     byte[] bytes =
                             Arrays.copyOfRange(qkv.getData(), part * third, (part + 1) * third);
-                    hf.put(h + "attention.attention." + names[part] + "." + wb,
+                    hf.put(
+                            h + "attention.attention." + names[part] + "." + wb,
                             new Tensor(qkv.getDType(), shape, bytes));
                 }
             }
@@ -216,7 +228,8 @@ class ZooLoadingTest {
         }
         for (Path f : new Path[] {timmFile, hfFile}) {
             for (String engine : new String[] {"PyTorch", "MXNet"}) {
-                try (ZooModel<NDList, NDList> m = load(MICRO, engine, Map.of("weights", f.toString()))) {
+                try (ZooModel<NDList, NDList> m =
+                        load(MICRO, engine, Map.of("weights", f.toString()))) {
                     assertClose(want, logits(m, x, 3), 1e-4, f.getFileName() + " on " + engine);
                 }
             }
@@ -240,23 +253,35 @@ class ZooLoadingTest {
                 x = input(v, 2, 5);
                 want = logits(m, x, 2);
                 VitWeights.save(v, file, dtype, Map.of("note", "test"));
-                v.timmParameters().forEach((k, p) -> {
-                    float[] a = p.getArray().toFloatArray();
-                    for (int i = 0; i < a.length; i++) {
-                        a[i] = dtype == DType.F16
-                                ? HalfFloats.halfToFloat(HalfFloats.floatToHalf(a[i]))
-                                : HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(a[i]));
-                    }
-                    rounded.put(k, a);
-                });
+                v.timmParameters()
+                        .forEach(
+                                (k, p) -> {
+                                    float[] a = p.getArray().toFloatArray();
+                                    for (int i = 0; i < a.length; i++) {
+                                        a[i] =
+                                                dtype == DType.F16
+                                                        ? HalfFloats.halfToFloat(
+                                                                HalfFloats.floatToHalf(a[i]))
+                                                        : HalfFloats.bf16ToFloat(
+                                                                HalfFloats.floatToBf16(a[i]));
+                                    }
+                                    rounded.put(k, a);
+                                });
             }
             try (SafetensorsFile f = SafetensorsFile.open(file)) {
                 assertEquals(dtype, f.getDType("blocks.0.attn.qkv.weight"));
                 assertEquals("test", f.getMetadata().get("note"));
             }
-            try (ZooModel<NDList, NDList> m = load(MICRO, "MXNet", Map.of("weights", file.toString()))) {
-                vit(m).timmParameters().forEach((k, p) ->
-                        assertArrayEquals(rounded.get(k), p.getArray().toFloatArray(), 0f, k));
+            try (ZooModel<NDList, NDList> m =
+                    load(MICRO, "MXNet", Map.of("weights", file.toString()))) {
+                vit(m).timmParameters()
+                        .forEach(
+                                (k, p) ->
+                                        assertArrayEquals(
+                                                rounded.get(k),
+                                                p.getArray().toFloatArray(),
+                                                0f,
+                                                k));
                 // the model is the same up to the weights' rounding
                 assertClose(want, logits(m, x, 2), dtype == DType.F16 ? 2e-2 : 1e-1, dtype.name());
             }
@@ -271,18 +296,23 @@ class ZooLoadingTest {
             VitWeights.save(vit(m), file, DType.F32, null);
             vit(m).timmParameters().forEach((k, p) -> src.put(k, p.getArray().toFloatArray()));
         }
-        try (ZooModel<NDList, NDList> m = load(MICRO, "PyTorch", Map.of("seed", 2, "numClasses", 5))) {
+        try (ZooModel<NDList, NDList> m =
+                load(MICRO, "PyTorch", Map.of("seed", 2, "numClasses", 5))) {
             VitWeights.Result r = VitWeights.load(vit(m), file);
             assertEquals(List.of("head.weight", "head.bias"), r.getReinitialised());
-            vit(m).timmParameters().forEach((k, p) -> {
-                if (!k.startsWith("head.")) {
-                    assertArrayEquals(src.get(k), p.getArray().toFloatArray(), 0f, k);
-                }
-            });
+            vit(m).timmParameters()
+                    .forEach(
+                            (k, p) -> {
+                                if (!k.startsWith("head.")) {
+                                    assertArrayEquals(
+                                            src.get(k), p.getArray().toFloatArray(), 0f, k);
+                                }
+                            });
             assertEquals(5 * 64, vit(m).timmParameters().get("head.weight").getArray().size());
         }
         // and through Criteria
-        try (ZooModel<NDList, NDList> m = load(MICRO, "MXNet", Map.of("weights", file.toString(), "numClasses", 3))) {
+        try (ZooModel<NDList, NDList> m =
+                load(MICRO, "MXNet", Map.of("weights", file.toString(), "numClasses", 3))) {
             assertEquals(3, logits(m, input(vit(m), 1, 1), 1).length);
         }
     }
@@ -304,45 +334,75 @@ class ZooLoadingTest {
         missing.remove("blocks.2.mlp.fc1.bias");
         Path f1 = writeVariant(missing, "missing.safetensors");
         MalformedModelException e =
-                assertThrows(MalformedModelException.class,
+                assertThrows(
+                        MalformedModelException.class,
                         () -> load(MICRO, "PyTorch", Map.of("weights", f1.toString())).close());
-        assertTrue(e.getMessage().contains("missing") && e.getMessage().contains("blocks.2.mlp.fc1.bias")
-                && e.getMessage().contains("missing.safetensors"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("missing")
+                        && e.getMessage().contains("blocks.2.mlp.fc1.bias")
+                        && e.getMessage().contains("missing.safetensors"),
+                e.getMessage());
         // extra key
         Map<String, Tensor> extra = new LinkedHashMap<>(good);
         extra.put("dist_token", good.get("cls_token"));
         Path f2 = writeVariant(extra, "extra.safetensors");
-        e = assertThrows(MalformedModelException.class,
-                () -> load(MICRO, "PyTorch", Map.of("weights", f2.toString())).close());
-        assertTrue(e.getMessage().contains("unexpected") && e.getMessage().contains("dist_token"), e.getMessage());
+        e =
+                assertThrows(
+                        MalformedModelException.class,
+                        () -> load(MICRO, "PyTorch", Map.of("weights", f2.toString())).close());
+        assertTrue(
+                e.getMessage().contains("unexpected") && e.getMessage().contains("dist_token"),
+                e.getMessage());
         // wrong shape
         Map<String, Tensor> wrong = new LinkedHashMap<>(good);
-        wrong.put("pos_embed", Tensor.fromFloats(new float[50 * 64], new long[] {1, 50, 64}, DType.F32));
+        wrong.put(
+                "pos_embed",
+                Tensor.fromFloats(new float[50 * 64], new long[] {1, 50, 64}, DType.F32));
         Path f3 = writeVariant(wrong, "wrong.safetensors");
-        e = assertThrows(MalformedModelException.class,
-                () -> load(MICRO, "MXNet", Map.of("weights", f3.toString())).close());
-        assertTrue(e.getMessage().contains("pos_embed") && e.getMessage().contains("[1, 50, 64]")
-                && e.getMessage().contains("(1, 65, 64)"), e.getMessage());
+        e =
+                assertThrows(
+                        MalformedModelException.class,
+                        () -> load(MICRO, "MXNet", Map.of("weights", f3.toString())).close());
+        assertTrue(
+                e.getMessage().contains("pos_embed")
+                        && e.getMessage().contains("[1, 50, 64]")
+                        && e.getMessage().contains("(1, 65, 64)"),
+                e.getMessage());
         // truncated file
         Path good4 = writeVariant(good, "good.safetensors");
         byte[] all = Files.readAllBytes(good4);
         Path f4 = tmp.resolve("truncated.safetensors");
         Files.write(f4, Arrays.copyOf(all, all.length - 100));
-        IOException io = assertThrows(IOException.class,
-                () -> load(MICRO, "PyTorch", Map.of("weights", f4.toString())).close());
+        IOException io =
+                assertThrows(
+                        IOException.class,
+                        () -> load(MICRO, "PyTorch", Map.of("weights", f4.toString())).close());
         assertTrue(io.getMessage().contains("truncated.safetensors"), io.getMessage());
         // corrupt header length
         byte[] corrupt = all.clone();
         corrupt[7] = 0x7f;
         Path f5 = tmp.resolve("corrupt.safetensors");
         Files.write(f5, corrupt);
-        io = assertThrows(IOException.class,
-                () -> load(MICRO, "PyTorch", Map.of("weights", f5.toString())).close());
-        assertTrue(io.getMessage().contains("corrupt.safetensors") && io.getMessage().contains("header length"),
+        io =
+                assertThrows(
+                        IOException.class,
+                        () -> load(MICRO, "PyTorch", Map.of("weights", f5.toString())).close());
+        assertTrue(
+                io.getMessage().contains("corrupt.safetensors")
+                        && io.getMessage().contains("header length"),
                 io.getMessage());
         // missing file
-        io = assertThrows(IOException.class,
-                () -> load(MICRO, "PyTorch", Map.of("weights", tmp.resolve("nope.safetensors").toString())).close());
+        io =
+                assertThrows(
+                        IOException.class,
+                        () ->
+                                load(
+                                                MICRO,
+                                                "PyTorch",
+                                                Map.of(
+                                                        "weights",
+                                                        tmp.resolve("nope.safetensors").toString()))
+                                        .close());
         assertTrue(io.getMessage().contains("nope.safetensors"), io.getMessage());
     }
 

@@ -8,9 +8,7 @@ import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ModelNotFoundException;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.training.ParameterStore;
-
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
 import java.io.IOException;
 import java.util.Map;
 import java.util.Random;
@@ -69,8 +67,16 @@ final class ZooTestSupport {
             double tol = rel * Math.max(Math.abs(want[i]), scale * 1e-2) + 1e-7;
             if (Math.abs(want[i] - got[i]) > tol) {
                 throw new AssertionError(
-                        what + ": element " + i + " expected " + want[i] + " got " + got[i]
-                                + " (tolerance " + tol + ")");
+                        what
+                                + ": element "
+                                + i
+                                + " expected "
+                                + want[i]
+                                + " got "
+                                + got[i]
+                                + " (tolerance "
+                                + tol
+                                + ")");
             }
         }
     }

@@ -24,7 +24,6 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.CosineTracker;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.util.Pair;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.examples.Offline;
 import io.github.lbpdjl.nn.BackwardFlops;
@@ -39,11 +38,6 @@ import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.VitModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -51,6 +45,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The main job: load a ViT from the zoo through Criteria, adapt it to a data set with one or more
@@ -61,41 +58,68 @@ import java.util.concurrent.Callable;
         mixinStandardHelpOptions = true,
         description = {
             "Adapt a zoo-loaded ViT to new data with full fine-tuning, head-only training, gradient"
-                    + " filtering, LBP-WHT, LoRA or LoRA + LBP-WHT, side by side, and write results and plots.",
+                + " filtering, LBP-WHT, LoRA or LoRA + LBP-WHT, side by side, and write results and"
+                + " plots.",
             "Default: the MNIST-pretrained vit_micro_patch4_32 adapted to Fashion-MNIST, full"
                     + " fine-tuning against LBP-WHT LP_L1-4."
         })
 public final class Adapt implements Callable<Integer> {
 
-    static final String SWEEP = "head,full,filter,lbp-l1-2,lbp-l1-4,lbp-l1-6,lbp-linf-2,energy-0.9,lora-8,lora-8+lbp-l1-2";
+    static final String SWEEP =
+            "head,full,filter,lbp-l1-2,lbp-l1-4,lbp-l1-6,lbp-linf-2,energy-0.9,"
+                    + "lora-8,lora-8+lbp-l1-2";
 
     private static final String LINEARS = "\\.(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)";
 
     @Option(names = "--model", description = "Zoo artifact id (default: ${DEFAULT-VALUE}).")
     String model = "vit_micro_patch4_32";
 
-    @Option(names = "--pretrained", description = "Shipped weights by data set, or 'none' (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--pretrained",
+            description = "Shipped weights by data set, or 'none' (default: ${DEFAULT-VALUE}).")
     String pretrained = "mnist";
 
-    @Option(names = "--weights", description = "A .safetensors (timm or Hugging Face names) or DJL .params file: a local path, or a URL to download once into --cache.")
+    @Option(
+            names = "--weights",
+            description =
+                    "A .safetensors (timm or Hugging Face names) or DJL .params file: a local path,"
+                            + " or a URL to download once into --cache.")
     String weights;
 
-    @Option(names = "--data", description = "Data folder, or (IDX only) a base URL serving the four gzipped IDX files, downloaded once into --cache (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--data",
+            description =
+                    "Data folder, or (IDX only) a base URL serving the four gzipped IDX files,"
+                            + " downloaded once into --cache (default: ${DEFAULT-VALUE}).")
     String data = "/usr/share/datasets/fashion-mnist";
 
-    @Option(names = "--cache", description = "Where URLs given to --weights and --data are downloaded (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--cache",
+            description =
+                    "Where URLs given to --weights and --data are downloaded (default:"
+                            + " ${DEFAULT-VALUE}).")
     Path cache = Paths.get(System.getProperty("user.home"), ".cache", "lbp-djl");
 
-    @Option(names = "--format", description = "idx, cifar10 or cifar100 (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--format",
+            description = "idx, cifar10 or cifar100 (default: ${DEFAULT-VALUE}).")
     String format = "idx";
 
-    @Option(names = "--methods", split = ",", description = "Methods: head, full, filter, lbp-l1-O, lbp-linf-O, energy-T, lora-R, lora-R+lbp-l1-O (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--methods",
+            split = ",",
+            description =
+                    "Methods: head, full, filter, lbp-l1-O, lbp-linf-O, energy-T, lora-R,"
+                            + " lora-R+lbp-l1-O (default: ${DEFAULT-VALUE}).")
     List<String> methods = List.of("full", "lbp-l1-4");
 
     @Option(names = "--sweep", description = "Run every method: " + SWEEP + ".")
     boolean sweep;
 
-    @Option(names = "--train-blocks", description = "'all', or N to train only the last N blocks (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--train-blocks",
+            description =
+                    "'all', or N to train only the last N blocks (default: ${DEFAULT-VALUE}).")
     String trainBlocks = "all";
 
     @Option(names = "--epochs", description = "Epochs (default: ${DEFAULT-VALUE}).")
@@ -107,28 +131,48 @@ public final class Adapt implements Callable<Integer> {
     @Option(names = "--lr", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
     float lr = 5e-4f;
 
-    @Option(names = "--cosine", description = "Cosine decay of the learning rate to lr/100 (default: fixed).")
+    @Option(
+            names = "--cosine",
+            description = "Cosine decay of the learning rate to lr/100 (default: fixed).")
     boolean cosine;
 
-    @Option(names = "--clip-grad", description = "DJL AdamW's clipGrad: 0 = off (default: ${DEFAULT-VALUE}); on PyTorch DJL clamps only from above.")
+    @Option(
+            names = "--clip-grad",
+            description =
+                    "DJL AdamW's clipGrad: 0 = off (default: ${DEFAULT-VALUE}); on PyTorch DJL"
+                            + " clamps only from above.")
     float clipGrad = 0f;
 
-    @Option(names = "--train-size", description = "Training samples used, 0 = all (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--train-size",
+            description = "Training samples used, 0 = all (default: ${DEFAULT-VALUE}).")
     int trainSize = 10000;
 
-    @Option(names = "--test-size", description = "Test samples used, 0 = all (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--test-size",
+            description = "Test samples used, 0 = all (default: ${DEFAULT-VALUE}).")
     int testSize = 10000;
 
-    @Option(names = "--energy-every", description = "Sample the gradient energy kept every N batches; 0 = off (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--energy-every",
+            description =
+                    "Sample the gradient energy kept every N batches; 0 = off (default:"
+                            + " ${DEFAULT-VALUE}).")
     int energyEvery = 50;
 
-    @Option(names = "--seed", description = "Seed of initialisation and data order (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seed",
+            description = "Seed of initialisation and data order (default: ${DEFAULT-VALUE}).")
     int seed = 42;
 
     @Option(names = "--engine", description = "PyTorch or MXNet (default: ${DEFAULT-VALUE}).")
     String engine = "PyTorch";
 
-    @Option(names = "--isolate", description = "Run each method in a child JVM of its own, so that peak RSS is the method's alone.")
+    @Option(
+            names = "--isolate",
+            description =
+                    "Run each method in a child JVM of its own, so that peak RSS is the method's"
+                            + " alone.")
     boolean isolate;
 
     @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
@@ -152,8 +196,15 @@ public final class Adapt implements Callable<Integer> {
         }
         ImageData train = load(true).head(trainSize);
         ImageData test = load(false).head(testSize);
-        System.out.printf(Locale.ROOT, "%s (%s) from %s: %d training and %d test images; %s%n",
-                model, pretrained, data, train.count, test.count, list);
+        System.out.printf(
+                Locale.ROOT,
+                "%s (%s) from %s: %d training and %d test images; %s%n",
+                model,
+                pretrained,
+                data,
+                train.count,
+                test.count,
+                list);
         Results results = new Results();
         for (Method m : list) {
             if (isolate) {
@@ -165,7 +216,11 @@ public final class Adapt implements Callable<Integer> {
             try {
                 results.add(run(m, train, test));
             } catch (ai.djl.TrainingDivergedException e) {
-                System.out.printf(Locale.ROOT, "== %s: training diverged (%s); recorded as such ==%n", m, e.getMessage());
+                System.out.printf(
+                        Locale.ROOT,
+                        "== %s: training diverged (%s); recorded as such ==%n",
+                        m,
+                        e.getMessage());
                 results.add(Results.Row.diverged(m.name));
             }
         }
@@ -177,19 +232,51 @@ public final class Adapt implements Callable<Integer> {
     }
 
     /** Runs one method in a child JVM with the same options and reads back its row. */
-    private List<Results.Row> runInChild(Method m) throws java.io.IOException, InterruptedException {
+    private List<Results.Row> runInChild(Method m)
+            throws java.io.IOException, InterruptedException {
         Path dir = out.resolve("methods").resolve(m.name.replaceAll("[^a-z0-9.+-]", "_"));
-        List<String> cmd = new ArrayList<>(List.of(
-                ProcessHandle.current().info().command().orElse("java"),
-                "-Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m",
-                "-cp", System.getProperty("java.class.path"),
-                Adapt.class.getName(),
-                "--model", model, "--pretrained", pretrained, "--data", data, "--format", format, "--cache", cache.toString(),
-                "--methods", m.name, "--train-blocks", trainBlocks, "--epochs", String.valueOf(epochs),
-                "--batch", String.valueOf(batch), "--lr", String.valueOf(lr), "--clip-grad", String.valueOf(clipGrad),
-                "--train-size", String.valueOf(trainSize), "--test-size", String.valueOf(testSize),
-                "--energy-every", String.valueOf(energyEvery), "--seed", String.valueOf(seed),
-                "--engine", engine, "--out", dir.toString()));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                ProcessHandle.current().info().command().orElse("java"),
+                                "-Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m",
+                                "-cp",
+                                System.getProperty("java.class.path"),
+                                Adapt.class.getName(),
+                                "--model",
+                                model,
+                                "--pretrained",
+                                pretrained,
+                                "--data",
+                                data,
+                                "--format",
+                                format,
+                                "--cache",
+                                cache.toString(),
+                                "--methods",
+                                m.name,
+                                "--train-blocks",
+                                trainBlocks,
+                                "--epochs",
+                                String.valueOf(epochs),
+                                "--batch",
+                                String.valueOf(batch),
+                                "--lr",
+                                String.valueOf(lr),
+                                "--clip-grad",
+                                String.valueOf(clipGrad),
+                                "--train-size",
+                                String.valueOf(trainSize),
+                                "--test-size",
+                                String.valueOf(testSize),
+                                "--energy-every",
+                                String.valueOf(energyEvery),
+                                "--seed",
+                                String.valueOf(seed),
+                                "--engine",
+                                engine,
+                                "--out",
+                                dir.toString()));
         if (weights != null) {
             cmd.addAll(List.of("--weights", weights));
         }
@@ -200,7 +287,12 @@ public final class Adapt implements Callable<Integer> {
         Process p = new ProcessBuilder(cmd).inheritIO().start();
         int rc = p.waitFor();
         if (rc != 0) {
-            throw new IllegalStateException("method " + m + " failed in its child JVM (exit " + rc + "); see its output above");
+            throw new IllegalStateException(
+                    "method "
+                            + m
+                            + " failed in its child JVM (exit "
+                            + rc
+                            + "); see its output above");
         }
         return Results.readRows(dir.resolve("results.json"));
     }
@@ -212,25 +304,31 @@ public final class Adapt implements Callable<Integer> {
             case "cifar10":
             case "cifar100":
                 if (Fetch.isUrl(data)) {
-                    throw new IllegalArgumentException("--data " + data + ": a URL is supported for IDX data sets; download and extract CIFAR, then pass its folder");
+                    throw new IllegalArgumentException(
+                            "--data "
+                                    + data
+                                    + ": a URL is supported for IDX data sets; download and extract"
+                                    + " CIFAR, then pass its folder");
                 }
                 return ImageData.cifar(Path.of(data), trainSplit, format.equals("cifar100"), true);
             default:
-                throw new IllegalArgumentException("unknown --format " + format + "; use idx, cifar10 or cifar100");
+                throw new IllegalArgumentException(
+                        "unknown --format " + format + "; use idx, cifar10 or cifar100");
         }
     }
 
     private Results.Row run(Method method, ImageData train, ImageData test) throws Exception {
         Engine eng = Engine.getEngine(engine);
         eng.setRandomSeed(seed);
-        Criteria.Builder<NDList, NDList> cb = Criteria.builder()
-                .setTypes(NDList.class, NDList.class)
-                .optGroupId(VitModelZoo.GROUP_ID)
-                .optArtifactId(model)
-                .optEngine(engine)
-                .optArgument(VitModelLoader.ARG_NUM_CLASSES, train.classes)
-                .optArgument(VitModelLoader.ARG_IN_CHANNELS, train.channels)
-                .optArgument(VitModelLoader.ARG_SEED, seed);
+        Criteria.Builder<NDList, NDList> cb =
+                Criteria.builder()
+                        .setTypes(NDList.class, NDList.class)
+                        .optGroupId(VitModelZoo.GROUP_ID)
+                        .optArtifactId(model)
+                        .optEngine(engine)
+                        .optArgument(VitModelLoader.ARG_NUM_CLASSES, train.classes)
+                        .optArgument(VitModelLoader.ARG_IN_CHANNELS, train.channels)
+                        .optArgument(VitModelLoader.ARG_SEED, seed);
         if (weights != null) {
             cb.optArgument(VitModelLoader.ARG_WEIGHTS, Fetch.file(weights, cache).toString());
         } else if (!"none".equals(pretrained)) {
@@ -243,24 +341,31 @@ public final class Adapt implements Callable<Integer> {
             LbpTrainingListener.Builder lb = LbpTrainingListener.builder();
             LoraModel lora = null;
             if (method.usesLora()) {
-                // PEFT's recipe: the base model frozen, LoRA on the blocks' linear layers, the head trained
-                LoraConfig.Builder lc = LoraConfig.builder()
-                        .optRank(method.rank)
-                        .optTargets(TargetModules.regex(blockRegex(blocks) + LINEARS))
-                        .optModulesToSave("head");
+                // PEFT's recipe: the base model frozen, LoRA on the blocks' linear layers, the head
+                // trained
+                LoraConfig.Builder lc =
+                        LoraConfig.builder()
+                                .optRank(method.rank)
+                                .optTargets(TargetModules.regex(blockRegex(blocks) + LINEARS))
+                                .optModulesToSave("head");
                 if (method.kind == Method.Kind.LORA_LBP) {
-                    lc.optLbp(LbpConfig.builder().optSelection(method.selection).optLayout(layout).build());
+                    lc.optLbp(
+                            LbpConfig.builder()
+                                    .optSelection(method.selection)
+                                    .optLayout(layout)
+                                    .build());
                 }
                 lora = LoraModel.apply(zm, lc.build());
             } else {
                 lb.optFrozen(frozen(method, blocks));
             }
             if (method.usesLbp()) {
-                lb.optRewriter(LbpRewriter.builder()
-                        .optTargets(TargetModules.regex(blockRegex(blocks) + LINEARS))
-                        .optConfig(method.lbpConfig())
-                        .optLayout(layout)
-                        .build());
+                lb.optRewriter(
+                        LbpRewriter.builder()
+                                .optTargets(TargetModules.regex(blockRegex(blocks) + LINEARS))
+                                .optConfig(method.lbpConfig())
+                                .optLayout(layout)
+                                .build());
                 lb.optEnergySampling(energyEvery);
                 if (method.kind == Method.Kind.ENERGY) {
                     lb.optEnergyAdaptive(method.energyTarget, 21, 20);
@@ -269,31 +374,48 @@ public final class Adapt implements Callable<Integer> {
             LbpTrainingListener lbp = lb.build();
             LossCurve curve = new LossCurve();
             int totalSteps = epochs * ((train.count + batch - 1) / batch);
-            Tracker schedule = cosine ? CosineTracker.builder().setBaseValue(lr).optFinalValue(lr / 100).setMaxUpdates(totalSteps).build() : Tracker.fixed(lr);
-            AdamW.Builder ob = Optimizer.adamW().optLearningRateTracker(schedule).optWeightDecays(1e-5f);
+            Tracker schedule =
+                    cosine
+                            ? CosineTracker.builder()
+                                    .setBaseValue(lr)
+                                    .optFinalValue(lr / 100)
+                                    .setMaxUpdates(totalSteps)
+                                    .build()
+                            : Tracker.fixed(lr);
+            AdamW.Builder ob =
+                    Optimizer.adamW().optLearningRateTracker(schedule).optWeightDecays(1e-5f);
             if (clipGrad > 0) {
                 ob.optClipGrad(clipGrad);
             }
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                    .optOptimizer(ob.build())
-                    .addEvaluator(new Accuracy())
-                    .addTrainingListeners(TrainingListener.Defaults.logging())
-                    .addTrainingListeners(lbp, curve);
+            DefaultTrainingConfig cfg =
+                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                            .optOptimizer(ob.build())
+                            .addEvaluator(new Accuracy())
+                            .addTrainingListeners(TrainingListener.Defaults.logging())
+                            .addTrainingListeners(lbp, curve);
             RssSampler rss = new RssSampler();
             long start;
             long steps;
             Results.Row row = new Results.Row();
             try (Trainer trainer = zm.newTrainer(cfg);
                     NDManager dm = trainer.getManager().newSubManager()) {
-                trainer.setMetrics(new ai.djl.metric.Metrics()); // DJL logs loss and accuracy per epoch only with metrics
+                trainer.setMetrics(
+                        new ai.djl.metric
+                                .Metrics()); // DJL logs loss and accuracy per epoch only with
+                // metrics
                 if (lora != null) {
                     lora.freeze(); // newTrainer unfreezes a loaded PyTorch model
                 }
                 trainer.initialize(vit.getInputShape(batch));
                 ArrayDataset trainSet = dataset(dm, train, true);
                 ArrayDataset testSet = dataset(dm, test, false);
-                System.out.printf(Locale.ROOT, "%n== %s: training %s ==%n", method,
-                        method.kind == Method.Kind.HEAD ? "the head only" : trainBlocks + " of " + vit.getDepth() + " blocks");
+                System.out.printf(
+                        Locale.ROOT,
+                        "%n== %s: training %s ==%n",
+                        method,
+                        method.kind == Method.Kind.HEAD
+                                ? "the head only"
+                                : trainBlocks + " of " + vit.getDepth() + " blocks");
                 rss.start();
                 start = System.nanoTime();
                 EasyTrain.fit(trainer, epochs, trainSet, testSet);
@@ -307,15 +429,28 @@ public final class Adapt implements Callable<Integer> {
                 row.totalParams = total(vit);
                 row.backwardMflops = backwardMflops(vit, blocks, layout, method);
                 row.fullBackwardMflops = backwardMflops(vit, blocks, layout, null);
-                row.basisCount = method.usesLbp() ? meanBasisCount(lbp)
-                        : method.kind == Method.Kind.LORA_LBP ? method.selection.count(8) : 64;
+                row.basisCount =
+                        method.usesLbp()
+                                ? meanBasisCount(lbp)
+                                : method.kind == Method.Kind.LORA_LBP
+                                        ? method.selection.count(8)
+                                        : 64;
                 row.peakRssMb = rss.peakMb();
-                row.energyKept = lbp.getLastEnergyKept().values().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+                row.energyKept =
+                        lbp.getLastEnergyKept().values().stream()
+                                .mapToDouble(Double::doubleValue)
+                                .average()
+                                .orElse(Double.NaN);
             }
             row.method = method.name;
             row.lossCurve = curve.points;
-            System.out.printf(Locale.ROOT, "== %s: test accuracy %.2f%%, backward %.2f MFLOPs/image, %.1f ms/step ==%n",
-                    method, 100 * row.testAccuracy, row.backwardMflops, row.stepMillis);
+            System.out.printf(
+                    Locale.ROOT,
+                    "== %s: test accuracy %.2f%%, backward %.2f MFLOPs/image, %.1f ms/step ==%n",
+                    method,
+                    100 * row.testAccuracy,
+                    row.backwardMflops,
+                    row.stepMillis);
             return row;
         }
     }
@@ -324,7 +459,8 @@ public final class Adapt implements Callable<Integer> {
         List<Integer> out = new ArrayList<>();
         int n = trainBlocks.equals("all") ? depth : Integer.parseInt(trainBlocks);
         if (n < 0 || n > depth) {
-            throw new IllegalArgumentException("--train-blocks " + trainBlocks + ": the model has " + depth + " blocks");
+            throw new IllegalArgumentException(
+                    "--train-blocks " + trainBlocks + ": the model has " + depth + " blocks");
         }
         for (int i = depth - n; i < depth; i++) {
             out.add(i);
@@ -361,7 +497,11 @@ public final class Adapt implements Callable<Integer> {
     private ArrayDataset dataset(NDManager m, ImageData d, boolean shuffle) {
         NDArray x = m.create(d.images, new Shape(d.count, d.channels, d.size, d.size));
         NDArray y = m.create(d.labels);
-        return new ArrayDataset.Builder().setData(x).optLabels(y).setSampling(batch, shuffle).build();
+        return new ArrayDataset.Builder()
+                .setData(x)
+                .optLabels(y)
+                .setSampling(batch, shuffle)
+                .build();
     }
 
     private static double accuracy(Trainer trainer, ArrayDataset test) throws Exception {
@@ -398,24 +538,30 @@ public final class Adapt implements Callable<Integer> {
     }
 
     /** Backward MFLOPs per image of the token-wise linear layers of the trained blocks. */
-    private static double backwardMflops(VisionTransformer vit, List<Integer> blocks, TokenLayout layout, Method method) {
+    private static double backwardMflops(
+            VisionTransformer vit, List<Integer> blocks, TokenLayout layout, Method method) {
         if (method != null && method.kind == Method.Kind.HEAD) {
             return 0;
         }
         double total = 0;
         for (Map.Entry<String, Block> e : vit.namedModules().entrySet()) {
-            if (!(e.getValue() instanceof Linear) || !e.getKey().matches(blockRegex(blocks) + "\\..*")) {
+            if (!(e.getValue() instanceof Linear)
+                    || !e.getKey().matches(blockRegex(blocks) + "\\..*")) {
                 continue;
             }
             Shape w = e.getValue().getParameters().get("weight").getShape();
             if (method != null && e.getValue() instanceof LoraLinear) {
                 LoraLinear l = (LoraLinear) e.getValue();
-                total += BackwardFlops.lora(layout, l.getLbpConfig(), w.get(1), w.get(0), l.getRank()) / 1e6;
+                total +=
+                        BackwardFlops.lora(
+                                        layout, l.getLbpConfig(), w.get(1), w.get(0), l.getRank())
+                                / 1e6;
                 continue;
             }
-            LbpConfig c = e.getValue() instanceof LbpLinear && method != null
-                    ? ((LbpLinear) e.getValue()).getConfig()
-                    : LbpConfig.builder().build();
+            LbpConfig c =
+                    e.getValue() instanceof LbpLinear && method != null
+                            ? ((LbpLinear) e.getValue()).getConfig()
+                            : LbpConfig.builder().build();
             BackwardFlops f = BackwardFlops.of(layout, c, w.get(1), w.get(0));
             total += (method != null && method.usesLbp() ? f.getLbp() : f.getFull()) / 1e6;
         }
@@ -423,7 +569,10 @@ public final class Adapt implements Callable<Integer> {
     }
 
     private static double meanBasisCount(LbpTrainingListener lbp) {
-        return lbp.getLayers().values().stream().mapToInt(l -> l.getConfig().getBasisCount()).average().orElse(Double.NaN);
+        return lbp.getLayers().values().stream()
+                .mapToInt(l -> l.getConfig().getBasisCount())
+                .average()
+                .orElse(Double.NaN);
     }
 
     /** Records the training loss every 10 batches (mean over them). */
@@ -440,8 +589,12 @@ public final class Adapt implements Callable<Integer> {
         @Override
         public void onEpoch(Trainer trainer) {
             epoch++;
-            System.out.printf(Locale.ROOT, "epoch %d: train loss %.4f, %.1f ms/step%n", epoch,
-                    epochLoss / Math.max(1, epochSteps), (System.nanoTime() - epochStart) / 1e6 / Math.max(1, epochSteps));
+            System.out.printf(
+                    Locale.ROOT,
+                    "epoch %d: train loss %.4f, %.1f ms/step%n",
+                    epoch,
+                    epochLoss / Math.max(1, epochSteps),
+                    (System.nanoTime() - epochStart) / 1e6 / Math.max(1, epochSteps));
             epochSteps = 0;
             epochLoss = 0;
             epochStart = System.nanoTime();
@@ -450,7 +603,12 @@ public final class Adapt implements Callable<Integer> {
         @Override
         public void onTrainingBatch(Trainer trainer, BatchData batchData) {
             for (ai.djl.Device d : batchData.getLabels().keySet()) {
-                float l = trainer.getLoss().evaluate(batchData.getLabels().get(d), batchData.getPredictions().get(d)).getFloat();
+                float l =
+                        trainer.getLoss()
+                                .evaluate(
+                                        batchData.getLabels().get(d),
+                                        batchData.getPredictions().get(d))
+                                .getFloat();
                 sum += l;
                 epochLoss += l;
                 n++;

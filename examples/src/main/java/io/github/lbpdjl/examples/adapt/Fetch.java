@@ -1,7 +1,6 @@
 package io.github.lbpdjl.examples.adapt;
 
 import io.github.lbpdjl.io.AtomicFiles;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -19,15 +18,16 @@ import java.util.Locale;
 /**
  * Downloads only what the user names by URL: a weights file, or the four IDX files of a data set
  * under a base URL. Files land in a cache folder under names derived from their URLs and are
- * written atomically, so an interrupted download is never mistaken for a complete one. A local
- * path is returned as it is; nothing is downloaded by default.
+ * written atomically, so an interrupted download is never mistaken for a complete one. A local path
+ * is returned as it is; nothing is downloaded by default.
  */
 final class Fetch {
 
     /** The IDX files a data set URL must serve (gzipped). */
-    static final List<String> IDX_FILES = List.of(
-            "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-            "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz");
+    static final List<String> IDX_FILES =
+            List.of(
+                    "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz");
 
     private Fetch() {}
 
@@ -49,7 +49,10 @@ final class Fetch {
             return Path.of(spec);
         }
         URI uri = uri(spec);
-        String name = Path.of(uri.getPath().isEmpty() ? "download" : uri.getPath()).getFileName().toString();
+        String name =
+                Path.of(uri.getPath().isEmpty() ? "download" : uri.getPath())
+                        .getFileName()
+                        .toString();
         Path target = cache.resolve(hash(spec)).resolve(name);
         download(uri, target);
         return target;
@@ -90,7 +93,8 @@ final class Fetch {
                 AtomicFiles.write(target, out -> in.transferTo(out));
             }
         } catch (IOException e) {
-            throw new IOException("could not download " + uri + " (" + e + "); pass a local path instead", e);
+            throw new IOException(
+                    "could not download " + uri + " (" + e + "); pass a local path instead", e);
         }
     }
 
@@ -104,7 +108,8 @@ final class Fetch {
 
     private static String hash(String s) {
         try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+            byte[] d =
+                    MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d, 0, 8);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

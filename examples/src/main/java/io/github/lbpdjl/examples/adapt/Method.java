@@ -2,16 +2,14 @@ package io.github.lbpdjl.examples.adapt;
 
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.wht.BasisSelection;
-
 import java.util.Locale;
 
 /**
- * One adaptation method, parsed from its command-line name:
- * {@code head}, {@code full}, {@code filter} (LBP with basis (0,0) only: gradient filtering),
- * {@code lbp-l1-O}, {@code lbp-linf-O} (LBP-WHT low-pass orders), {@code energy-T} (energy-adaptive
- * LBP-WHT keeping fraction T, at most 21 bases), {@code lora-R} (LoRA of rank R on the blocks'
- * linear layers, head trained) and {@code lora-R+X} with X one of the LBP methods (LoRA whose
- * backward is LBP-WHT).
+ * One adaptation method, parsed from its command-line name: {@code head}, {@code full}, {@code
+ * filter} (LBP with basis (0,0) only: gradient filtering), {@code lbp-l1-O}, {@code lbp-linf-O}
+ * (LBP-WHT low-pass orders), {@code energy-T} (energy-adaptive LBP-WHT keeping fraction T, at most
+ * 21 bases), {@code lora-R} (LoRA of rank R on the blocks' linear layers, head trained) and {@code
+ * lora-R+X} with X one of the LBP methods (LoRA whose backward is LBP-WHT).
  */
 final class Method {
 
@@ -34,7 +32,8 @@ final class Method {
         this(name, kind, selection, energyTarget, 0);
     }
 
-    private Method(String name, Kind kind, BasisSelection selection, double energyTarget, int rank) {
+    private Method(
+            String name, Kind kind, BasisSelection selection, double energyTarget, int rank) {
         this.name = name;
         this.kind = kind;
         this.selection = selection;
@@ -55,23 +54,30 @@ final class Method {
                 return new Method(s, Kind.LBP, BasisSelection.of(new int[] {0, 0}), 0);
             }
             if (s.startsWith("lbp-l1-")) {
-                return new Method(s, Kind.LBP, BasisSelection.lowPassL1(Integer.parseInt(s.substring(7))), 0);
+                return new Method(
+                        s, Kind.LBP, BasisSelection.lowPassL1(Integer.parseInt(s.substring(7))), 0);
             }
             if (s.startsWith("lbp-linf-")) {
-                return new Method(s, Kind.LBP, BasisSelection.lowPassLinf(Integer.parseInt(s.substring(9))), 0);
+                return new Method(
+                        s,
+                        Kind.LBP,
+                        BasisSelection.lowPassLinf(Integer.parseInt(s.substring(9))),
+                        0);
             }
             if (s.startsWith("lora-")) {
                 int plus = s.indexOf('+');
                 int rank = Integer.parseInt(plus < 0 ? s.substring(5) : s.substring(5, plus));
                 if (rank <= 0) {
-                    throw new IllegalArgumentException("LoRA rank must be > 0 in method '" + spec + "'");
+                    throw new IllegalArgumentException(
+                            "LoRA rank must be > 0 in method '" + spec + "'");
                 }
                 if (plus < 0) {
                     return new Method(s, Kind.LORA, null, 0, rank);
                 }
                 Method lbp = parse(s.substring(plus + 1));
                 if (lbp.kind != Kind.LBP) {
-                    throw new IllegalArgumentException("method '" + spec + "': after '+' use filter, lbp-l1-O or lbp-linf-O");
+                    throw new IllegalArgumentException(
+                            "method '" + spec + "': after '+' use filter, lbp-l1-O or lbp-linf-O");
                 }
                 return new Method(s, Kind.LORA_LBP, lbp.selection, 0, rank);
             }
@@ -86,7 +92,10 @@ final class Method {
             throw new IllegalArgumentException("bad number in method '" + spec + "'", e);
         }
         throw new IllegalArgumentException(
-                "unknown method '" + spec + "'; use head, full, filter, lbp-l1-O, lbp-linf-O, energy-T, lora-R or lora-R+lbp-l1-O");
+                "unknown method '"
+                        + spec
+                        + "'; use head, full, filter, lbp-l1-O, lbp-linf-O, energy-T, lora-R or"
+                        + " lora-R+lbp-l1-O");
     }
 
     boolean usesLbp() {

@@ -1,10 +1,8 @@
 package io.github.lbpdjl.examples.adapt;
 
 import com.google.gson.GsonBuilder;
-
 import io.github.lbpdjl.examples.plot.Chart;
 import io.github.lbpdjl.io.AtomicFiles;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,13 +52,26 @@ final class Results {
 
     String markdown() {
         StringBuilder sb = new StringBuilder();
-        sb.append("| method | k | trainable params | backward MFLOPs/image | train s | ms/step | peak RSS MB | energy kept | test acc % |\n");
+        sb.append(
+                "| method | k | trainable params | backward MFLOPs/image | train s | ms/step | peak"
+                        + " RSS MB | energy kept | test acc % |\n");
         sb.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %.2f | %.1f | %.1f | %.0f | %s | %.2f |%n",
-                    r.method, fmtK(r.basisCount), r.trainableParams, r.backwardMflops, r.trainSeconds,
-                    r.stepMillis, r.peakRssMb, Double.isNaN(r.energyKept) ? "-" : String.format(Locale.ROOT, "%.3f", r.energyKept),
-                    100 * r.testAccuracy));
+            sb.append(
+                    String.format(
+                            Locale.ROOT,
+                            "| %s | %s | %d | %.2f | %.1f | %.1f | %.0f | %s | %.2f |%n",
+                            r.method,
+                            fmtK(r.basisCount),
+                            r.trainableParams,
+                            r.backwardMflops,
+                            r.trainSeconds,
+                            r.stepMillis,
+                            r.peakRssMb,
+                            Double.isNaN(r.energyKept)
+                                    ? "-"
+                                    : String.format(Locale.ROOT, "%.3f", r.energyKept),
+                            100 * r.testAccuracy));
         }
         return sb.toString();
     }
@@ -81,8 +92,11 @@ final class Results {
      */
     static List<Row> readRows(Path file) throws IOException {
         try {
-            Row[] rows = new GsonBuilder().serializeSpecialFloatingPointValues().create()
-                    .fromJson(Files.readString(file), Row[].class);
+            Row[] rows =
+                    new GsonBuilder()
+                            .serializeSpecialFloatingPointValues()
+                            .create()
+                            .fromJson(Files.readString(file), Row[].class);
             if (rows == null) {
                 throw new IOException(file + ": no results");
             }
@@ -95,18 +109,41 @@ final class Results {
     void write(Path dir) throws IOException {
         Files.createDirectories(dir);
         List<String> csv = new ArrayList<>();
-        csv.add("method,k,trainable_params,total_params,backward_mflops_per_image,full_backward_mflops_per_image,"
-                + "train_seconds,step_ms,peak_rss_mb,energy_kept,test_accuracy");
+        csv.add(
+                "method,k,trainable_params,total_params,backward_mflops_per_image,"
+                        + "full_backward_mflops_per_image,"
+                        + "train_seconds,step_ms,peak_rss_mb,energy_kept,test_accuracy");
         for (Row r : rows) {
-            csv.add(String.format(Locale.ROOT, "%s,%s,%d,%d,%.4f,%.4f,%.2f,%.2f,%.1f,%.4f,%.5f",
-                    r.method, fmtK(r.basisCount), r.trainableParams, r.totalParams, r.backwardMflops,
-                    r.fullBackwardMflops, r.trainSeconds, r.stepMillis, r.peakRssMb, r.energyKept, r.testAccuracy));
+            csv.add(
+                    String.format(
+                            Locale.ROOT,
+                            "%s,%s,%d,%d,%.4f,%.4f,%.2f,%.2f,%.1f,%.4f,%.5f",
+                            r.method,
+                            fmtK(r.basisCount),
+                            r.trainableParams,
+                            r.totalParams,
+                            r.backwardMflops,
+                            r.fullBackwardMflops,
+                            r.trainSeconds,
+                            r.stepMillis,
+                            r.peakRssMb,
+                            r.energyKept,
+                            r.testAccuracy));
         }
         atomicWrite(dir.resolve("results.csv"), String.join("\n", csv) + "\n");
-        atomicWrite(dir.resolve("results.json"),
-                new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(rows));
+        atomicWrite(
+                dir.resolve("results.json"),
+                new GsonBuilder()
+                        .setPrettyPrinting()
+                        .serializeSpecialFloatingPointValues()
+                        .create()
+                        .toJson(rows));
         atomicWrite(dir.resolve("results.md"), markdown());
-        Chart acc = new Chart("Test accuracy against backward cost", "backward MFLOPs per image (linear layers)", "test accuracy (%)");
+        Chart acc =
+                new Chart(
+                        "Test accuracy against backward cost",
+                        "backward MFLOPs per image (linear layers)",
+                        "test accuracy (%)");
         for (Row r : rows) {
             acc.point(r.method, r.backwardMflops, 100 * r.testAccuracy);
         }

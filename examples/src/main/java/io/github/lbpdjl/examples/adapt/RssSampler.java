@@ -1,10 +1,11 @@
 package io.github.lbpdjl.examples.adapt;
 
 import io.github.lbpdjl.examples.ProcMemory;
-
 import java.io.IOException;
 
-/** Samples the process's resident set size (Linux /proc/self/status) every 20 ms; keeps the peak. */
+/**
+ * Samples the process's resident set size (Linux /proc/self/status) every 20 ms; keeps the peak.
+ */
 final class RssSampler {
 
     private volatile boolean running;
@@ -14,16 +15,19 @@ final class RssSampler {
     void start() {
         peakKb = readKb();
         running = true;
-        thread = new Thread(() -> {
-            while (running) {
-                peakKb = Math.max(peakKb, readKb());
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "rss-sampler");
+        thread =
+                new Thread(
+                        () -> {
+                            while (running) {
+                                peakKb = Math.max(peakKb, readKb());
+                                try {
+                                    Thread.sleep(20);
+                                } catch (InterruptedException e) {
+                                    return;
+                                }
+                            }
+                        },
+                        "rss-sampler");
         thread.setDaemon(true);
         thread.start();
     }

@@ -10,18 +10,12 @@ import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.examples.Offline;
 import io.github.lbpdjl.nn.BackwardFlops;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,12 +26,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * Layer-level benchmark: forward + backward of each ViT-B/16 linear layer shape (qkv 768 -> 2304,
  * proj 768 -> 768, fc1 768 -> 3072, fc2 3072 -> 768), LbpLinear at several LP_L1 orders against
- * DJL's Linear, on each engine, methods alternated within each repetition; ratio of medians
- * against the layer's FLOP ratio ({@link BackwardFlops#getStepRatio()}, the limit).
+ * DJL's Linear, on each engine, methods alternated within each repetition; ratio of medians against
+ * the layer's FLOP ratio ({@link BackwardFlops#getStepRatio()}, the limit).
  */
 @Command(
         name = "layer-benchmark",
@@ -53,10 +50,16 @@ public final class LayerBenchmark implements Callable<Integer> {
     @Option(names = "--engines", split = ",", description = "Engines (default: ${DEFAULT-VALUE}).")
     List<String> engines = List.of("PyTorch", "MXNet");
 
-    @Option(names = "--layers", split = ",", description = "Layers of ViT-B: qkv, proj, fc1, fc2 (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--layers",
+            split = ",",
+            description = "Layers of ViT-B: qkv, proj, fc1, fc2 (default: ${DEFAULT-VALUE}).")
     List<String> layers = List.of("qkv", "proj", "fc1", "fc2");
 
-    @Option(names = "--orders", split = ",", description = "LP_L1 orders; 15 = all 64 bases (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--orders",
+            split = ",",
+            description = "LP_L1 orders; 15 = all 64 bases (default: ${DEFAULT-VALUE}).")
     List<Integer> orders = List.of(1, 2, 4, 6, 8, 15);
 
     @Option(names = "--batch", description = "Batch size (default: ${DEFAULT-VALUE}).")
@@ -88,11 +91,18 @@ public final class LayerBenchmark implements Callable<Integer> {
     public Integer call() throws IOException {
         TokenLayout layout = TokenLayout.grid(1, 14, 14);
         List<String> rows = new ArrayList<>();
-        rows.add("engine,layer,c_in,c_out,batch,tokens,selection,k,median_ms,linear_median_ms,ratio,flop_limit,efficiency");
+        rows.add(
+                "engine,layer,c_in,c_out,batch,tokens,selection,k,median_ms,linear_median_ms,"
+                        + "ratio,flop_limit,efficiency");
         System.out.printf(
                 Locale.ROOT,
                 "%s, batch %d, %d tokens (%s), %d warm-up + %d measured repetitions%n",
-                System.getProperty("os.arch"), batch, layout.getTokenCount(), layout, warmup, reps);
+                System.getProperty("os.arch"),
+                batch,
+                layout.getTokenCount(),
+                layout,
+                warmup,
+                reps);
         for (String engine : engines) {
             for (String layerName : layers) {
                 Object[] shape = findShape(layerName);
@@ -111,17 +121,54 @@ public final class LayerBenchmark implements Callable<Integer> {
                     configs.put(key, c);
                     blocks.put(key, LbpLinear.builder().setUnits(cout).optConfig(c).build());
                 }
-                Map<String, double[]> times = time(engine, blocks, new Shape(batch, layout.getTokenCount(), cin));
+                Map<String, double[]> times =
+                        time(engine, blocks, new Shape(batch, layout.getTokenCount(), cin));
                 double linear = Medians.of(times.get("Linear"));
-                System.out.printf(Locale.ROOT, "%n%s %s %d -> %d: Linear median %.2f ms%n", engine, layerName, cin, cout, linear);
-                System.out.printf(Locale.ROOT, "  %-10s %4s %10s %8s %10s%n", "selection", "k", "median ms", "ratio", "FLOP limit");
+                System.out.printf(
+                        Locale.ROOT,
+                        "%n%s %s %d -> %d: Linear median %.2f ms%n",
+                        engine,
+                        layerName,
+                        cin,
+                        cout,
+                        linear);
+                System.out.printf(
+                        Locale.ROOT,
+                        "  %-10s %4s %10s %8s %10s%n",
+                        "selection",
+                        "k",
+                        "median ms",
+                        "ratio",
+                        "FLOP limit");
                 for (Map.Entry<String, LbpConfig> e : configs.entrySet()) {
                     double m = Medians.of(times.get(e.getKey()));
                     double limit = BackwardFlops.of(layout, e.getValue(), cin, cout).getStepRatio();
                     int k = e.getValue().getBasisCount();
-                    System.out.printf(Locale.ROOT, "  %-10s %4d %10.2f %8.3f %10.3f%n", e.getKey(), k, m, m / linear, limit);
-                    rows.add(String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%s,%d,%.3f,%.3f,%.4f,%.4f,%.4f", engine, layerName,
-                            cin, cout, batch, layout.getTokenCount(), e.getKey(), k, m, linear, m / linear, limit, limit / (m / linear)));
+                    System.out.printf(
+                            Locale.ROOT,
+                            "  %-10s %4d %10.2f %8.3f %10.3f%n",
+                            e.getKey(),
+                            k,
+                            m,
+                            m / linear,
+                            limit);
+                    rows.add(
+                            String.format(
+                                    Locale.ROOT,
+                                    "%s,%s,%d,%d,%d,%d,%s,%d,%.3f,%.3f,%.4f,%.4f,%.4f",
+                                    engine,
+                                    layerName,
+                                    cin,
+                                    cout,
+                                    batch,
+                                    layout.getTokenCount(),
+                                    e.getKey(),
+                                    k,
+                                    m,
+                                    linear,
+                                    m / linear,
+                                    limit,
+                                    limit / (m / linear)));
                 }
             }
         }
@@ -163,7 +210,12 @@ public final class LayerBenchmark implements Callable<Integer> {
                     String key = order.get((i + rep) % order.size());
                     double ms = step(base, blocks.get(key), x);
                     if (PROFILE && rep == warmup + reps - 1) {
-                        System.out.printf(Locale.ROOT, "  profile %s: forward %.1f ms of %.1f ms%n", key, FORWARD_MS.get(FORWARD_MS.size() - 1), ms);
+                        System.out.printf(
+                                Locale.ROOT,
+                                "  profile %s: forward %.1f ms of %.1f ms%n",
+                                key,
+                                FORWARD_MS.get(FORWARD_MS.size() - 1),
+                                ms);
                     }
                     if (rep >= warmup) {
                         times.get(key)[rep - warmup] = ms;
@@ -181,7 +233,9 @@ public final class LayerBenchmark implements Callable<Integer> {
             in.setRequiresGradient(true);
             long t0 = System.nanoTime();
             try (GradientCollector gc = m.getEngine().newGradientCollector()) {
-                NDArray y = block.forward(new ParameterStore(m, false), new NDList(in), true).singletonOrThrow();
+                NDArray y =
+                        block.forward(new ParameterStore(m, false), new NDList(in), true)
+                                .singletonOrThrow();
                 if (PROFILE) {
                     y.get(0, 0, 0).getFloat();
                     FORWARD_MS.add((System.nanoTime() - t0) / 1e6);
@@ -194,5 +248,4 @@ public final class LayerBenchmark implements Callable<Integer> {
             return (System.nanoTime() - t0) / 1e6;
         }
     }
-
 }

@@ -10,7 +10,6 @@ import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.ProjectionArrays;
 import io.github.lbpdjl.examples.Offline;
@@ -18,11 +17,6 @@ import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.PatchProjection;
 import io.github.lbpdjl.wht.TokenLayout;
-
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,15 +24,18 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * Where the time of one LbpLinear layer goes: its forward and its forward + backward against
  * Linear's, and, timed alone, each operation an LBP-WHT layer must run at the least (the exact
  * forward GEMM, the projections, the backward GEMMs on E + kP rows) and each one the autograd
- * formulation adds to them (the hook GEMM {@code W (Q x)}, the full-size correction term, the
- * GEMM reading it). The sum of the first group over Linear's time is what a fused operation could
- * reach; all operations alternate within each repetition. PyTorch only: the formulation measured
- * is PyTorch's (the correction passed as the full-shape bias of addmm).
+ * formulation adds to them (the hook GEMM {@code W (Q x)}, the full-size correction term, the GEMM
+ * reading it). The sum of the first group over Linear's time is what a fused operation could reach;
+ * all operations alternate within each repetition. PyTorch only: the formulation measured is
+ * PyTorch's (the correction passed as the full-shape bias of addmm).
  */
 @Command(
         name = "layer-breakdown",
@@ -48,7 +45,9 @@ public final class LayerBreakdown implements Callable<Integer> {
 
     private static final String ENGINE = "PyTorch";
 
-    @Option(names = "--in", description = "Input features (default: ${DEFAULT-VALUE}, fc1 of ViT-B).")
+    @Option(
+            names = "--in",
+            description = "Input features (default: ${DEFAULT-VALUE}, fc1 of ViT-B).")
     int in = 768;
 
     @Option(names = "--out", description = "Output features (default: ${DEFAULT-VALUE}).")
@@ -80,7 +79,10 @@ public final class LayerBreakdown implements Callable<Integer> {
     public Integer call() {
         TokenLayout layout = TokenLayout.grid(1, 14, 14);
         LbpConfig config =
-                LbpConfig.builder().optSelection(BasisSelection.lowPassL1(order)).optLayout(layout).build();
+                LbpConfig.builder()
+                        .optSelection(BasisSelection.lowPassL1(order))
+                        .optLayout(layout)
+                        .build();
         Shape shape = new Shape(batch, layout.getTokenCount(), in);
         Engine e = Engine.getEngine(ENGINE);
         try (NDManager base = e.newBaseManager()) {
@@ -94,9 +96,15 @@ public final class LayerBreakdown implements Callable<Integer> {
             xg.setRequiresGradient(true);
             NDArray w = lbp.getParameters().get("weight").getArray().stopGradient();
             NDArray b = lbp.getParameters().get("bias").getArray().stopGradient();
-            ProjectionArrays p = ProjectionArrays.create(
-                    PatchProjection.of(layout, config.getPatchSize(), config.getSelection(), config.getPadding()),
-                    base, DataType.FLOAT32);
+            ProjectionArrays p =
+                    ProjectionArrays.create(
+                            PatchProjection.of(
+                                    layout,
+                                    config.getPatchSize(),
+                                    config.getSelection(),
+                                    config.getPadding()),
+                            base,
+                            DataType.FLOAT32);
             long m = p.getGather().getShape().get(0);
             NDArray q = p.getGather();
             NDArray qT = q.transpose().duplicate();
@@ -109,7 +117,8 @@ public final class LayerBreakdown implements Callable<Integer> {
             NDArray qxFlat = qx.reshape(batch * m, in);
             NDArray gqx = g.duplicate().matMul(w);
             NDArray rows = base.randomNormal(new Shape(batch, m + 1, out));
-            NDArray correction = spreadWithOnesT.matMul(rows).reshape(batch * layout.getTokenCount(), out);
+            NDArray correction =
+                    spreadWithOnesT.matMul(rows).reshape(batch * layout.getTokenCount(), out);
             NDArray xFlat = x.reshape(batch * layout.getTokenCount(), in);
 
             Map<String, Function<NDManager, Object>> ops = new LinkedHashMap<>();
@@ -127,7 +136,9 @@ public final class LayerBreakdown implements Callable<Integer> {
             // what the autograd formulation adds
             ops.put("+ hook GEMM W (Q x)", mm -> Linear.linear(qx, w).singletonOrThrow());
             ops.put("+ correction [Qs^T|1] [d;b]", mm -> spreadWithOnesT.matMul(rows));
-            ops.put("+ forward GEMM with full bias", mm -> Linear.linear(xFlat, w, correction).singletonOrThrow());
+            ops.put(
+                    "+ forward GEMM with full bias",
+                    mm -> Linear.linear(xFlat, w, correction).singletonOrThrow());
 
             Map<String, double[]> times = new LinkedHashMap<>();
             ops.keySet().forEach(k -> times.put(k, new double[reps]));
@@ -147,24 +158,55 @@ public final class LayerBreakdown implements Callable<Integer> {
     }
 
     private void report(Map<String, double[]> times, Block linear, Shape shape) {
-        System.out.printf(Locale.ROOT, "%s, %d -> %d, input %s, LP_L1-%d, medians of %d after %d warm-up%n",
-                ENGINE, in, out, shape, order, reps, warmup);
+        System.out.printf(
+                Locale.ROOT,
+                "%s, %d -> %d, input %s, LP_L1-%d, medians of %d after %d warm-up%n",
+                ENGINE,
+                in,
+                out,
+                shape,
+                order,
+                reps,
+                warmup);
         Map<String, Double> med = new LinkedHashMap<>();
         times.forEach((k, v) -> med.put(k, Medians.of(v)));
         double linearStep = med.get("Linear forward + backward");
         for (Map.Entry<String, Double> en : med.entrySet()) {
-            System.out.printf(Locale.ROOT, "  %-34s %8.2f ms %7.3f of Linear's step%n",
-                    en.getKey(), en.getValue(), en.getValue() / linearStep);
+            System.out.printf(
+                    Locale.ROOT,
+                    "  %-34s %8.2f ms %7.3f of Linear's step%n",
+                    en.getKey(),
+                    en.getValue(),
+                    en.getValue() / linearStep);
         }
-        double least = med.get("exact forward x W^T + b") + med.get("Q x") + med.get("Qs gy (with bias sum)")
-                + med.get("weight grad (Qs gy)^T (Q x)") + med.get("input coefficients (Qs gy) W")
-                + med.get("input grad Q^T (...)");
-        double surrogate = least + med.get("+ hook GEMM W (Q x)") + med.get("+ correction [Qs^T|1] [d;b]")
-                + med.get("+ forward GEMM with full bias") - med.get("exact forward x W^T + b");
-        System.out.printf(Locale.ROOT, "  least an LBP-WHT layer runs (sum)   %8.2f ms %7.3f%n", least, least / linearStep);
-        System.out.printf(Locale.ROOT, "  the same + autograd formulation     %8.2f ms %7.3f%n", surrogate, surrogate / linearStep);
-        System.out.printf(Locale.ROOT, "  LbpLinear measured                  %8.2f ms %7.3f%n",
-                med.get("LbpLinear forward + backward"), med.get("LbpLinear forward + backward") / linearStep);
+        double least =
+                med.get("exact forward x W^T + b")
+                        + med.get("Q x")
+                        + med.get("Qs gy (with bias sum)")
+                        + med.get("weight grad (Qs gy)^T (Q x)")
+                        + med.get("input coefficients (Qs gy) W")
+                        + med.get("input grad Q^T (...)");
+        double surrogate =
+                least
+                        + med.get("+ hook GEMM W (Q x)")
+                        + med.get("+ correction [Qs^T|1] [d;b]")
+                        + med.get("+ forward GEMM with full bias")
+                        - med.get("exact forward x W^T + b");
+        System.out.printf(
+                Locale.ROOT,
+                "  least an LBP-WHT layer runs (sum)   %8.2f ms %7.3f%n",
+                least,
+                least / linearStep);
+        System.out.printf(
+                Locale.ROOT,
+                "  the same + autograd formulation     %8.2f ms %7.3f%n",
+                surrogate,
+                surrogate / linearStep);
+        System.out.printf(
+                Locale.ROOT,
+                "  LbpLinear measured                  %8.2f ms %7.3f%n",
+                med.get("LbpLinear forward + backward"),
+                med.get("LbpLinear forward + backward") / linearStep);
     }
 
     /**
@@ -173,7 +215,9 @@ public final class LayerBreakdown implements Callable<Integer> {
      */
     private static Object block(NDManager m, Block block, NDArray x, boolean backward) {
         try (GradientCollector gc = m.getEngine().newGradientCollector()) {
-            NDArray y = block.forward(new ParameterStore(m, false), new NDList(x), true).singletonOrThrow();
+            NDArray y =
+                    block.forward(new ParameterStore(m, false), new NDList(x), true)
+                            .singletonOrThrow();
             if (!backward) {
                 return y;
             }
@@ -192,5 +236,4 @@ public final class LayerBreakdown implements Callable<Integer> {
             return (System.nanoTime() - t0) / 1e6;
         }
     }
-
 }

@@ -21,7 +21,6 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.util.Pair;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.examples.Offline;
 import io.github.lbpdjl.examples.ProcMemory;
@@ -37,11 +36,6 @@ import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.zoo.VitVariant;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -56,26 +50,31 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * Model-level benchmark: one training step (forward, backward, AdamW step) of a zoo ViT with
- * random weights, batch of random images, for full backprop, LBP-WHT LP_L1 at several orders,
- * LoRA and LoRA + LBP-WHT, with every block trained and with only the last blocks trained.
+ * Model-level benchmark: one training step (forward, backward, AdamW step) of a zoo ViT with random
+ * weights, batch of random images, for full backprop, LBP-WHT LP_L1 at several orders, LoRA and
+ * LoRA + LBP-WHT, with every block trained and with only the last blocks trained.
  *
- * <p>Per training setting, full backprop and LBP-WHT share one model (LbpLinear with LBP-WHT off
- * is exactly Linear) and LoRA and LoRA + LBP-WHT another (LoraLinear with its LBP-WHT off is plain
+ * <p>Per training setting, full backprop and LBP-WHT share one model (LbpLinear with LBP-WHT off is
+ * exactly Linear) and LoRA and LoRA + LBP-WHT another (LoraLinear with its LBP-WHT off is plain
  * LoRA); both start from the same seed. After the warm-up repetitions, each repetition runs every
  * method once, the order rotating, so that drift hits all alike; the table gives the median step
- * time, its ratio to full backprop, the FLOP ratio of the same step ({@link StepFlops}, the
- * limit) and the efficiency limit / measured ratio. With {@code --memory}, each method runs again
- * in a child JVM of its own (one warm-up step, then measured steps) for its peak RSS, the RSS just
+ * time, its ratio to full backprop, the FLOP ratio of the same step ({@link StepFlops}, the limit)
+ * and the efficiency limit / measured ratio. With {@code --memory}, each method runs again in a
+ * child JVM of its own (one warm-up step, then measured steps) for its peak RSS, the RSS just
  * before the measured steps, DJL's memory metric ({@link MemoryTrainingListener}'s "rss" after
  * backward) and the bytes of the arrays the batch's manager still holds after backward.
  */
 @Command(
         name = "step-benchmark",
         mixinStandardHelpOptions = true,
-        description = "Training-step time and peak memory: full backprop, LBP-WHT, LoRA, LoRA + LBP-WHT on a zoo ViT.")
+        description =
+                "Training-step time and peak memory: full backprop, LBP-WHT, LoRA, LoRA + LBP-WHT"
+                        + " on a zoo ViT.")
 public final class StepBenchmark implements Callable<Integer> {
 
     private static final String LINEARS = "(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)";
@@ -89,17 +88,30 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--batch", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch = 8;
 
-    @Option(names = "--orders", split = ",", description = "LP_L1 orders of LBP-WHT (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--orders",
+            split = ",",
+            description = "LP_L1 orders of LBP-WHT (default: ${DEFAULT-VALUE}).")
     List<Integer> orders = List.of(1, 2, 4, 6, 8);
 
-    @Option(names = "--lora-rank", description = "LoRA rank, alpha = 2 x rank; 0 leaves LoRA out (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--lora-rank",
+            description =
+                    "LoRA rank, alpha = 2 x rank; 0 leaves LoRA out (default: ${DEFAULT-VALUE}).")
     int loraRank = 8;
 
-    @Option(names = "--lora-lbp-order", description = "LP_L1 order of LoRA + LBP-WHT; 0 leaves it out (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--lora-lbp-order",
+            description =
+                    "LP_L1 order of LoRA + LBP-WHT; 0 leaves it out (default: ${DEFAULT-VALUE}).")
     int loraLbpOrder = 2;
 
-    @Option(names = "--train-blocks", split = ",",
-            description = "Training settings: 'all' or the number of last blocks trained (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--train-blocks",
+            split = ",",
+            description =
+                    "Training settings: 'all' or the number of last blocks trained (default:"
+                            + " ${DEFAULT-VALUE}).")
     List<String> trainBlocks = List.of("all", "4");
 
     @Option(names = "--warmup", description = "Warm-up repetitions (default: ${DEFAULT-VALUE}).")
@@ -108,32 +120,53 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--reps", description = "Measured repetitions (default: ${DEFAULT-VALUE}).")
     int reps = 5;
 
-    @Option(names = "--memory", description = "Also measure each method's memory in a child JVM of its own.")
+    @Option(
+            names = "--memory",
+            description = "Also measure each method's memory in a child JVM of its own.")
     boolean memory;
 
-    @Option(names = "--memory-methods", split = ",",
-            description = "Methods whose memory is measured (default: every method), e.g. full,LP_L1-2,lora-8.")
+    @Option(
+            names = "--memory-methods",
+            split = ",",
+            description =
+                    "Methods whose memory is measured (default: every method), e.g."
+                            + " full,LP_L1-2,lora-8.")
     List<String> memoryMethods;
 
-    @Option(names = "--memory-train-blocks", split = ",",
+    @Option(
+            names = "--memory-train-blocks",
+            split = ",",
             description = "Training settings in which memory is measured (default: every setting).")
     List<String> memoryTrainBlocks;
 
-    @Option(names = "--memory-steps", description = "Measured steps in each memory child, after one warm-up step (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--memory-steps",
+            description =
+                    "Measured steps in each memory child, after one warm-up step (default:"
+                            + " ${DEFAULT-VALUE}).")
     int memorySteps = 1;
 
-    @Option(names = "--malloc-default",
-            description = "Run the memory children with glibc's default malloc settings (by default they get"
-                    + " MALLOC_MMAP_THRESHOLD_=65536 so that freed arrays go back to the OS and RSS follows live memory).")
+    @Option(
+            names = "--malloc-default",
+            description =
+                    "Run the memory children with glibc's default malloc settings (by default they"
+                        + " get MALLOC_MMAP_THRESHOLD_=65536 so that freed arrays go back to the OS"
+                        + " and RSS follows live memory).")
     boolean mallocDefault;
 
     @Option(names = "--csv", description = "Write the results as CSV to this file.")
     Path csv;
 
-    @Option(names = "--png", description = "Write a chart (speed-up against k, measured and FLOP limit) to this PNG.")
+    @Option(
+            names = "--png",
+            description =
+                    "Write a chart (speed-up against k, measured and FLOP limit) to this PNG.")
     Path png;
 
-    @Option(names = "--only", hidden = true, description = "Child mode: run one method, print its memory.")
+    @Option(
+            names = "--only",
+            hidden = true,
+            description = "Child mode: run one method, print its memory.")
     String only;
 
     /**
@@ -171,9 +204,16 @@ public final class StepBenchmark implements Callable<Integer> {
                             .build();
         }
 
-        /** @return the number of bases k per 8x8 patch, or 0 without LBP-WHT */
+        /**
+         * @return the number of bases k per 8x8 patch, or 0 without LBP-WHT
+         */
         int bases() {
-            return order == 0 ? 0 : LbpConfig.builder().optSelection(BasisSelection.lowPassL1(order)).build().getBasisCount();
+            return order == 0
+                    ? 0
+                    : LbpConfig.builder()
+                            .optSelection(BasisSelection.lowPassL1(order))
+                            .build()
+                            .getBasisCount();
         }
     }
 
@@ -186,7 +226,11 @@ public final class StepBenchmark implements Callable<Integer> {
         if (loraRank > 0) {
             out.add(new Method("lora-" + loraRank, Kind.LORA, 0));
             if (loraLbpOrder > 0) {
-                out.add(new Method("lora-" + loraRank + "+LP_L1-" + loraLbpOrder, Kind.LORA_LBP, loraLbpOrder));
+                out.add(
+                        new Method(
+                                "lora-" + loraRank + "+LP_L1-" + loraLbpOrder,
+                                Kind.LORA_LBP,
+                                loraLbpOrder));
             }
         }
         return out;
@@ -211,9 +255,18 @@ public final class StepBenchmark implements Callable<Integer> {
         if (memoryMethods != null) {
             memoryMethods.forEach(this::method); // fails early on a misspelt name
         }
-        System.out.printf(Locale.ROOT, "%s, %s %s, batch %d, %d cores, Java %s; %d warm-up + %d measured repetitions,"
-                        + " methods alternated%n", model, engine, Engine.getEngine(engine).getVersion(), batch,
-                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), warmup, reps);
+        System.out.printf(
+                Locale.ROOT,
+                "%s, %s %s, batch %d, %d cores, Java %s; %d warm-up + %d measured repetitions,"
+                        + " methods alternated%n",
+                model,
+                engine,
+                Engine.getEngine(engine).getVersion(),
+                batch,
+                Runtime.getRuntime().availableProcessors(),
+                System.getProperty("java.version"),
+                warmup,
+                reps);
         List<Row> rows = new ArrayList<>();
         for (String setting : trainBlocks) {
             Map<String, Long> trainable = new LinkedHashMap<>();
@@ -238,8 +291,8 @@ public final class StepBenchmark implements Callable<Integer> {
     }
 
     /** Times every method of one training setting, alternated within each repetition. */
-    private Map<String, double[]> time(VitVariant variant, List<Method> methods, String setting,
-            Map<String, Long> trainable) {
+    private Map<String, double[]> time(
+            VitVariant variant, List<Method> methods, String setting, Map<String, Long> trainable) {
         Map<String, double[]> times = new LinkedHashMap<>();
         for (Method m : methods) {
             times.put(m.name, new double[reps]);
@@ -248,7 +301,11 @@ public final class StepBenchmark implements Callable<Integer> {
         boolean anyBase = methods.stream().anyMatch(m -> !m.isLora());
         try (Setup base = anyBase ? new Setup(variant, setting, false, null) : null;
                 Setup lora = anyLora ? new Setup(variant, setting, true, null) : null) {
-            System.out.printf(Locale.ROOT, "%ntraining %s of %d blocks%n", setting, (base != null ? base : lora).vit.getDepth());
+            System.out.printf(
+                    Locale.ROOT,
+                    "%ntraining %s of %d blocks%n",
+                    setting,
+                    (base != null ? base : lora).vit.getDepth());
             for (Setup s : new Setup[] {base, lora}) {
                 if (s != null) {
                     System.out.println("  " + s.summary);
@@ -265,7 +322,12 @@ public final class StepBenchmark implements Callable<Integer> {
                         times.get(m.name)[rep - warmup] = ms;
                     }
                 }
-                System.out.printf(Locale.ROOT, "  repetition %d/%d%s done%n", rep + 1, warmup + reps, rep < warmup ? " (warm-up)" : "");
+                System.out.printf(
+                        Locale.ROOT,
+                        "  repetition %d/%d%s done%n",
+                        rep + 1,
+                        warmup + reps,
+                        rep < warmup ? " (warm-up)" : "");
             }
         }
         return times;
@@ -292,19 +354,24 @@ public final class StepBenchmark implements Callable<Integer> {
             String trainedBlocks = trainedBlocksRegex(depth, n);
             model = Model.newInstance(StepBenchmark.this.model + (useLora ? "-lora" : ""), engine);
             model.setBlock(vit);
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                    .optOptimizer(Optimizer.adamW().optLearningRateTracker(Tracker.fixed(1e-5f)).build());
+            DefaultTrainingConfig cfg =
+                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                            .optOptimizer(
+                                    Optimizer.adamW()
+                                            .optLearningRateTracker(Tracker.fixed(1e-5f))
+                                            .build());
             if (extra != null) {
                 extra.forEach(cfg::addTrainingListeners);
             }
             if (useLora) {
                 lbp = null;
                 vit.initialize(model.getNDManager(), DataType.FLOAT32, vit.getInputShape(batch));
-                LoraConfig.Builder lc = LoraConfig.builder()
-                        .optRank(loraRank)
-                        .optAlpha(2f * loraRank)
-                        .optTargets(TargetModules.regex(trainedBlocks + LINEARS))
-                        .optModulesToSave("head");
+                LoraConfig.Builder lc =
+                        LoraConfig.builder()
+                                .optRank(loraRank)
+                                .optAlpha(2f * loraRank)
+                                .optTargets(TargetModules.regex(trainedBlocks + LINEARS))
+                                .optModulesToSave("head");
                 if (loraLbpOrder > 0) {
                     lc.optLbp(new Method("", Kind.LORA_LBP, loraLbpOrder).lbp(vit));
                 }
@@ -314,11 +381,15 @@ public final class StepBenchmark implements Callable<Integer> {
             } else {
                 loraModel = null;
                 // LBP-WHT only where gradients are computed: the trained blocks' linear layers
-                LbpTrainingListener.Builder lb = LbpTrainingListener.builder()
-                        .optRewriter(LbpRewriter.builder()
-                                .optTargets(TargetModules.regex(trainedBlocks + LINEARS))
-                                .optLayout(vit.getTokenLayout())
-                                .build());
+                LbpTrainingListener.Builder lb =
+                        LbpTrainingListener.builder()
+                                .optRewriter(
+                                        LbpRewriter.builder()
+                                                .optTargets(
+                                                        TargetModules.regex(
+                                                                trainedBlocks + LINEARS))
+                                                .optLayout(vit.getTokenLayout())
+                                                .build());
                 if (n < depth) {
                     lb.optFrozen(TargetModules.regex("(?!head\\.|" + trainedBlocks + ").*"));
                 }
@@ -329,7 +400,12 @@ public final class StepBenchmark implements Callable<Integer> {
             }
             trainer.setMetrics(new Metrics());
             trainable = countTrainable(model);
-            summary = String.format(Locale.ROOT, "%s model: %,d trainable parameters", useLora ? "LoRA" : "base", trainable);
+            summary =
+                    String.format(
+                            Locale.ROOT,
+                            "%s model: %,d trainable parameters",
+                            useLora ? "LoRA" : "base",
+                            trainable);
             NDManager data = trainer.getManager();
             x = data.randomNormal(vit.getInputShape(batch));
             y = data.randomInteger(0, vit.getNumClasses(), new Shape(batch), DataType.INT32);
@@ -377,12 +453,15 @@ public final class StepBenchmark implements Callable<Integer> {
         }
         int n = Integer.parseInt(setting);
         if (n < 1 || n > depth) {
-            throw new IllegalArgumentException("--train-blocks " + setting + ": need 'all' or 1.." + depth);
+            throw new IllegalArgumentException(
+                    "--train-blocks " + setting + ": need 'all' or 1.." + depth);
         }
         return n;
     }
 
-    /** A regex prefix matching paths under the last n of depth blocks, e.g. "blocks\.(8|9|10|11)\.". */
+    /**
+     * A regex prefix matching paths under the last n of depth blocks, e.g. "blocks\.(8|9|10|11)\.".
+     */
     static String trainedBlocksRegex(int depth, int n) {
         StringBuilder sb = new StringBuilder("blocks\\.(");
         for (int i = depth - n; i < depth; i++) {
@@ -401,12 +480,16 @@ public final class StepBenchmark implements Callable<Integer> {
         return n;
     }
 
-    /** Reads one value of every trained parameter: waits for asynchronous engines (MXNet) to finish the update. */
+    /**
+     * Reads one value of every trained parameter: waits for asynchronous engines (MXNet) to finish
+     * the update.
+     */
     private static void waitForUpdates(Model model) {
         for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
             if (p.getValue().requiresGradient()) {
                 NDArray a = p.getValue().getArray();
-                try (NDArray flat = a.reshape(-1); NDArray first = flat.get(0)) {
+                try (NDArray flat = a.reshape(-1);
+                        NDArray first = flat.get(0)) {
                     first.getFloat();
                 }
             }
@@ -436,17 +519,23 @@ public final class StepBenchmark implements Callable<Integer> {
     private int runChild(VitVariant variant, Method m, String setting) throws IOException {
         System.setProperty("collect-memory", "true");
         double[] held = {0};
-        TrainingListener heldProbe = new TrainingListenerAdapter() {
-            @Override
-            public void onTrainingBatch(Trainer trainer, BatchData batchData) {
-                double bytes = 0;
-                for (NDArray a : batchData.getBatch().getManager().getManagedArrays()) {
-                    bytes += a.getShape().size() * a.getDataType().getNumOfBytes();
-                }
-                held[0] = Math.max(held[0], bytes / (1 << 20));
-            }
-        };
-        try (Setup s = new Setup(variant, setting, m.isLora(), List.of(new MemoryTrainingListener(), heldProbe))) {
+        TrainingListener heldProbe =
+                new TrainingListenerAdapter() {
+                    @Override
+                    public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+                        double bytes = 0;
+                        for (NDArray a : batchData.getBatch().getManager().getManagedArrays()) {
+                            bytes += a.getShape().size() * a.getDataType().getNumOfBytes();
+                        }
+                        held[0] = Math.max(held[0], bytes / (1 << 20));
+                    }
+                };
+        try (Setup s =
+                new Setup(
+                        variant,
+                        setting,
+                        m.isLora(),
+                        List.of(new MemoryTrainingListener(), heldProbe))) {
             s.step(m);
             held[0] = 0;
             s.trainer.setMetrics(new Metrics());
@@ -461,11 +550,19 @@ public final class StepBenchmark implements Callable<Integer> {
             if (rss != null) {
                 for (Metric r : rss) {
                     double v = r.getValue().doubleValue();
-                    double mb = r.getUnit() == ai.djl.metric.Unit.KILOBYTES ? v / 1024 : v / (1 << 20);
+                    double mb =
+                            r.getUnit() == ai.djl.metric.Unit.KILOBYTES ? v / 1024 : v / (1 << 20);
                     djlRss = Double.isNaN(djlRss) ? mb : Math.max(djlRss, mb);
                 }
             }
-            System.out.printf(Locale.ROOT, "MEM %.1f %.1f %.1f %.1f%s%n", peak, before, djlRss, held[0], reset ? "" : " noreset");
+            System.out.printf(
+                    Locale.ROOT,
+                    "MEM %.1f %.1f %.1f %.1f%s%n",
+                    peak,
+                    before,
+                    djlRss,
+                    held[0],
+                    reset ? "" : " noreset");
         }
         return 0;
     }
@@ -476,13 +573,34 @@ public final class StepBenchmark implements Callable<Integer> {
     }
 
     private Memory childMemory(Method m, String setting) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(Arrays.asList(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"),
-                StepBenchmark.class.getName(), "--model", model, "--engine", engine, "--batch", String.valueOf(batch),
-                "--orders", orders.stream().map(String::valueOf).collect(Collectors.joining(",")),
-                "--lora-rank", String.valueOf(loraRank), "--lora-lbp-order", String.valueOf(loraLbpOrder),
-                "--train-blocks", setting, "--memory-steps", String.valueOf(memorySteps), "--only", m.name));
+        List<String> cmd =
+                new ArrayList<>(
+                        Arrays.asList(
+                                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                                "-Dai.djl.offline=true",
+                                "-cp",
+                                System.getProperty("java.class.path"),
+                                StepBenchmark.class.getName(),
+                                "--model",
+                                model,
+                                "--engine",
+                                engine,
+                                "--batch",
+                                String.valueOf(batch),
+                                "--orders",
+                                orders.stream()
+                                        .map(String::valueOf)
+                                        .collect(Collectors.joining(",")),
+                                "--lora-rank",
+                                String.valueOf(loraRank),
+                                "--lora-lbp-order",
+                                String.valueOf(loraLbpOrder),
+                                "--train-blocks",
+                                setting,
+                                "--memory-steps",
+                                String.valueOf(memorySteps),
+                                "--only",
+                                m.name));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         if (!mallocDefault) {
             pb.environment().put("MALLOC_MMAP_THRESHOLD_", "65536");
@@ -491,15 +609,24 @@ public final class StepBenchmark implements Callable<Integer> {
         Process p = pb.start();
         Memory out = null;
         List<String> tail = new ArrayList<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader r =
+                new BufferedReader(
+                        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
                 if (line.startsWith("MEM ")) {
                     String[] f = line.split(" ");
-                    out = new Memory(Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]),
-                            Double.parseDouble(f[4]));
+                    out =
+                            new Memory(
+                                    Double.parseDouble(f[1]),
+                                    Double.parseDouble(f[2]),
+                                    Double.parseDouble(f[3]),
+                                    Double.parseDouble(f[4]));
                     if (line.endsWith("noreset")) {
-                        System.out.println("  " + m.name + ": could not reset VmHWM; its peak includes the set-up");
+                        System.out.println(
+                                "  "
+                                        + m.name
+                                        + ": could not reset VmHWM; its peak includes the set-up");
                     }
                 } else {
                     tail.add(line);
@@ -510,9 +637,20 @@ public final class StepBenchmark implements Callable<Integer> {
             }
         }
         if (p.waitFor() != 0 || out == null) {
-            throw new IOException("memory child for " + m.name + " exited " + p.exitValue() + ":\n" + String.join("\n", tail));
+            throw new IOException(
+                    "memory child for "
+                            + m.name
+                            + " exited "
+                            + p.exitValue()
+                            + ":\n"
+                            + String.join("\n", tail));
         }
-        System.out.printf(Locale.ROOT, "  memory %s (train %s): peak %.0f MiB%n", m.name, setting, out.peakMb);
+        System.out.printf(
+                Locale.ROOT,
+                "  memory %s (train %s): peak %.0f MiB%n",
+                m.name,
+                setting,
+                out.peakMb);
         return out;
     }
 
@@ -530,16 +668,41 @@ public final class StepBenchmark implements Callable<Integer> {
         Memory fullMemory;
     }
 
-    private List<Row> report(VitVariant variant, List<Method> methods, String setting, Map<String, double[]> times,
-            Map<String, Long> trainable, Map<String, Memory> mem) {
+    private List<Row> report(
+            VitVariant variant,
+            List<Method> methods,
+            String setting,
+            Map<String, double[]> times,
+            Map<String, Long> trainable,
+            Map<String, Memory> mem) {
         VisionTransformer vit = variant.build();
         int n = trained(setting, vit.getDepth());
         double full = Medians.of(times.get("full"));
         double fullFlops = StepFlops.perSample(vit, n, Kind.FULL, null, 0);
         List<Row> rows = new ArrayList<>();
-        System.out.printf(Locale.ROOT, "%n%s, %s, batch %d, training %s of %d blocks%n", model, engine, batch, setting, vit.getDepth());
-        System.out.printf(Locale.ROOT, "%-16s %3s %10s %8s %8s %10s %10s %9s %7s %9s %9s %9s%n", "method", "k", "median ms",
-                "ratio", "speed-up", "FLOP ratio", "efficiency", "peak MiB", "ratio", "step MiB", "DJL rss", "held MiB");
+        System.out.printf(
+                Locale.ROOT,
+                "%n%s, %s, batch %d, training %s of %d blocks%n",
+                model,
+                engine,
+                batch,
+                setting,
+                vit.getDepth());
+        System.out.printf(
+                Locale.ROOT,
+                "%-16s %3s %10s %8s %8s %10s %10s %9s %7s %9s %9s %9s%n",
+                "method",
+                "k",
+                "median ms",
+                "ratio",
+                "speed-up",
+                "FLOP ratio",
+                "efficiency",
+                "peak MiB",
+                "ratio",
+                "step MiB",
+                "DJL rss",
+                "held MiB");
         for (Method m : methods) {
             Row r = new Row();
             r.setting = setting;
@@ -555,11 +718,22 @@ public final class StepBenchmark implements Callable<Integer> {
             r.trainable = trainable.get(m.name);
             rows.add(r);
             Memory mm = r.memory;
-            System.out.printf(Locale.ROOT, "%-16s %3s %10.1f %8.3f %8.2f %10.3f %10.2f %9s %7s %9s %9s %9s%n", m.name,
-                    m.bases() == 0 ? "-" : String.valueOf(m.bases()), r.medianMs, r.timeRatio, 1 / r.timeRatio, r.flopRatio,
-                    r.flopRatio / r.timeRatio, mm == null ? "-" : fmt(mm.peakMb, "%.0f"),
-                    mm == null || r.fullMemory == null ? "-" : fmt(mm.peakMb / r.fullMemory.peakMb, "%.3f"),
-                    mm == null ? "-" : fmt(mm.peakMb - mm.beforeMb, "%.0f"), mm == null ? "-" : fmt(mm.djlRssMb, "%.0f"),
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-16s %3s %10.1f %8.3f %8.2f %10.3f %10.2f %9s %7s %9s %9s %9s%n",
+                    m.name,
+                    m.bases() == 0 ? "-" : String.valueOf(m.bases()),
+                    r.medianMs,
+                    r.timeRatio,
+                    1 / r.timeRatio,
+                    r.flopRatio,
+                    r.flopRatio / r.timeRatio,
+                    mm == null ? "-" : fmt(mm.peakMb, "%.0f"),
+                    mm == null || r.fullMemory == null
+                            ? "-"
+                            : fmt(mm.peakMb / r.fullMemory.peakMb, "%.3f"),
+                    mm == null ? "-" : fmt(mm.peakMb - mm.beforeMb, "%.0f"),
+                    mm == null ? "-" : fmt(mm.djlRssMb, "%.0f"),
                     mm == null ? "-" : fmt(mm.heldMb, "%.0f"));
         }
         return rows;
@@ -571,22 +745,42 @@ public final class StepBenchmark implements Callable<Integer> {
 
     private void writeCsv(List<Row> rows) throws IOException {
         List<String> lines = new ArrayList<>();
-        lines.add("model,engine,batch,train_blocks,method,k,trainable_params,median_ms,min_ms,max_ms,time_ratio,speedup,flop_ratio,efficiency,"
-                + "peak_rss_mib,peak_rss_ratio,rss_before_step_mib,step_mem_mib,step_mem_ratio,djl_rss_mib,djl_held_mib");
+        lines.add(
+                "model,engine,batch,train_blocks,method,k,trainable_params,median_ms,min_ms,max_ms,"
+                    + "time_ratio,speedup,flop_ratio,efficiency,"
+                    + "peak_rss_mib,peak_rss_ratio,rss_before_step_mib,step_mem_mib,step_mem_ratio,"
+                    + "djl_rss_mib,djl_held_mib");
         for (Row r : rows) {
             Memory m = r.memory;
             Memory f = r.fullMemory;
-            lines.add(String.join(",", model, engine, String.valueOf(batch), r.setting, r.method.name,
-                    String.valueOf(r.method.bases()), String.valueOf(r.trainable), fmt(r.medianMs, "%.2f"), fmt(r.minMs, "%.2f"), fmt(r.maxMs, "%.2f"),
-                    fmt(r.timeRatio, "%.4f"), fmt(1 / r.timeRatio, "%.4f"), fmt(r.flopRatio, "%.4f"),
-                    fmt(r.flopRatio / r.timeRatio, "%.4f"),
-                    m == null ? "" : fmt(m.peakMb, "%.1f"),
-                    m == null || f == null ? "" : fmt(m.peakMb / f.peakMb, "%.4f"),
-                    m == null ? "" : fmt(m.beforeMb, "%.1f"),
-                    m == null ? "" : fmt(m.peakMb - m.beforeMb, "%.1f"),
-                    m == null || f == null ? "" : fmt((m.peakMb - m.beforeMb) / (f.peakMb - f.beforeMb), "%.4f"),
-                    m == null ? "" : fmt(m.djlRssMb, "%.1f"),
-                    m == null ? "" : fmt(m.heldMb, "%.1f")));
+            lines.add(
+                    String.join(
+                            ",",
+                            model,
+                            engine,
+                            String.valueOf(batch),
+                            r.setting,
+                            r.method.name,
+                            String.valueOf(r.method.bases()),
+                            String.valueOf(r.trainable),
+                            fmt(r.medianMs, "%.2f"),
+                            fmt(r.minMs, "%.2f"),
+                            fmt(r.maxMs, "%.2f"),
+                            fmt(r.timeRatio, "%.4f"),
+                            fmt(1 / r.timeRatio, "%.4f"),
+                            fmt(r.flopRatio, "%.4f"),
+                            fmt(r.flopRatio / r.timeRatio, "%.4f"),
+                            m == null ? "" : fmt(m.peakMb, "%.1f"),
+                            m == null || f == null ? "" : fmt(m.peakMb / f.peakMb, "%.4f"),
+                            m == null ? "" : fmt(m.beforeMb, "%.1f"),
+                            m == null ? "" : fmt(m.peakMb - m.beforeMb, "%.1f"),
+                            m == null || f == null
+                                    ? ""
+                                    : fmt(
+                                            (m.peakMb - m.beforeMb) / (f.peakMb - f.beforeMb),
+                                            "%.4f"),
+                            m == null ? "" : fmt(m.djlRssMb, "%.1f"),
+                            m == null ? "" : fmt(m.heldMb, "%.1f")));
         }
         if (csv.toAbsolutePath().getParent() != null) {
             Files.createDirectories(csv.toAbsolutePath().getParent());
@@ -595,19 +789,37 @@ public final class StepBenchmark implements Callable<Integer> {
         System.out.println("\nwrote " + csv);
     }
 
-    /** Speed-up against k: measured and FLOP limit per training setting, LoRA + LBP-WHT as points. */
+    /**
+     * Speed-up against k: measured and FLOP limit per training setting, LoRA + LBP-WHT as points.
+     */
     private void writeChart(List<Row> rows) throws IOException {
-        Chart chart = new Chart(String.format(Locale.ROOT, "%s, %s, batch %d: training-step speed-up over full backprop",
-                model, engine, batch), "k (bases per 8x8 patch, LP_L1)", "speed-up (full / method)");
+        Chart chart =
+                new Chart(
+                        String.format(
+                                Locale.ROOT,
+                                "%s, %s, batch %d: training-step speed-up over full backprop",
+                                model,
+                                engine,
+                                batch),
+                        "k (bases per 8x8 patch, LP_L1)",
+                        "speed-up (full / method)");
         int kMax = methods().stream().mapToInt(Method::bases).max().orElse(1);
         chart.line("full backprop", new double[] {1, Math.max(2, kMax)}, new double[] {1, 1});
         for (String setting : trainBlocks) {
-            List<Row> lbp = rows.stream().filter(r -> r.setting.equals(setting) && r.method.kind == Kind.LBP)
-                    .collect(Collectors.toList());
+            List<Row> lbp =
+                    rows.stream()
+                            .filter(r -> r.setting.equals(setting) && r.method.kind == Kind.LBP)
+                            .collect(Collectors.toList());
             double[] k = lbp.stream().mapToDouble(r -> r.method.bases()).toArray();
             String label = setting.equals("all") ? "all blocks" : "last " + setting;
-            chart.line("measured, " + label, k, lbp.stream().mapToDouble(r -> 1 / r.timeRatio).toArray());
-            chart.line("FLOP limit, " + label, k, lbp.stream().mapToDouble(r -> 1 / r.flopRatio).toArray());
+            chart.line(
+                    "measured, " + label,
+                    k,
+                    lbp.stream().mapToDouble(r -> 1 / r.timeRatio).toArray());
+            chart.line(
+                    "FLOP limit, " + label,
+                    k,
+                    lbp.stream().mapToDouble(r -> 1 / r.flopRatio).toArray());
             for (Row r : rows) {
                 if (r.setting.equals(setting) && r.method.kind == Kind.LORA_LBP) {
                     chart.point(r.method.name + ", " + label, r.method.bases(), 1 / r.timeRatio);
@@ -617,5 +829,4 @@ public final class StepBenchmark implements Callable<Integer> {
         chart.write(png, 1100, 650);
         System.out.println("wrote " + png);
     }
-
 }

@@ -17,9 +17,9 @@ import io.github.lbpdjl.zoo.vit.VisionTransformer;
  * BackwardFlops#lora} for LoRA and LoRA + LBP-WHT), attention's products twice their forward
  * ({@code 8 N^2 C}), the head ({@code 4 C classes}) and, when every block and the embeddings are
  * trained with full or LBP-WHT, the patch embedding's weight gradient. The input gradient of the
- * first trained layer is counted although nothing below it needs it. Left out: LayerNorm,
- * softmax, GELU, residual additions, the attention scale and the optimizer update (about 15 FLOPs
- * per trainable parameter, under 1% of a ViT-B step at batch 8).
+ * first trained layer is counted although nothing below it needs it. Left out: LayerNorm, softmax,
+ * GELU, residual additions, the attention scale and the optimizer update (about 15 FLOPs per
+ * trainable parameter, under 1% of a ViT-B step at batch 8).
  */
 public final class StepFlops {
 
@@ -68,7 +68,12 @@ public final class StepFlops {
         double h = vit.getMlpHiddenDim();
         double pixels = (double) vit.getInChannels() * vit.getPatchSize() * vit.getPatchSize();
         double classes = vit.getNumClasses();
-        long[][] shapes = {{(long) c, 3 * (long) c}, {(long) c, (long) c}, {(long) c, (long) h}, {(long) h, (long) c}};
+        long[][] shapes = {
+            {(long) c, 3 * (long) c},
+            {(long) c, (long) c},
+            {(long) c, (long) h},
+            {(long) h, (long) c}
+        };
         double attention = 4 * n * n * c;
 
         double forward = 2 * patches * pixels * c + 2 * c * classes;

@@ -1,7 +1,6 @@
 package io.github.lbpdjl.examples.plot;
 
 import io.github.lbpdjl.io.AtomicFiles;
-
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -15,7 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-
 import javax.imageio.ImageIO;
 
 /**
@@ -119,7 +117,8 @@ public final class Chart {
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setRenderingHint(
+                RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.setColor(Color.WHITE);
         g.fillRect(0, 0, width, height);
         double minX = Double.POSITIVE_INFINITY;
@@ -143,7 +142,8 @@ public final class Chart {
             maxY = 1;
         }
         double padX = (maxX - minX) * 0.08 + (maxX == minX ? 0.5 : 0);
-        double padY = (maxY - minY) * 0.10 + (maxY == minY ? Math.max(Math.abs(maxY) * 0.05, 0.5) : 0);
+        double padY =
+                (maxY - minY) * 0.10 + (maxY == minY ? Math.max(Math.abs(maxY) * 0.05, 0.5) : 0);
         minX -= padX;
         maxX += padX;
         minY -= padY;
@@ -197,8 +197,15 @@ public final class Chart {
                 if (!Double.isFinite(s.x[i]) || !Double.isFinite(s.y[i])) {
                     continue;
                 }
-                int px = (int) Math.round(left + (tx(s.x[i]) - minX) / (maxX - minX) * (right - left));
-                int py = (int) Math.round(bottom - (s.y[i] - minY) / (maxY - minY) * (bottom - top));
+                int px =
+                        (int)
+                                Math.round(
+                                        left
+                                                + (tx(s.x[i]) - minX)
+                                                        / (maxX - minX)
+                                                        * (right - left));
+                int py =
+                        (int) Math.round(bottom - (s.y[i] - minY) / (maxY - minY) * (bottom - top));
                 if (s.lines && prevX >= 0) {
                     g.drawLine(prevX, prevY, px, py);
                 }
@@ -215,11 +222,13 @@ public final class Chart {
             legendY += 22;
         }
         g.dispose();
-        AtomicFiles.write(file, out -> {
-            if (!ImageIO.write(img, "png", out)) {
-                throw new IOException("no PNG writer available for " + file);
-            }
-        });
+        AtomicFiles.write(
+                file,
+                out -> {
+                    if (!ImageIO.write(img, "png", out)) {
+                        throw new IOException("no PNG writer available for " + file);
+                    }
+                });
     }
 
     private static List<Double> ticks(double min, double max) {

@@ -5,10 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.lbpdjl.wht.BasisSelection;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,8 +12,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import java.util.zip.GZIPOutputStream;
-
 import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class AdaptTest {
 
@@ -34,7 +31,8 @@ class AdaptTest {
         assertEquals(Method.Kind.LORA_LBP, both.kind);
         assertEquals(4, both.rank);
         assertEquals(BasisSelection.lowPassL1(2), both.selection);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Method.parse("lora"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Method.parse("lora"));
         assertTrue(e.getMessage().contains("'lora'"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Method.parse("lora-0"));
         assertThrows(IllegalArgumentException.class, () -> Method.parse("lora-8+full"));
@@ -56,14 +54,20 @@ class AdaptTest {
                 pixels[i * 784 + p] = (byte) v;
             }
         }
-        try (DataOutputStream out = new DataOutputStream(new GZIPOutputStream(Files.newOutputStream(dir.resolve(prefix + "-images-idx3-ubyte.gz"))))) {
+        try (DataOutputStream out =
+                new DataOutputStream(
+                        new GZIPOutputStream(
+                                Files.newOutputStream(
+                                        dir.resolve(prefix + "-images-idx3-ubyte.gz"))))) {
             out.writeInt(0x803);
             out.writeInt(n);
             out.writeInt(28);
             out.writeInt(28);
             out.write(pixels);
         }
-        try (DataOutputStream out = new DataOutputStream(Files.newOutputStream(dir.resolve(prefix + "-labels-idx1-ubyte")))) {
+        try (DataOutputStream out =
+                new DataOutputStream(
+                        Files.newOutputStream(dir.resolve(prefix + "-labels-idx1-ubyte")))) {
             out.writeInt(0x801);
             out.writeInt(n);
             out.write(labels);
@@ -96,11 +100,19 @@ class AdaptTest {
         assertEquals("lbp-l1-2", lbp[0]);
         int flops = List.of(header).indexOf("backward_mflops_per_image");
         int acc = List.of(header).indexOf("test_accuracy");
-        assertTrue(Double.parseDouble(lbp[flops]) < 0.5 * Double.parseDouble(full[flops]), "LBP saves backward FLOPs");
-        assertTrue(Double.parseDouble(lora[flops]) < 0.6 * Double.parseDouble(full[flops]), "LoRA skips grad_W");
-        assertTrue(Double.parseDouble(loraLbp[flops]) < 0.5 * Double.parseDouble(lora[flops]), "LBP shrinks LoRA's backward");
+        assertTrue(
+                Double.parseDouble(lbp[flops]) < 0.5 * Double.parseDouble(full[flops]),
+                "LBP saves backward FLOPs");
+        assertTrue(
+                Double.parseDouble(lora[flops]) < 0.6 * Double.parseDouble(full[flops]),
+                "LoRA skips grad_W");
+        assertTrue(
+                Double.parseDouble(loraLbp[flops]) < 0.5 * Double.parseDouble(lora[flops]),
+                "LBP shrinks LoRA's backward");
         int params = List.of(header).indexOf("trainable_params");
-        assertTrue(Long.parseLong(lora[params]) < Long.parseLong(full[params]) / 5, "LoRA trains few parameters: " + lora[params]);
+        assertTrue(
+                Long.parseLong(lora[params]) < Long.parseLong(full[params]) / 5,
+                "LoRA trains few parameters: " + lora[params]);
         for (String[] row : List.of(full, lbp, lora, loraLbp)) {
             double a1 = Double.parseDouble(row[acc]);
             assertTrue(a1 > 0.3 && a1 <= 1, row[0] + " learns the easy task: " + a1);
@@ -128,10 +140,14 @@ class AdaptTest {
         assertEquals(0, a.call());
         List<String> csv = Files.readAllLines(a.out.resolve("results.csv"));
         assertEquals(3, csv.size(), String.join("\n", csv));
-        assertTrue(csv.get(1).startsWith("head,") && csv.get(2).startsWith("lbp-l1-2,"), String.join("\n", csv));
+        assertTrue(
+                csv.get(1).startsWith("head,") && csv.get(2).startsWith("lbp-l1-2,"),
+                String.join("\n", csv));
         int rss = List.of(csv.get(0).split(",")).indexOf("peak_rss_mb");
         for (String row : csv.subList(1, 3)) {
-            assertTrue(Double.parseDouble(row.split(",")[rss]) > 0, "each child measured its own peak: " + row);
+            assertTrue(
+                    Double.parseDouble(row.split(",")[rss]) > 0,
+                    "each child measured its own peak: " + row);
         }
         assertTrue(Files.exists(a.out.resolve("methods/head/results.json")));
         assertTrue(ImageIO.read(a.out.resolve("loss_curves.png").toFile()).getWidth() > 0);
@@ -142,25 +158,33 @@ class AdaptTest {
         Path served = Files.createDirectories(tmp.resolve("served"));
         writeIdx(served, "train", 64, 1);
         writeIdx(served, "t10k", 32, 2);
-        for (String f : List.of("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte")) { // the URL form wants .gz
-            try (java.io.OutputStream o = new GZIPOutputStream(Files.newOutputStream(served.resolve(f + ".gz")))) {
+        for (String f :
+                List.of(
+                        "train-labels-idx1-ubyte",
+                        "t10k-labels-idx1-ubyte")) { // the URL form wants .gz
+            try (java.io.OutputStream o =
+                    new GZIPOutputStream(Files.newOutputStream(served.resolve(f + ".gz")))) {
                 o.write(Files.readAllBytes(served.resolve(f)));
             }
         }
-        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        com.sun.net.httpserver.HttpServer server =
+                com.sun.net.httpserver.HttpServer.create(
+                        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
         int[] requests = {0};
-        server.createContext("/", ex -> {
-            requests[0]++;
-            Path f = served.resolve(ex.getRequestURI().getPath().substring(1));
-            if (!Files.isRegularFile(f)) {
-                ex.sendResponseHeaders(404, -1);
-            } else {
-                byte[] b = Files.readAllBytes(f);
-                ex.sendResponseHeaders(200, b.length);
-                ex.getResponseBody().write(b);
-            }
-            ex.close();
-        });
+        server.createContext(
+                "/",
+                ex -> {
+                    requests[0]++;
+                    Path f = served.resolve(ex.getRequestURI().getPath().substring(1));
+                    if (!Files.isRegularFile(f)) {
+                        ex.sendResponseHeaders(404, -1);
+                    } else {
+                        byte[] b = Files.readAllBytes(f);
+                        ex.sendResponseHeaders(200, b.length);
+                        ex.getResponseBody().write(b);
+                    }
+                    ex.close();
+                });
         server.start();
         try {
             String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/";
@@ -171,7 +195,10 @@ class AdaptTest {
             assertEquals(64, ImageData.idx(dir, true).count);
             Fetch.idxFolder(url, cache);
             assertEquals(4, requests[0], "downloaded once");
-            IOException e = assertThrows(IOException.class, () -> Fetch.file(url + "missing.safetensors", cache));
+            IOException e =
+                    assertThrows(
+                            IOException.class,
+                            () -> Fetch.file(url + "missing.safetensors", cache));
             assertTrue(e.getMessage().contains("missing.safetensors"), e.getMessage());
             assertEquals(Path.of("local/file"), Fetch.file("local/file", cache));
         } finally {
@@ -185,6 +212,9 @@ class AdaptTest {
         a.data = tmp.resolve("nowhere").toString();
         a.pretrained = "none";
         Exception e = assertThrows(IOException.class, a::call);
-        assertTrue(e.getMessage().contains("dataset-fashion-mnist") && e.getMessage().contains("nowhere"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("dataset-fashion-mnist")
+                        && e.getMessage().contains("nowhere"),
+                e.getMessage());
     }
 }

@@ -4,21 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 
 /**
- * Fuzzes the CIFAR-10/100 binary reader {@link ImageData#cifar} (docs/RELIABILITY.md): any file
- * is read, every label in range and every pixel in [-1, 1], or rejected with an IOException naming
- * the file; nothing else may be thrown, and memory stays bounded by the file's size. Seeds:
+ * Fuzzes the CIFAR-10/100 binary reader {@link ImageData#cifar} (docs/RELIABILITY.md): any file is
+ * read, every label in range and every pixel in [-1, 1], or rejected with an IOException naming the
+ * file; nothing else may be thrown, and memory stays bounded by the file's size. Seeds:
  * src/test/resources/io/github/lbpdjl/examples/adapt/CifarFuzzTestInputs/.
  */
 class CifarFuzzTest {
@@ -58,15 +56,20 @@ class CifarFuzzTest {
                         assertTrue(v >= -1f && v <= 1f, "pixel " + v);
                     }
                 } catch (IOException e) {
-                    assertTrue(e.getMessage().contains(cifar100 ? "test.bin" : "test_batch.bin"), e.getMessage());
+                    assertTrue(
+                            e.getMessage().contains(cifar100 ? "test.bin" : "test_batch.bin"),
+                            e.getMessage());
                 }
                 long used = allocated() - before;
-                assertTrue(used < (32 << 20) + 32L * data.length, used + " bytes allocated for " + data.length);
+                assertTrue(
+                        used < (32 << 20) + 32L * data.length,
+                        used + " bytes allocated for " + data.length);
             }
         }
     }
 
     private static long allocated() {
-        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean())
+                .getCurrentThreadAllocatedBytes();
     }
 }

@@ -4,12 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ImageDataTest {
 
@@ -47,8 +46,11 @@ class ImageDataTest {
     @Test
     void badCifarFilesNameTheProblem(@TempDir Path dir) throws IOException {
         Files.write(dir.resolve("test_batch.bin"), new byte[3073 + 5]);
-        IOException e = assertThrows(IOException.class, () -> ImageData.cifar(dir, false, false, true));
-        assertTrue(e.getMessage().contains("test_batch.bin") && e.getMessage().contains("3073"), e.getMessage());
+        IOException e =
+                assertThrows(IOException.class, () -> ImageData.cifar(dir, false, false, true));
+        assertTrue(
+                e.getMessage().contains("test_batch.bin") && e.getMessage().contains("3073"),
+                e.getMessage());
         Files.write(dir.resolve("test_batch.bin"), record(12, 0, 0, 0));
         e = assertThrows(IOException.class, () -> ImageData.cifar(dir, false, false, true));
         assertTrue(e.getMessage().contains("label 12"), e.getMessage());

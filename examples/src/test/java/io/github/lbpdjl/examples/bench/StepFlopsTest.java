@@ -9,7 +9,6 @@ import io.github.lbpdjl.examples.bench.StepFlops.Kind;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.zoo.VitVariant;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
 import org.junit.jupiter.api.Test;
 
 /** Step FLOP counts of vit_micro_patch4_32 against sums written out by hand. */
@@ -83,7 +82,11 @@ class StepFlopsTest {
 
     @Test
     void rejectsBadArguments() {
-        assertThrows(IllegalArgumentException.class, () -> StepFlops.perSample(vit(), 5, Kind.FULL, null, 0));
-        assertThrows(IllegalArgumentException.class, () -> StepFlops.perSample(vit(), 4, Kind.LBP, null, 0));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> StepFlops.perSample(vit(), 5, Kind.FULL, null, 0));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> StepFlops.perSample(vit(), 4, Kind.LBP, null, 0));
     }
 }

@@ -15,17 +15,23 @@ public final class IdxImages {
         this.pixels = pixels;
     }
 
-    /** @return the number of images */
+    /**
+     * @return the number of images
+     */
     public int getCount() {
         return count;
     }
 
-    /** @return the rows of each image */
+    /**
+     * @return the rows of each image
+     */
     public int getRows() {
         return rows;
     }
 
-    /** @return the columns of each image */
+    /**
+     * @return the columns of each image
+     */
     public int getCols() {
         return cols;
     }

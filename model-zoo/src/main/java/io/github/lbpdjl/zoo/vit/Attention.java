@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-
 import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.engine.Scalars;
 
@@ -50,12 +49,16 @@ public class Attention extends TimmBlock {
         addTimmChild("proj", Linear.builder().setUnits(dim).build());
     }
 
-    /** @return the embedding dimension */
+    /**
+     * @return the embedding dimension
+     */
     public int getDim() {
         return dim;
     }
 
-    /** @return the number of heads */
+    /**
+     * @return the number of heads
+     */
     public int getNumHeads() {
         return numHeads;
     }
@@ -77,7 +80,8 @@ public class Attention extends TimmBlock {
         long n = s.get(1);
         // each intermediate is released once consumed (Intermediates); autograd keeps its own
         NDArray qkv =
-                child(0).forward(parameterStore, new NDList(x), training, params).singletonOrThrow();
+                child(0).forward(parameterStore, new NDList(x), training, params)
+                        .singletonOrThrow();
         NDArray split = qkv.reshape(b, n, 3, numHeads, headDim);
         Intermediates.release(qkv, x);
         NDArray heads = split.transpose(2, 0, 3, 1, 4);

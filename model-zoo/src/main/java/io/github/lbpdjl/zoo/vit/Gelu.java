@@ -8,10 +8,10 @@ import ai.djl.nn.Activation;
  * the engine's native erf-based kernel (DJL's {@link Activation#gelu(NDArray)}: PyTorch {@code
  * gelu}, MXNet {@code LeakyReLU(act_type=gelu)}).
  *
- * <p>The native kernel's backward keeps only its input, where the same function written as
- * NDArray operations kept three input-sized arrays for backward (the scaled input, {@code 1 +
- * erf}, the input). The two engines' kernels agree to float rounding (e.g. 5e-7 absolute at x =
- * -3), not bit for bit.
+ * <p>The native kernel's backward keeps only its input, where the same function written as NDArray
+ * operations kept three input-sized arrays for backward (the scaled input, {@code 1 + erf}, the
+ * input). The two engines' kernels agree to float rounding (e.g. 5e-7 absolute at x = -3), not bit
+ * for bit.
  */
 public final class Gelu {
 

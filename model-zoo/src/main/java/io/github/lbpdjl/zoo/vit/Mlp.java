@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-
 import io.github.lbpdjl.engine.Intermediates;
 
 /**
@@ -39,12 +38,16 @@ public class Mlp extends TimmBlock {
         addTimmChild("fc2", Linear.builder().setUnits(inFeatures).build());
     }
 
-    /** @return the hidden width */
+    /**
+     * @return the hidden width
+     */
     public int getHiddenFeatures() {
         return hiddenFeatures;
     }
 
-    /** @return the input and output width */
+    /**
+     * @return the input and output width
+     */
     public int getInFeatures() {
         return inFeatures;
     }

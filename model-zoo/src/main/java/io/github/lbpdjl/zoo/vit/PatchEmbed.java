@@ -8,12 +8,11 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-
 import io.github.lbpdjl.engine.Intermediates;
 
 /**
- * timm's {@code PatchEmbed}: a {@code proj} Conv2d with kernel = stride = patch size, then the
- * grid flattened row-major into tokens: (B, C_in, H, W) -> (B, (H/p)(W/p), dim).
+ * timm's {@code PatchEmbed}: a {@code proj} Conv2d with kernel = stride = patch size, then the grid
+ * flattened row-major into tokens: (B, C_in, H, W) -> (B, (H/p)(W/p), dim).
  */
 public class PatchEmbed extends TimmBlock {
 

@@ -2,7 +2,6 @@ package io.github.lbpdjl.zoo.vit;
 
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -10,14 +9,14 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * A composite block whose children carry timm module names ({@code "qkv"}, {@code "proj"},
- * {@code "0"}, ...), and which can swap a child in place.
+ * A composite block whose children carry timm module names ({@code "qkv"}, {@code "proj"}, {@code
+ * "0"}, ...), and which can swap a child in place.
  *
  * <p>The single source of truth for a child is the protected {@link #children} BlockList: the
  * forward pass of every subclass reads its children from there (via {@link #child(int)}), so a
- * block put in with {@link #replaceChild(String, Block)} is the one used by the next forward.
- * The DJL key ({@code "%02d" + name}) and the order are kept, so a model saved as .params before
- * a replacement has the same structure after it (as long as the new block has the same parameter
+ * block put in with {@link #replaceChild(String, Block)} is the one used by the next forward. The
+ * DJL key ({@code "%02d" + name}) and the order are kept, so a model saved as .params before a
+ * replacement has the same structure after it (as long as the new block has the same parameter
  * layout, e.g. a subclass of Linear).
  *
  * <p>A replaced block is not initialised by this class: initialise it yourself (with the model's
@@ -80,8 +79,8 @@ public abstract class TimmBlock extends AbstractBlock {
     }
 
     /**
-     * Replaces a direct child, keeping its DJL key and its position; the next forward uses the
-     * new block. The new block must accept the same input and give an output of the same shape.
+     * Replaces a direct child, keeping its DJL key and its position; the next forward uses the new
+     * block. The new block must accept the same input and give an output of the same shape.
      *
      * @param timmName the timm name, e.g. "qkv"
      * @param newBlock the new child

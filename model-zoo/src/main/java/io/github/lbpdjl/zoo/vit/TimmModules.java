@@ -5,7 +5,6 @@ import ai.djl.nn.BlockList;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.util.Pair;
-
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -115,7 +114,8 @@ public final class TimmModules {
                 : key;
     }
 
-    private static void addDirectParameters(Block block, String prefix, Map<String, Parameter> out) {
+    private static void addDirectParameters(
+            Block block, String prefix, Map<String, Parameter> out) {
         for (Pair<String, Parameter> p : block.getDirectParameters()) {
             String name = p.getKey();
             if (block instanceof LayerNorm) {

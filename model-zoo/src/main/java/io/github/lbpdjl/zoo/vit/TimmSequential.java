@@ -7,9 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-
 import io.github.lbpdjl.engine.Intermediates;
-
 import java.util.List;
 
 /**
@@ -29,7 +27,9 @@ public class TimmSequential extends TimmBlock {
         }
     }
 
-    /** @return the number of children */
+    /**
+     * @return the number of children
+     */
     public int size() {
         return children.size();
     }

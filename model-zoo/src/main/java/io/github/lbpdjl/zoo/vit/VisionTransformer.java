@@ -14,10 +14,8 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.training.initializer.TruncatedNormalInitializer;
 import ai.djl.util.PairList;
-
 import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.wht.TokenLayout;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -132,7 +130,9 @@ public class VisionTransformer extends TimmBlock {
         NDArray pos = parameterStore.getValue(posEmbed, device, training);
         // start from an array of the input's manager: results of an op belong to the manager of
         // its first operand, and the parameters belong to the model's (which never closes early)
-        NDArray zeros = patches.getManager().zeros(new Shape(batch, 1, embedDim), cls.getDataType(), device);
+        NDArray zeros =
+                patches.getManager()
+                        .zeros(new Shape(batch, 1, embedDim), cls.getDataType(), device);
         NDArray clsRows = zeros.add(cls);
         Intermediates.release(zeros);
         NDArray joined = NDArrays.concat(new NDList(clsRows, patches), 1);
@@ -262,52 +262,72 @@ public class VisionTransformer extends TimmBlock {
         return TimmModules.replaceModule(this, path, newBlock);
     }
 
-    /** @return the image height H */
+    /**
+     * @return the image height H
+     */
     public int getImageHeight() {
         return imageHeight;
     }
 
-    /** @return the image width W */
+    /**
+     * @return the image width W
+     */
     public int getImageWidth() {
         return imageWidth;
     }
 
-    /** @return the patch side p */
+    /**
+     * @return the patch side p
+     */
     public int getPatchSize() {
         return patchSize;
     }
 
-    /** @return the embedding dimension */
+    /**
+     * @return the embedding dimension
+     */
     public int getEmbedDim() {
         return embedDim;
     }
 
-    /** @return the number of encoder blocks */
+    /**
+     * @return the number of encoder blocks
+     */
     public int getDepth() {
         return depth;
     }
 
-    /** @return the number of attention heads */
+    /**
+     * @return the number of attention heads
+     */
     public int getNumHeads() {
         return numHeads;
     }
 
-    /** @return the hidden width of each MLP */
+    /**
+     * @return the hidden width of each MLP
+     */
     public int getMlpHiddenDim() {
         return mlpHidden;
     }
 
-    /** @return the number of classes of the head */
+    /**
+     * @return the number of classes of the head
+     */
     public int getNumClasses() {
         return numClasses;
     }
 
-    /** @return the number of input channels */
+    /**
+     * @return the number of input channels
+     */
     public int getInChannels() {
         return inChannels;
     }
 
-    /** @return the LayerNorm epsilon */
+    /**
+     * @return the LayerNorm epsilon
+     */
     public float getLayerNormEps() {
         return layerNormEps;
     }

@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-
 import io.github.lbpdjl.engine.Intermediates;
 
 /**
@@ -50,13 +49,19 @@ public class VitBlock extends TimmBlock {
             PairList<String, Object> params) {
         // each intermediate is released once consumed (Intermediates); autograd keeps its own
         NDArray x = inputs.singletonOrThrow();
-        NDArray h = child(0).forward(parameterStore, new NDList(x), training, params).singletonOrThrow();
-        NDArray a = child(1).forward(parameterStore, new NDList(h), training, params).singletonOrThrow();
+        NDArray h =
+                child(0).forward(parameterStore, new NDList(x), training, params)
+                        .singletonOrThrow();
+        NDArray a =
+                child(1).forward(parameterStore, new NDList(h), training, params)
+                        .singletonOrThrow();
         Intermediates.release(h, x, a);
         NDArray x1 = x.add(a);
         Intermediates.release(a, x);
         h = child(2).forward(parameterStore, new NDList(x1), training, params).singletonOrThrow();
-        NDArray m = child(3).forward(parameterStore, new NDList(h), training, params).singletonOrThrow();
+        NDArray m =
+                child(3).forward(parameterStore, new NDList(h), training, params)
+                        .singletonOrThrow();
         Intermediates.release(h, x1, m, x);
         NDArray out = x1.add(m);
         Intermediates.release(m, x1, x);

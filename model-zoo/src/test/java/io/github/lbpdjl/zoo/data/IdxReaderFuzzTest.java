@@ -3,10 +3,6 @@ package io.github.lbpdjl.zoo.data;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,6 +10,8 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 
 /**
  * Fuzzes {@link IdxReader} (docs/RELIABILITY.md): any file is read, with as many pixels and labels
@@ -53,7 +51,9 @@ class IdxReaderFuzzTest {
         read(data.length);
     }
 
-    /** Reads both ways; what is allocated is bounded by the content's real size, not the header's. */
+    /**
+     * Reads both ways; what is allocated is bounded by the content's real size, not the header's.
+     */
     private static void read(int contentBytes) {
         long before = allocated();
         try {
@@ -74,15 +74,19 @@ class IdxReaderFuzzTest {
             assertNamesFile(e);
         }
         long used = allocated() - before;
-        assertTrue(used < (32 << 20) + 16L * contentBytes,
+        assertTrue(
+                used < (32 << 20) + 16L * contentBytes,
                 used + " bytes allocated to read " + contentBytes + " bytes of content");
     }
 
     private static long allocated() {
-        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean())
+                .getCurrentThreadAllocatedBytes();
     }
 
     private static void assertNamesFile(IOException e) {
-        assertTrue(e.getMessage() != null && e.getMessage().contains(file.toString()), "message names the file: " + e);
+        assertTrue(
+                e.getMessage() != null && e.getMessage().contains(file.toString()),
+                "message names the file: " + e);
     }
 }

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class IdxReaderTest {
 
@@ -79,29 +78,48 @@ class IdxReaderTest {
                             }
                         });
         assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
-        assertTrue(e.getMessage().contains(fragment), "'" + fragment + "' not in " + e.getMessage());
+        assertTrue(
+                e.getMessage().contains(fragment), "'" + fragment + "' not in " + e.getMessage());
     }
 
     @Test
     void rejectsBadFilesNamingThem() throws IOException {
-        assertBad(write("magic", images(0x0803, 1, 2, 2, 4), false), false, "not an IDX label file");
+        assertBad(
+                write("magic", images(0x0803, 1, 2, 2, 4), false), false, "not an IDX label file");
         assertBad(write("magic2", labels(4, 4), false), true, "not an IDX image file");
-        assertBad(write("short", images(IdxReader.IMAGES_MAGIC, 3, 2, 4, 20), false), true, "header implies");
-        assertBad(write("long", images(IdxReader.IMAGES_MAGIC, 3, 2, 4, 30), false), true, "header implies");
-        assertBad(write("shortgz", images(IdxReader.IMAGES_MAGIC, 3, 2, 4, 20), true), true, "truncated");
+        assertBad(
+                write("short", images(IdxReader.IMAGES_MAGIC, 3, 2, 4, 20), false),
+                true,
+                "header implies");
+        assertBad(
+                write("long", images(IdxReader.IMAGES_MAGIC, 3, 2, 4, 30), false),
+                true,
+                "header implies");
+        assertBad(
+                write("shortgz", images(IdxReader.IMAGES_MAGIC, 3, 2, 4, 20), true),
+                true,
+                "truncated");
         assertBad(write("longgz", labels(4, 9), true), false, "after its payload");
-        assertBad(write("neg", images(IdxReader.IMAGES_MAGIC, -1, 2, 2, 0), false), true, "bad IDX image header");
-        assertBad(write("huge", images(IdxReader.IMAGES_MAGIC, 100000, 1000, 1000, 0), false), true, "too large");
+        assertBad(
+                write("neg", images(IdxReader.IMAGES_MAGIC, -1, 2, 2, 0), false),
+                true,
+                "bad IDX image header");
+        assertBad(
+                write("huge", images(IdxReader.IMAGES_MAGIC, 100000, 1000, 1000, 0), false),
+                true,
+                "too large");
         assertBad(write("hdr", Arrays.copyOf(labels(4, 4), 6), false), false, "header truncated");
         assertBad(tmp.resolve("absent"), true, "not found");
     }
 
     @Test
     void aCountClaimedInsideGzipIsNotAllocatedUpFront() throws IOException {
-        // found by IdxReaderFuzzTest: 8 bytes, gzipped, claimed 1.6 GB of labels and got them allocated
+        // found by IdxReaderFuzzTest: 8 bytes, gzipped, claimed 1.6 GB of labels and got them
+        // allocated
         Path f = write("claim.gz", labels(0x6001760a, 3), true);
         com.sun.management.ThreadMXBean mx =
-                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                (com.sun.management.ThreadMXBean)
+                        java.lang.management.ManagementFactory.getThreadMXBean();
         long before = mx.getCurrentThreadAllocatedBytes();
         assertBad(f, false, "truncated, expected 1610708490 bytes, got 3");
         long used = mx.getCurrentThreadAllocatedBytes() - before;

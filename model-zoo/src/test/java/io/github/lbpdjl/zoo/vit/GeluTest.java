@@ -6,7 +6,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
-
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -34,8 +33,16 @@ class GeluTest {
                 double v = xs[i];
                 double cdf = 0.5 * (1 + ReferenceVit.erf(v / Math.sqrt(2)));
                 double pdf = Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
-                assertEquals(v * cdf, y[i], 2e-6 * Math.max(1, Math.abs(v)), engine + " GELU(" + v + ")");
-                assertEquals(cdf + v * pdf, g[i], 2e-6 * Math.max(1, Math.abs(v)), engine + " GELU'(" + v + ")");
+                assertEquals(
+                        v * cdf,
+                        y[i],
+                        2e-6 * Math.max(1, Math.abs(v)),
+                        engine + " GELU(" + v + ")");
+                assertEquals(
+                        cdf + v * pdf,
+                        g[i],
+                        2e-6 * Math.max(1, Math.abs(v)),
+                        engine + " GELU'(" + v + ")");
             }
         }
     }

@@ -11,12 +11,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Autograd through the ViT matches central finite differences. */
 class GradientCheckTest {
@@ -89,7 +87,9 @@ class GradientCheckTest {
                     double fd = (up - down) / (2 * h);
                     double g = grads.get(e.getKey())[i];
                     if (Math.abs(fd - g) > 2e-2 * Math.max(1, Math.abs(fd))) {
-                        bad.append(String.format(" %s[%d]: autograd %.5f fd %.5f;", e.getKey(), i, g, fd));
+                        bad.append(
+                                String.format(
+                                        " %s[%d]: autograd %.5f fd %.5f;", e.getKey(), i, g, fd));
                     }
                 }
             }

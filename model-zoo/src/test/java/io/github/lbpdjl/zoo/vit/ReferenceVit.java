@@ -1,7 +1,6 @@
 package io.github.lbpdjl.zoo.vit;
 
 import ai.djl.nn.Parameter;
-
 import java.util.Map;
 
 /** A plain-Java, double precision ViT forward written from timm's definition, for tests. */
@@ -39,8 +38,12 @@ final class ReferenceVit {
                     for (int ch = 0; ch < cin; ch++) {
                         for (int u = 0; u < ps; u++) {
                             for (int v = 0; v < ps; v++) {
-                                s += cw[((o * cin + ch) * ps + u) * ps + v]
-                                        * image[(ch * hImg + i * ps + u) * wImg + j * ps + v];
+                                s +=
+                                        cw[((o * cin + ch) * ps + u) * ps + v]
+                                                * image[
+                                                        (ch * hImg + i * ps + u) * wImg
+                                                                + j * ps
+                                                                + v];
                             }
                         }
                     }
@@ -158,15 +161,21 @@ final class ReferenceVit {
         return y;
     }
 
+    /** Coefficients of the Chebyshev fit in {@link #erf}, lowest power first. */
+    private static final double[] ERFC_FIT = {
+        -1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
+        0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277
+    };
+
     /** erf with |error| < 1.2e-7 (Numerical Recipes erfc Chebyshev fit). */
     static double erf(double x) {
         double z = Math.abs(x);
         double t = 1 / (1 + 0.5 * z);
-        double r =
-                t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196
-                        + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807
-                        + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223
-                        + t * 0.17087277)))))))));
+        double poly = 0;
+        for (int i = ERFC_FIT.length - 1; i >= 0; i--) {
+            poly = poly * t + ERFC_FIT[i];
+        }
+        double r = t * Math.exp(-z * z + poly);
         return x >= 0 ? 1 - r : r - 1;
     }
 }

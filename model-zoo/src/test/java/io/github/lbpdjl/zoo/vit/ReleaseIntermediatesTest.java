@@ -15,7 +15,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.nn.LbpLinear;
@@ -24,20 +23,18 @@ import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.wht.BasisSelection;
-
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Releasing forward intermediates early (zoo blocks, LbpLinear, LoRA + LBP-WHT) changes neither the loss nor
- * any parameter gradient of a ViT, bit for bit, on both engines, with memory reused in between
- * forward and backward; and it does release: the batch's manager holds far fewer arrays.
+ * Releasing forward intermediates early (zoo blocks, LbpLinear, LoRA + LBP-WHT) changes neither the
+ * loss nor any parameter gradient of a ViT, bit for bit, on both engines, with memory reused in
+ * between forward and backward; and it does release: the batch's manager holds far fewer arrays.
  */
 class ReleaseIntermediatesTest {
 
@@ -54,17 +51,25 @@ class ReleaseIntermediatesTest {
             if (e.getKey().equals(LIVE)) {
                 continue;
             }
-            assertArrayEquals(e.getValue(), released.get(e.getKey()), 0f, engine + " " + e.getKey());
+            assertArrayEquals(
+                    e.getValue(), released.get(e.getKey()), 0f, engine + " " + e.getKey());
             compared++;
         }
         // lbp: loss + 4 top-level parameters + 12 per block (2 blocks) + norm (2) + head (2);
         // lora+lbp: loss + lora_A and lora_B of 4 layers in 2 blocks + head (2)
-        assertEquals(mode.equals("lbp") ? 1 + 4 + 24 + 2 + 2 : 1 + 16 + 2, compared,
+        assertEquals(
+                mode.equals("lbp") ? 1 + 4 + 24 + 2 + 2 : 1 + 16 + 2,
+                compared,
                 "loss and every parameter gradient compared");
         float keptArrays = kept.get(LIVE)[0];
         float releasedArrays = released.get(LIVE)[0];
-        assertTrue(releasedArrays < keptArrays / 3,
-                engine + ": arrays held after forward, released " + releasedArrays + " vs kept " + keptArrays);
+        assertTrue(
+                releasedArrays < keptArrays / 3,
+                engine
+                        + ": arrays held after forward, released "
+                        + releasedArrays
+                        + " vs kept "
+                        + keptArrays);
     }
 
     /** Loss, gradients by parameter name and the number of arrays held after forward. */
@@ -94,14 +99,23 @@ class ReleaseIntermediatesTest {
             if (mode.equals("lbp")) {
                 // the second block's linear layers become LbpLinear, the first's stay Linear
                 LbpRewriter.builder()
-                        .optTargets(TargetModules.regex("blocks\\.1\\.(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)"))
+                        .optTargets(
+                                TargetModules.regex(
+                                        "blocks\\.1\\."
+                                                + "(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)"))
                         .optConfig(lp2)
                         .build()
                         .apply(vit);
                 assertTrue(vit.getModule("blocks.1.mlp.fc1") instanceof LbpLinear);
             } else {
                 // LoRA + LBP-WHT on every block's linear layers, base frozen, head trained
-                LoraConfig.builder().optRank(2).optAlpha(4).optLbp(lp2).optModulesToSave("head").build().apply(model);
+                LoraConfig.builder()
+                        .optRank(2)
+                        .optAlpha(4)
+                        .optLbp(lp2)
+                        .optModulesToSave("head")
+                        .build()
+                        .apply(model);
                 assertTrue(vit.getModule("blocks.0.mlp.fc1") instanceof LoraLinear);
             }
             Random rng = new Random(11);
@@ -159,7 +173,9 @@ class ReleaseIntermediatesTest {
         List<NDArray> junk = new ArrayList<>();
         try (NDManager scratch = m.newSubManager()) {
             for (int i = 0; i < 64; i++) {
-                junk.add(scratch.randomNormal(new Shape(4, 65, 32)).mul(scratch.full(new Shape(), 1e6f)));
+                junk.add(
+                        scratch.randomNormal(new Shape(4, 65, 32))
+                                .mul(scratch.full(new Shape(), 1e6f)));
                 junk.add(scratch.randomNormal(new Shape(4, 2, 65, 65)));
             }
             for (NDArray j : junk) {

@@ -19,15 +19,12 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-
 import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.VitVariant;
-
-import org.junit.jupiter.api.Test;
-
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
 
 class TimmStructureTest {
 
@@ -89,12 +86,15 @@ class TimmStructureTest {
             Map<String, ai.djl.nn.Parameter> p = vit.timmParameters();
             assertEquals(new Shape(1, 1, 64), p.get("cls_token").getArray().getShape());
             assertEquals(new Shape(1, 65, 64), p.get("pos_embed").getArray().getShape());
-            assertEquals(new Shape(64, 1, 4, 4), p.get("patch_embed.proj.weight").getArray().getShape());
-            assertEquals(new Shape(192, 64), p.get("blocks.0.attn.qkv.weight").getArray().getShape());
+            assertEquals(
+                    new Shape(64, 1, 4, 4), p.get("patch_embed.proj.weight").getArray().getShape());
+            assertEquals(
+                    new Shape(192, 64), p.get("blocks.0.attn.qkv.weight").getArray().getShape());
             assertEquals(new Shape(192), p.get("blocks.0.attn.qkv.bias").getArray().getShape());
             assertEquals(new Shape(64), p.get("blocks.1.norm2.weight").getArray().getShape());
             assertEquals(new Shape(64), p.get("norm.bias").getArray().getShape());
-            assertEquals(new Shape(128, 64), p.get("blocks.3.mlp.fc1.weight").getArray().getShape());
+            assertEquals(
+                    new Shape(128, 64), p.get("blocks.3.mlp.fc1.weight").getArray().getShape());
             assertEquals(new Shape(10, 64), p.get("head.weight").getArray().getShape());
             // 2 + patch (2) + 4 blocks x 12 + norm (2) + head (2)
             assertEquals(2 + 2 + 4 * 12 + 2 + 2, p.size());
@@ -114,7 +114,8 @@ class TimmStructureTest {
                         .setNumHeads(2)
                         .build();
         assertEquals(TokenLayout.grid(1, 4, 6), rect.getTokenLayout());
-        assertEquals(new Shape(5, 1000), rect.getOutputShapes(new Shape[] {new Shape(5, 3, 32, 48)})[0]);
+        assertEquals(
+                new Shape(5, 1000), rect.getOutputShapes(new Shape[] {new Shape(5, 3, 32, 48)})[0]);
     }
 
     @Test
@@ -126,15 +127,20 @@ class TimmStructureTest {
             NDManager m = model.getNDManager();
             NDArray x = m.randomNormal(vit.getInputShape(2));
             ParameterStore ps = new ParameterStore(m, false);
-            float[] before = vit.forward(ps, new NDList(x), false).singletonOrThrow().toFloatArray();
+            float[] before =
+                    vit.forward(ps, new NDList(x), false).singletonOrThrow().toFloatArray();
 
             Block old = vit.getModule("blocks.1.attn.qkv");
             CountingLinear counting = new CountingLinear(192);
             counting.initialize(m, ai.djl.ndarray.types.DataType.FLOAT32, new Shape(2, 65, 64));
-            counting.getParameters().get("weight").getArray().set(
-                    old.getParameters().get("weight").getArray().toFloatArray());
-            counting.getParameters().get("bias").getArray().set(
-                    old.getParameters().get("bias").getArray().toFloatArray());
+            counting.getParameters()
+                    .get("weight")
+                    .getArray()
+                    .set(old.getParameters().get("weight").getArray().toFloatArray());
+            counting.getParameters()
+                    .get("bias")
+                    .getArray()
+                    .set(old.getParameters().get("bias").getArray().toFloatArray());
             Block replaced = vit.replaceModule("blocks.1.attn.qkv", counting);
             assertSame(old, replaced);
             assertSame(counting, vit.getModule("blocks.1.attn.qkv"));
@@ -166,8 +172,11 @@ class TimmStructureTest {
         e =
                 assertThrows(
                         IllegalArgumentException.class,
-                        () -> ((Attention) vit.getModule("blocks.0.attn")).replaceChild("q", Linear.builder().setUnits(1).build()));
-        assertTrue(e.getMessage().contains("'q'") && e.getMessage().contains("qkv"), e.getMessage());
+                        () ->
+                                ((Attention) vit.getModule("blocks.0.attn"))
+                                        .replaceChild("q", Linear.builder().setUnits(1).build()));
+        assertTrue(
+                e.getMessage().contains("'q'") && e.getMessage().contains("qkv"), e.getMessage());
         e =
                 assertThrows(
                         IllegalArgumentException.class,
@@ -182,8 +191,14 @@ class TimmStructureTest {
             e =
                     assertThrows(
                             IllegalArgumentException.class,
-                            () -> vit.forward(new ParameterStore(m, false), new NDList(wrong), false));
-            assertTrue(e.getMessage().contains("(B, 1, 32, 32)") && e.getMessage().contains("(1, 1, 28, 28)"),
+                            () ->
+                                    vit.forward(
+                                            new ParameterStore(m, false),
+                                            new NDList(wrong),
+                                            false));
+            assertTrue(
+                    e.getMessage().contains("(B, 1, 32, 32)")
+                            && e.getMessage().contains("(1, 1, 28, 28)"),
                     e.getMessage());
         }
     }
@@ -191,7 +206,8 @@ class TimmStructureTest {
     @Test
     void builderValidates() {
         IllegalArgumentException e =
-                assertThrows(IllegalArgumentException.class, () -> VisionTransformer.builder().build());
+                assertThrows(
+                        IllegalArgumentException.class, () -> VisionTransformer.builder().build());
         assertTrue(e.getMessage().contains("setImageSize"), e.getMessage());
         e =
                 assertThrows(

@@ -20,20 +20,17 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.Batchifier;
-
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.zoo.VitVariant;
-
-import org.junit.jupiter.api.Test;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 
 /**
  * Training the zoo ViT with LBP-WHT and the gradient probes gives bit-identical losses whether or
@@ -53,7 +50,8 @@ class TrainingDeterminismTest {
         for (int round = 0; round < 3; round++) {
             System.gc();
             for (int i = 0; i < 3000; i++) {
-                ByteBuffer b = ByteBuffer.allocateDirect(4 + 4 * (i % 4)).order(ByteOrder.nativeOrder());
+                ByteBuffer b =
+                        ByteBuffer.allocateDirect(4 + 4 * (i % 4)).order(ByteOrder.nativeOrder());
                 while (b.remaining() >= 4) {
                     b.putFloat(Float.NaN);
                 }
@@ -70,45 +68,80 @@ class TrainingDeterminismTest {
             VisionTransformer vit = VitVariant.VIT_MICRO_PATCH4_32.build();
             SequentialBlock net = new SequentialBlock().add(vit);
             if (churn) {
-                net.add(new LambdaBlock(x -> {
-                    churn(); // after the forward pass, before backward
-                    return x;
-                }));
+                net.add(
+                        new LambdaBlock(
+                                x -> {
+                                    churn(); // after the forward pass, before backward
+                                    return x;
+                                }));
             }
             model.setBlock(net);
-            LbpTrainingListener lbp = LbpTrainingListener.builder()
-                    .optRewriter(LbpRewriter.builder()
-                            .optTargets(TargetModules.regex(".*(qkv|proj|fc1|fc2)"))
-                            .optExclude(TargetModules.regex(".*patch_embed.*|.*head"))
-                            .optConfig(LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2)).build())
-                            .optLayout(vit.getTokenLayout())
-                            .build())
-                    .optEnergySampling(2)
-                    .build();
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                    .optOptimizer(Optimizer.adamW().optLearningRateTracker(Tracker.fixed(1e-3f)).build())
-                    .addTrainingListeners(lbp)
-                    .addTrainingListeners(new TrainingListenerAdapter() {
-                        @Override
-                        public void onTrainingBatch(Trainer trainer, BatchData data) {
-                            for (ai.djl.Device d : data.getLabels().keySet()) {
-                                seen.add(trainer.getLoss().evaluate(data.getLabels().get(d), data.getPredictions().get(d)).getFloat());
-                            }
-                        }
-                    });
+            LbpTrainingListener lbp =
+                    LbpTrainingListener.builder()
+                            .optRewriter(
+                                    LbpRewriter.builder()
+                                            .optTargets(TargetModules.regex(".*(qkv|proj|fc1|fc2)"))
+                                            .optExclude(
+                                                    TargetModules.regex(".*patch_embed.*|.*head"))
+                                            .optConfig(
+                                                    LbpConfig.builder()
+                                                            .optSelection(
+                                                                    BasisSelection.lowPassL1(2))
+                                                            .build())
+                                            .optLayout(vit.getTokenLayout())
+                                            .build())
+                            .optEnergySampling(2)
+                            .build();
+            DefaultTrainingConfig cfg =
+                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                            .optOptimizer(
+                                    Optimizer.adamW()
+                                            .optLearningRateTracker(Tracker.fixed(1e-3f))
+                                            .build())
+                            .addTrainingListeners(lbp)
+                            .addTrainingListeners(
+                                    new TrainingListenerAdapter() {
+                                        @Override
+                                        public void onTrainingBatch(
+                                                Trainer trainer, BatchData data) {
+                                            for (ai.djl.Device d : data.getLabels().keySet()) {
+                                                seen.add(
+                                                        trainer.getLoss()
+                                                                .evaluate(
+                                                                        data.getLabels().get(d),
+                                                                        data.getPredictions()
+                                                                                .get(d))
+                                                                .getFloat());
+                                            }
+                                        }
+                                    });
             try (Trainer trainer = model.newTrainer(cfg)) {
                 trainer.initialize(new Shape(BATCH, 1, 32, 32));
                 NDManager m = trainer.getManager();
                 Engine.getEngine("PyTorch").setRandomSeed(9);
                 NDArray xs = m.randomNormal(new Shape(STEPS, BATCH, 1, 32, 32));
-                NDArray ys = m.randomInteger(0, 10, new Shape(STEPS, BATCH), ai.djl.ndarray.types.DataType.INT32);
+                NDArray ys =
+                        m.randomInteger(
+                                0,
+                                10,
+                                new Shape(STEPS, BATCH),
+                                ai.djl.ndarray.types.DataType.INT32);
                 for (int s = 0; s < STEPS; s++) {
                     NDManager bm = m.newSubManager();
                     NDArray x = xs.get(s);
                     NDArray y = ys.get(s);
                     x.attach(bm);
                     y.attach(bm);
-                    try (Batch b = new Batch(bm, new NDList(x), new NDList(y), BATCH, Batchifier.STACK, Batchifier.STACK, s, STEPS)) {
+                    try (Batch b =
+                            new Batch(
+                                    bm,
+                                    new NDList(x),
+                                    new NDList(y),
+                                    BATCH,
+                                    Batchifier.STACK,
+                                    Batchifier.STACK,
+                                    s,
+                                    STEPS)) {
                         EasyTrain.trainBatch(trainer, b);
                         trainer.step();
                     }
@@ -130,6 +163,10 @@ class TrainingDeterminismTest {
         for (float l : quiet) {
             assertTrue(Float.isFinite(l), "finite losses");
         }
-        assertArrayEquals(quiet, churned, 0f, "losses with and without garbage collection between forward and backward");
+        assertArrayEquals(
+                quiet,
+                churned,
+                0f,
+                "losses with and without garbage collection between forward and backward");
     }
 }

@@ -9,11 +9,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
-
+import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.util.Random;
 
 class VisionTransformerTest {
 
@@ -61,7 +59,10 @@ class VisionTransformerTest {
                 float[] one = java.util.Arrays.copyOfRange(img, b * 192, (b + 1) * 192);
                 double[] want = ref.forward(one);
                 for (int k = 0; k < 3; k++) {
-                    assertEquals(want[k], out[b * 3 + k], 1e-4 * Math.max(1, Math.abs(want[k])),
+                    assertEquals(
+                            want[k],
+                            out[b * 3 + k],
+                            1e-4 * Math.max(1, Math.abs(want[k])),
                             engine + " logit " + b + "," + k);
                 }
             }
