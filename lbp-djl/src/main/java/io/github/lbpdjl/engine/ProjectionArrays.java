@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.lbpdjl.ndarray.Intermediates;
 import io.github.lbpdjl.wht.PatchProjection;
 
 /**

@@ -3,6 +3,7 @@ package io.github.lbpdjl.engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import io.github.lbpdjl.ndarray.Intermediates;
 import io.github.lbpdjl.nn.TokenwiseLinear;
 
 /**

@@ -9,10 +9,10 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.engine.Intermediates;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.engine.ProjectionArrays;
 import io.github.lbpdjl.engine.ProjectionCache;
+import io.github.lbpdjl.ndarray.Intermediates;
 import io.github.lbpdjl.wht.TokenLayout;
 import java.util.Objects;
 
@@ -27,8 +27,8 @@ import java.util.Objects;
  * last. LBP-WHT can be switched off for a layer at run time with {@link #setLbpEnabled(boolean)}.
  *
  * <p>The training forward releases its intermediates before it returns ({@link
- * io.github.lbpdjl.engine.Intermediates}), so that what stays alive until backward is what autograd
- * keeps: the projected coefficients of the input, not the input.
+ * io.github.lbpdjl.ndarray.Intermediates}), so that what stays alive until backward is what
+ * autograd keeps: the projected coefficients of the input, not the input.
  */
 public class LbpLinear extends Linear {
 

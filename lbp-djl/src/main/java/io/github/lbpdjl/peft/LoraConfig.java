@@ -10,7 +10,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.io.JsonInput;
+import io.github.lbpdjl.internal.JsonInput;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import java.util.ArrayList;

@@ -4,6 +4,7 @@ import ai.djl.Model;
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.wht.TokenLayout;

@@ -4,7 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import io.github.lbpdjl.io.JsonInput;
+import io.github.lbpdjl.internal.JsonInput;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;

@@ -27,6 +27,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;

@@ -8,8 +8,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import io.github.lbpdjl.engine.Intermediates;
-import io.github.lbpdjl.engine.Scalars;
+import io.github.lbpdjl.ndarray.Intermediates;
+import io.github.lbpdjl.ndarray.Scalars;
 
 /**
  * timm's ViT multi-head self-attention: one {@code qkv} Linear (dim -> 3 dim), scaled dot-product

@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import io.github.lbpdjl.engine.Intermediates;
+import io.github.lbpdjl.ndarray.Intermediates;
 
 /**
  * timm's {@code PatchEmbed}: a {@code proj} Conv2d with kernel = stride = patch size, then the grid

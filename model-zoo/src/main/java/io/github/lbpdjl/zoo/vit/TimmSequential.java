@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import io.github.lbpdjl.engine.Intermediates;
+import io.github.lbpdjl.ndarray.Intermediates;
 import java.util.List;
 
 /**

@@ -14,7 +14,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.training.initializer.TruncatedNormalInitializer;
 import ai.djl.util.PairList;
-import io.github.lbpdjl.engine.Intermediates;
+import io.github.lbpdjl.ndarray.Intermediates;
 import io.github.lbpdjl.wht.TokenLayout;
 import java.util.ArrayList;
 import java.util.List;

@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import io.github.lbpdjl.engine.Intermediates;
+import io.github.lbpdjl.ndarray.Intermediates;
 
 /**
  * A pre-norm transformer encoder block as timm's {@code vision_transformer.Block}: {@code x = x +

@@ -16,7 +16,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.engine.Intermediates;
+import io.github.lbpdjl.ndarray.Intermediates;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.peft.LoraConfig;
 import io.github.lbpdjl.peft.LoraLinear;

@@ -1,4 +1,4 @@
-package io.github.lbpdjl.io;
+package io.github.lbpdjl.internal;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;

@@ -1,4 +1,4 @@
-package io.github.lbpdjl.engine;
+package io.github.lbpdjl.ndarray;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
