@@ -1,5 +1,6 @@
 package io.github.lbpdjl.wht;
 
+import io.github.lbpdjl.modules.TokenGrid;
 import java.util.Objects;
 
 /**
@@ -46,6 +47,18 @@ public final class TokenLayout {
      */
     public static TokenLayout grid(int extraTokens, int height, int width) {
         return new TokenLayout(extraTokens, height, width);
+    }
+
+    /**
+     * Returns the layout of a model that states its token grid: its prefix tokens are the extra
+     * tokens, its patch grid the grid.
+     *
+     * @param model the model, e.g. the zoo's VisionTransformer
+     * @return the layout
+     */
+    public static TokenLayout of(TokenGrid model) {
+        int[] hw = model.getGridSize();
+        return grid(model.getNumPrefixTokens(), hw[0], hw[1]);
     }
 
     /**
