@@ -3,7 +3,6 @@ package io.github.lbpdjl.engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import io.github.lbpdjl.nn.TokenwiseLinear;
 
 /**
  * What differs between DJL engines for LBP-WHT, and nothing else: the formulation of the LBP

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import io.github.lbpdjl.ndarray.Intermediates;
-import io.github.lbpdjl.nn.TokenwiseLinear;
 
 /**
  * The LBP-WHT surrogate forward written with plain NDArray operations.

@@ -3,17 +3,14 @@ package io.github.lbpdjl.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.engine.LbpEngines;
-import io.github.lbpdjl.engine.ProjectionArrays;
-import io.github.lbpdjl.engine.ProjectionCache;
 import io.github.lbpdjl.ndarray.Intermediates;
-import io.github.lbpdjl.wht.TokenLayout;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -30,16 +27,7 @@ import java.util.Objects;
  * io.github.lbpdjl.ndarray.Intermediates}), so that what stays alive until backward is what
  * autograd keeps: the projected coefficients of the input, not the input.
  */
-public class LbpLinear extends Linear {
-
-    private volatile LbpConfig config;
-    private volatile boolean lbpEnabled = true;
-    private volatile String name;
-    private volatile boolean probeArmed;
-    private volatile Shape lastTrainingShape;
-    private final java.util.List<NDArray[]> probes =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final ProjectionCache projectionCache = new ProjectionCache();
+public class LbpLinear extends AdaptedLinear {
 
     /**
      * Creates the layer from a builder.
@@ -47,9 +35,7 @@ public class LbpLinear extends Linear {
      * @param builder the builder
      */
     protected LbpLinear(Builder builder) {
-        super(builder);
-        this.config = builder.config;
-        this.name = builder.name;
+        super(builder, builder.config, builder.name);
     }
 
     /**
@@ -75,227 +61,60 @@ public class LbpLinear extends Linear {
     public static LbpLinear from(Linear linear, LbpConfig config, String name) {
         LbpLinear lbp =
                 builder()
-                        .setUnits(LinearLayers.units(linear))
+                        .setUnits(unitsOf(linear))
                         .optBias(linear.getParameters().contains("bias"))
                         .optConfig(config)
                         .optName(name)
                         .build();
-        LinearLayers.shareParameters(linear, lbp);
+        shareParameters(linear, lbp);
         return lbp;
-    }
-
-    /**
-     * Returns a plain Linear with this layer's units, bias and Parameter objects (not copies): the
-     * undo of {@link #from(Linear, LbpConfig, String)}.
-     *
-     * @return the Linear
-     */
-    public Linear toLinear() {
-        Linear linear =
-                Linear.builder()
-                        .setUnits(LinearLayers.units(this))
-                        .optBias(getParameters().contains("bias"))
-                        .build();
-        LinearLayers.shareParameters(this, linear);
-        return linear;
     }
 
     /** {@inheritDoc} */
     @Override
-    protected NDList forwardInternal(
+    protected NDList forwardExact(
             ParameterStore parameterStore,
-            NDList inputs,
+            NDArray input,
             boolean training,
             PairList<String, Object> params) {
-        if (!training) {
-            return super.forwardInternal(parameterStore, inputs, training, params);
-        }
-        NDArray input = inputs.singletonOrThrow();
-        Shape shape = input.getShape();
-        if (!lbpEnabled) {
-            NDList out = super.forwardInternal(parameterStore, inputs, training, params);
-            if (!probeArmed || shape.dimension() < 3) {
-                return out;
-            }
-            TokenLayout layout = layoutFor(shape.get(shape.dimension() - 2));
-            NDArray y = out.singletonOrThrow();
-            long units = y.getShape().get(y.getShape().dimension() - 1);
-            NDArray y3 = y.reshape(-1, shape.get(shape.dimension() - 2), units);
-            ProjectionArrays arrays =
-                    projectionArrays(layout, input, parameter("weight").getArray());
-            NDArray probed = probe(y3, arrays);
-            NDArray result = probed.reshape(y.getShape());
-            Intermediates.release(probed, result);
-            Intermediates.release(y3, result);
-            Intermediates.release(y, result);
-            return new NDList(result);
-        }
-        NDArray weight = parameterStore.getValue(parameter("weight"), input.getDevice(), true);
+        return linear(parameterStore, input, training, params);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected TokenwiseMap tokenwiseMap(
+            ParameterStore parameterStore, NDArray input, NDArray x, NDArray weight) {
         Parameter biasParam = parameter("bias");
         NDArray bias =
                 biasParam == null
                         ? null
                         : parameterStore.getValue(biasParam, input.getDevice(), true);
-        TokenLayout layout = checkInput(shape, weight.getShape().get(1));
-        lastTrainingShape = shape;
-        int d = shape.dimension();
-        NDArray x = input.reshape(-1, shape.get(d - 2), shape.get(d - 1));
-        ProjectionArrays arrays = projectionArrays(layout, input, weight);
-        Weights w = new Weights(weight, input.getManager());
-        NDArray y =
-                LbpEngines.forEngine(input.getManager().getEngine().getEngineName())
-                        .forward(x, w, bias, arrays);
-        boolean probed = probeArmed;
-        if (probed) {
-            NDArray withProbe = probe(y, arrays);
-            Intermediates.release(y, withProbe);
-            y = withProbe;
-        }
-        // autograd keeps what backward needs; DJL need not keep the rest until the batch ends
-        Intermediates.release(w.frozen);
-        Intermediates.release(x, input, y);
-        NDArray out = y.reshape(shape.slice(0, d - 1).add(weight.getShape().get(0)));
-        Intermediates.release(y, out);
-        return new NDList(out);
-    }
-
-    private ProjectionArrays projectionArrays(TokenLayout layout, NDArray input, NDArray weight) {
-        return LinearLayers.projectionArrays(projectionCache, config, layout, input, weight);
-    }
-
-    /** Adds a zero leaf to y (L, N, C_out): after backward its gradient is this layer's gy. */
-    private NDArray probe(NDArray y, ProjectionArrays arrays) {
-        NDArray probe = y.getManager().zeros(y.getShape(), y.getDataType());
-        probe.setRequiresGradient(true);
-        NDArray q =
-                arrays.getGather()
-                        .duplicate(); // the cached Q may be replaced before the probe is read
-        q.attach(y.getManager());
-        probes.add(new NDArray[] {probe, q});
-        return y.add(probe);
-    }
-
-    /**
-     * Arms the gradient probe: the following training forward passes (until {@link #takeProbes()})
-     * record this layer's output gradient gy for statistics, with LBP-WHT on or off.
-     */
-    public void armProbe() {
-        probeArmed = true;
-    }
-
-    /**
-     * Disarms the probe and returns what it recorded since {@link #armProbe()}: per forward pass,
-     * the probe array (its gradient is gy, shape (L, N, C_out), after backward) and the matrix Q
-     * (M, N) of the projection used.
-     *
-     * @return the recordings, possibly empty
-     */
-    public java.util.List<NDArray[]> takeProbes() {
-        probeArmed = false;
-        java.util.List<NDArray[]> out = new java.util.ArrayList<>(probes);
-        probes.clear();
-        return out;
-    }
-
-    private Parameter parameter(String key) {
-        return parameters.get(key);
-    }
-
-    /**
-     * Returns the shape of the last input seen in training with LBP-WHT on, for statistics.
-     *
-     * @return the shape, or null if none yet
-     */
-    public Shape getLastTrainingShape() {
-        return lastTrainingShape;
-    }
-
-    /**
-     * Returns the token layout this layer uses for {@code tokens} tokens: the configured one, or E
-     * extra tokens + a square grid.
-     *
-     * @param tokens the number of tokens
-     * @return the layout
-     * @throws IllegalArgumentException if the configured layout does not have that many tokens or
-     *     none can be inferred
-     */
-    public TokenLayout layoutFor(long tokens) {
-        return checkInput(new Shape(1, tokens, inputFeatures()), inputFeatures());
-    }
-
-    private long inputFeatures() {
-        return parameter("weight").getShape().get(1);
-    }
-
-    /**
-     * Checks a training input and returns its token layout.
-     *
-     * @param shape the input shape
-     * @param features the input features the weight expects
-     * @return the layout of its token axis
-     * @throws IllegalArgumentException naming the layer, the shape and what it needs
-     */
-    TokenLayout checkInput(Shape shape, long features) {
-        return LinearLayers.checkInput(describe(), shape, features, config);
-    }
-
-    private String describe() {
-        String n = name;
-        return n != null ? "LbpLinear '" + n + "'" : "LbpLinear(" + config + ")";
-    }
-
-    /**
-     * @return the LBP-WHT configuration
-     */
-    public LbpConfig getConfig() {
-        return config;
+        return new Weights(x, bias, weight, input.getManager());
     }
 
     /**
      * Replaces the LBP-WHT configuration, e.g. to change the rank during training.
      *
-     * @param config the new configuration
+     * @param config the new configuration, not null
      */
-    public void setConfig(LbpConfig config) {
-        this.config = Objects.requireNonNull(config, "config");
-    }
-
-    /**
-     * @return whether training uses LBP-WHT (true) or full backprop (false)
-     */
-    public boolean isLbpEnabled() {
-        return lbpEnabled;
-    }
-
-    /**
-     * Switches LBP-WHT on or off for this layer; off, training is exactly Linear.
-     *
-     * @param lbpEnabled whether to use LBP-WHT in training
-     */
-    public void setLbpEnabled(boolean lbpEnabled) {
-        this.lbpEnabled = lbpEnabled;
-    }
-
-    /**
-     * @return the layer's name used in error messages, or null
-     */
-    public String getName() {
-        return name;
-    }
-
-    /**
-     * Sets the name used in error messages, e.g. its path in the model.
-     *
-     * @param name the name
-     */
-    public void setName(String name) {
-        this.name = name;
-    }
-
-    /** {@inheritDoc} */
     @Override
-    public String toString() {
-        return describe();
+    public void setConfig(LbpConfig config) {
+        super.setConfig(Objects.requireNonNull(config, "config"));
+    }
+
+    /**
+     * Disarms the probe and returns what it recorded, as pairs {probe leaf, Q}.
+     *
+     * @return the recordings, possibly empty
+     * @deprecated use {@link #takeGradientProbes()}, which returns typed probes
+     */
+    @Deprecated
+    public List<NDArray[]> takeProbes() {
+        List<NDArray[]> out = new ArrayList<>();
+        for (GradientProbe p : takeGradientProbes()) {
+            out.add(new NDArray[] {p.getLeaf(), p.getGather()});
+        }
+        return out;
     }
 
     /**
@@ -303,11 +122,12 @@ public class LbpLinear extends Linear {
      * manager: an array made from a parameter belongs to the model's manager, which lives until the
      * model closes (one leaked array per layer per step).
      */
-    private static final class Weights implements TokenwiseLinear {
+    private static final class Weights extends TokenwiseMap {
         private final NDArray weight;
         private final NDArray frozen;
 
-        Weights(NDArray weight, NDManager manager) {
+        Weights(NDArray x, NDArray bias, NDArray weight, NDManager manager) {
+            super(x, bias);
             this.weight = weight;
             this.frozen = weight.stopGradient();
             frozen.attach(manager);
@@ -321,6 +141,11 @@ public class LbpLinear extends Linear {
         @Override
         public NDArray applyFrozen(NDArray x, NDArray bias) {
             return Linear.linear(x, frozen, bias).singletonOrThrow();
+        }
+
+        @Override
+        protected void release() {
+            Intermediates.release(frozen);
         }
     }
 

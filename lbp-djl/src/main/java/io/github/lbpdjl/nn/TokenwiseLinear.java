@@ -1,31 +1,10 @@
 package io.github.lbpdjl.nn;
 
-import ai.djl.ndarray.NDArray;
-
 /**
- * A linear map applied to every token: the part of a layer that LBP-WHT projects.
+ * Moved to {@link io.github.lbpdjl.engine.TokenwiseLinear}.
  *
- * <p>Plain Linear ({@code x W^T}) and LoRA-adapted Linear ({@code x W^T + s x A^T B^T}) are both of
- * this kind; because the map is linear, running it on the projected coefficients of x and spreading
- * the result back gives exactly the LBP-WHT gradients.
+ * @deprecated use {@link io.github.lbpdjl.engine.TokenwiseLinear}; this interface goes in the next
+ *     release
  */
-public interface TokenwiseLinear {
-
-    /**
-     * Applies the bias-free map with gradients flowing to its parameters and to {@code x}.
-     *
-     * @param x input (..., C_in)
-     * @return output (..., C_out)
-     */
-    NDArray apply(NDArray x);
-
-    /**
-     * Applies the map with its parameters detached from autograd (gradients still flow to x if it
-     * carries them), then adds {@code bias}, which keeps its gradient.
-     *
-     * @param x input (..., C_in)
-     * @param bias the bias (C_out) or null
-     * @return output (..., C_out)
-     */
-    NDArray applyFrozen(NDArray x, NDArray bias);
-}
+@Deprecated
+public interface TokenwiseLinear extends io.github.lbpdjl.engine.TokenwiseLinear {}

@@ -13,14 +13,9 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.engine.LbpEngines;
-import io.github.lbpdjl.engine.ProjectionArrays;
-import io.github.lbpdjl.engine.ProjectionCache;
 import io.github.lbpdjl.ndarray.Intermediates;
 import io.github.lbpdjl.ndarray.Scalars;
-import io.github.lbpdjl.nn.LinearLayers;
-import io.github.lbpdjl.nn.TokenwiseLinear;
-import io.github.lbpdjl.wht.TokenLayout;
+import io.github.lbpdjl.nn.AdaptedLinear;
 import java.util.Locale;
 
 /**
@@ -43,7 +38,7 @@ import java.util.Locale;
  * <p>{@link #merge()} folds {@code s B A} into W0 for inference; {@link #unmerge()} takes it out
  * again. A merged layer refuses training forwards.
  */
-public class LoraLinear extends Linear {
+public class LoraLinear extends AdaptedLinear {
 
     /** Parameter name of A (r x in). */
     public static final String LORA_A = "lora_A";
@@ -57,12 +52,8 @@ public class LoraLinear extends Linear {
     private final float dropout;
     private final Parameter loraA;
     private final Parameter loraB;
-    private volatile LbpConfig lbpConfig;
-    private volatile boolean lbpEnabled = true;
     private volatile boolean adapterEnabled = true;
     private volatile boolean merged;
-    private final ProjectionCache projectionCache = new ProjectionCache();
-    private volatile String name;
 
     /**
      * Creates the layer from a builder.
@@ -70,13 +61,11 @@ public class LoraLinear extends Linear {
      * @param builder the builder
      */
     protected LoraLinear(Builder builder) {
-        super(builder);
+        super(builder, builder.lbpConfig, builder.name);
         this.units = builder.getUnits();
         this.rank = builder.rank;
         this.alpha = builder.alpha;
         this.dropout = builder.dropout;
-        this.lbpConfig = builder.lbpConfig;
-        this.name = builder.name;
         loraA =
                 addParameter(
                         Parameter.builder()
@@ -119,7 +108,7 @@ public class LoraLinear extends Linear {
             Linear linear, int rank, float alpha, float dropout, LbpConfig lbp, String name) {
         LoraLinear lora =
                 builder()
-                        .setUnits(LinearLayers.units(linear))
+                        .setUnits(unitsOf(linear))
                         .optBias(linear.getParameters().contains("bias"))
                         .optRank(rank)
                         .optAlpha(alpha)
@@ -127,7 +116,7 @@ public class LoraLinear extends Linear {
                         .optLbpConfig(lbp)
                         .optName(name)
                         .build();
-        LinearLayers.shareParameters(linear, lora);
+        shareParameters(linear, lora);
         return lora;
     }
 
@@ -137,11 +126,9 @@ public class LoraLinear extends Linear {
      *
      * @return the Linear
      */
+    @Override
     public Linear toLinear() {
-        Linear linear =
-                Linear.builder().setUnits(units).optBias(getParameters().contains("bias")).build();
-        LinearLayers.shareParameters(this, linear);
-        return linear;
+        return super.toLinear();
     }
 
     /** {@inheritDoc} */
@@ -162,31 +149,22 @@ public class LoraLinear extends Linear {
 
     /** {@inheritDoc} */
     @Override
-    protected NDList forwardInternal(
+    protected boolean lbpApplies() {
+        return adapterEnabled && !merged;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected NDList forwardExact(
             ParameterStore parameterStore,
-            NDList inputs,
+            NDArray input,
             boolean training,
             PairList<String, Object> params) {
-        NDArray input = inputs.singletonOrThrow();
         Device device = input.getDevice();
         NDManager m = input.getManager();
-        NDArray weight = parameterStore.getValue(getParameters().get("weight"), device, training);
-        Parameter biasParam = getParameters().contains("bias") ? getParameters().get("bias") : null;
-        NDArray bias =
-                biasParam == null ? null : parameterStore.getValue(biasParam, device, training);
-        long in = weight.getShape().get(1);
-        Shape shape = input.getShape();
-        if (shape.dimension() == 0 || shape.get(shape.dimension() - 1) != in) {
-            throw new IllegalArgumentException(
-                    describe()
-                            + ": got input of shape "
-                            + shape
-                            + "; the weight ("
-                            + weight.getShape()
-                            + ") needs "
-                            + in
-                            + " features on the last axis");
-        }
+        NDArray weight = parameterStore.getValue(parameter("weight"), device, training);
+        NDArray bias = biasValue(parameterStore, device, training);
+        checkFeatures(input.getShape(), weight);
         if (merged) {
             if (training) {
                 throw new IllegalStateException(
@@ -201,42 +179,53 @@ public class LoraLinear extends Linear {
         }
         NDArray a = parameterStore.getValue(loraA, device, training);
         NDArray bb = parameterStore.getValue(loraB, device, training);
-        float s = getScaling();
-        if (!training) {
-            return new NDList(sum(input, w, b, input, a, bb, s));
+        NDArray xd =
+                training && dropout > 0
+                        ? Dropout.dropout(input, dropout, true).singletonOrThrow()
+                        : input;
+        return new NDList(adapted(input, xd, w, b, a, bb, getScaling()));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected TokenwiseMap tokenwiseMap(
+            ParameterStore parameterStore, NDArray input, NDArray x, NDArray weight) {
+        Device device = input.getDevice();
+        NDManager m = input.getManager();
+        NDArray bias = biasValue(parameterStore, device, true);
+        NDArray w = detached(weight, m);
+        NDArray b = bias == null ? null : detached(bias, m);
+        NDArray a = parameterStore.getValue(loraA, device, true);
+        NDArray bb = parameterStore.getValue(loraB, device, true);
+        if (dropout <= 0) {
+            return new LoraMap(x, b, w, a, bb, getScaling(), 0, m);
         }
-        NDArray xd = dropout > 0 ? Dropout.dropout(input, dropout, true).singletonOrThrow() : input;
-        LbpConfig config = lbpConfig;
-        if (config == null || !lbpEnabled) {
-            return new NDList(sum(input, w, b, xd, a, bb, s));
+        NDArray xd = Dropout.dropout(input, dropout, true).singletonOrThrow();
+        NDArray dropped = xd.reshape(x.getShape());
+        NDArray joined = x.concat(dropped, 2);
+        Intermediates.release(dropped, xd);
+        Intermediates.release(xd, input);
+        return new LoraMap(joined, b, w, a, bb, getScaling(), weight.getShape().get(1), m);
+    }
+
+    private NDArray biasValue(ParameterStore parameterStore, Device device, boolean training) {
+        Parameter biasParam = parameter("bias");
+        return biasParam == null ? null : parameterStore.getValue(biasParam, device, training);
+    }
+
+    private void checkFeatures(Shape shape, NDArray weight) {
+        long in = weight.getShape().get(1);
+        if (shape.dimension() == 0 || shape.get(shape.dimension() - 1) != in) {
+            throw new IllegalArgumentException(
+                    describe()
+                            + ": got input of shape "
+                            + shape
+                            + "; the weight ("
+                            + weight.getShape()
+                            + ") needs "
+                            + in
+                            + " features on the last axis");
         }
-        TokenLayout layout = LinearLayers.checkInput(describe(), shape, in, config);
-        int d = shape.dimension();
-        NDArray x = input.reshape(-1, shape.get(d - 2), in);
-        ProjectionArrays arrays =
-                LinearLayers.projectionArrays(projectionCache, config, layout, input, weight);
-        NDArray aFrozen = detachedAlways(a, m);
-        NDArray bFrozen = detachedAlways(bb, m);
-        TokenwiseLinear f;
-        if (dropout > 0) {
-            NDArray dropped = xd.reshape(x.getShape());
-            NDArray joined = x.concat(dropped, 2);
-            Intermediates.release(dropped, xd);
-            Intermediates.release(xd, input);
-            Intermediates.release(x, input);
-            x = joined;
-            f = new DropoutMap(w, a, bb, aFrozen, bFrozen, s, in);
-        } else {
-            f = new LoraMap(w, a, bb, aFrozen, bFrozen, s);
-        }
-        NDArray y = LbpEngines.forEngine(m.getEngine().getEngineName()).forward(x, f, b, arrays);
-        // autograd keeps what backward needs; DJL need not keep the rest until the batch ends
-        Intermediates.release(aFrozen, a);
-        Intermediates.release(bFrozen, bb);
-        Intermediates.release(x, input, y);
-        NDArray out = y.reshape(shape.slice(0, d - 1).add(units));
-        Intermediates.release(y, out);
-        return new NDList(out);
     }
 
     /**
@@ -245,33 +234,29 @@ public class LoraLinear extends Linear {
      * backward of an addition needs no inputs), so the layer keeps one output-sized array alive
      * like Linear, not three.
      */
-    private static NDArray sum(
-            NDArray x, NDArray w, NDArray b, NDArray xd, NDArray a, NDArray bb, float s) {
+    private static NDArray adapted(
+            NDArray x, NDArray xd, NDArray w, NDArray bias, NDArray a, NDArray b, float s) {
         NDArray down = Linear.linear(xd, a).singletonOrThrow();
         NDArray scaled = Scalars.mul(down, s);
         Intermediates.release(down);
-        NDArray delta = Linear.linear(scaled, bb).singletonOrThrow();
+        NDArray delta = Linear.linear(scaled, b).singletonOrThrow();
         Intermediates.release(scaled);
-        NDArray base = Linear.linear(x, w, b).singletonOrThrow();
+        NDArray base = Linear.linear(x, w, bias).singletonOrThrow();
         NDArray y = base.add(delta);
         Intermediates.release(base);
         Intermediates.release(delta);
         return y;
     }
 
-    /** x W0^T + s (xd A^T) B^T without bias, the intermediates released (W0 as given). */
-    private static NDArray adapted(
-            NDArray x, NDArray xd, NDArray w, NDArray a, NDArray b, float s) {
-        NDArray down = Linear.linear(xd, a).singletonOrThrow();
-        NDArray scaled = Scalars.mul(down, s);
-        Intermediates.release(down);
-        NDArray delta = Linear.linear(scaled, b).singletonOrThrow();
-        Intermediates.release(scaled);
-        NDArray base = Linear.linear(x, w).singletonOrThrow();
-        NDArray y = base.add(delta);
-        Intermediates.release(base);
-        Intermediates.release(delta);
-        return y;
+    /**
+     * The weight the adapter adds, {@code s B A} (out x in), from detached A and B; the small B is
+     * scaled, not the product.
+     */
+    private static NDArray deltaWeight(NDArray aFrozen, NDArray bFrozen, float s) {
+        NDArray sb = Scalars.mul(bFrozen, s);
+        NDArray product = sb.matMul(aFrozen);
+        sb.close();
+        return product;
     }
 
     /** A detached view of a parameter array, owned by the forward pass's manager. */
@@ -288,89 +273,69 @@ public class LoraLinear extends Linear {
         return d;
     }
 
-    /** x W0^T + s (x A^T) B^T, W0 detached. */
-    private static final class LoraMap implements TokenwiseLinear {
+    /**
+     * The LoRA map x W0^T + s (x A^T) B^T, W0 detached. With dropout it runs on z = [x |
+     * dropout(x)] (2 in features): x W0^T + s (dropout(x) A^T) B^T, so that one dropout mask serves
+     * both the value and the gradients.
+     */
+    private static final class LoraMap extends TokenwiseMap {
         private final NDArray w;
         private final NDArray a;
         private final NDArray b;
         private final NDArray aFrozen;
         private final NDArray bFrozen;
         private final float s;
+        private final long dropoutSplit;
 
-        LoraMap(NDArray w, NDArray a, NDArray b, NDArray aFrozen, NDArray bFrozen, float s) {
-            this.w = w;
-            this.a = a;
-            this.b = b;
-            this.aFrozen = aFrozen;
-            this.bFrozen = bFrozen;
-            this.s = s;
-        }
-
-        @Override
-        public NDArray apply(NDArray x) {
-            return adapted(x, x, w, a, b, s);
-        }
-
-        @Override
-        public NDArray applyFrozen(NDArray x, NDArray bias) {
-            // W0 + s B A, keeping one weight-sized array: scale the small B, free the product at
-            // once (all detached, so autograd does not need it; MXNet forbids in-place here)
-            NDArray sb = Scalars.mul(bFrozen, s);
-            NDArray product = sb.matMul(aFrozen);
-            NDArray merged = product.add(w);
-            product.close();
-            sb.close();
-            NDArray y = Linear.linear(x, merged, bias).singletonOrThrow();
-            merged.close(); // the engines keep what autograd needs; DJL need not keep it too
-            return y;
-        }
-    }
-
-    /** On z = [x | dropout(x)] (2 in features): x W0^T + s (dropout(x) A^T) B^T, W0 detached. */
-    private static final class DropoutMap implements TokenwiseLinear {
-        private final NDArray w;
-        private final NDArray a;
-        private final NDArray b;
-        private final NDArray aFrozen;
-        private final NDArray bFrozen;
-        private final float s;
-        private final long in;
-
-        DropoutMap(
+        /**
+         * @param dropoutSplit the input features when the map runs on [x | dropout(x)], else 0
+         */
+        LoraMap(
+                NDArray z,
+                NDArray bias,
                 NDArray w,
                 NDArray a,
                 NDArray b,
-                NDArray aFrozen,
-                NDArray bFrozen,
                 float s,
-                long in) {
+                long dropoutSplit,
+                NDManager manager) {
+            super(z, bias);
             this.w = w;
             this.a = a;
             this.b = b;
-            this.aFrozen = aFrozen;
-            this.bFrozen = bFrozen;
+            this.aFrozen = detachedAlways(a, manager);
+            this.bFrozen = detachedAlways(b, manager);
             this.s = s;
-            this.in = in;
+            this.dropoutSplit = dropoutSplit;
         }
 
         @Override
         public NDArray apply(NDArray z) {
-            NDList parts = z.split(new long[] {in}, z.getShape().dimension() - 1);
-            NDArray y = adapted(parts.get(0), parts.get(1), w, a, b, s);
+            if (dropoutSplit == 0) {
+                return adapted(z, z, w, null, a, b, s);
+            }
+            NDList parts = z.split(new long[] {dropoutSplit}, z.getShape().dimension() - 1);
+            NDArray y = adapted(parts.get(0), parts.get(1), w, null, a, b, s);
             Intermediates.release(parts, new NDList(z, y));
             return y;
         }
 
         @Override
         public NDArray applyFrozen(NDArray z, NDArray bias) {
-            NDArray sb = Scalars.mul(bFrozen, s);
-            NDArray ba = sb.matMul(aFrozen);
-            NDArray merged = w.concat(ba, 1);
-            ba.close();
-            sb.close();
+            // W0 + s B A (or [W0 | s B A] on [x | dropout(x)]), keeping one weight-sized array:
+            // all detached, so autograd does not need it; MXNet forbids in-place here
+            NDArray delta = deltaWeight(aFrozen, bFrozen, s);
+            NDArray merged = dropoutSplit == 0 ? delta.add(w) : w.concat(delta, 1);
+            delta.close();
             NDArray y = Linear.linear(z, merged, bias).singletonOrThrow();
-            merged.close();
+            merged.close(); // the engines keep what autograd needs; DJL need not keep it too
             return y;
+        }
+
+        @Override
+        protected void release() {
+            Intermediates.release(aFrozen, a);
+            Intermediates.release(bFrozen, b);
         }
     }
 
@@ -409,8 +374,7 @@ public class LoraLinear extends Linear {
         NDArray w = weight.getArray();
         NDArray a = loraA.getArray().stopGradient();
         NDArray b = loraB.getArray().stopGradient();
-        NDArray ba = b.matMul(a);
-        NDArray delta = ba.mul(sign * getScaling());
+        NDArray delta = deltaWeight(a, b, sign * getScaling());
         boolean grad = w.hasGradient();
         if (grad) {
             w.setRequiresGradient(false);
@@ -419,7 +383,7 @@ public class LoraLinear extends Linear {
         if (grad) {
             w.setRequiresGradient(true);
         }
-        for (NDArray t : new NDArray[] {a, b, ba, delta}) {
+        for (NDArray t : new NDArray[] {a, b, delta}) {
             t.close();
         }
     }
@@ -481,35 +445,25 @@ public class LoraLinear extends Linear {
     }
 
     /**
-     * @return the LBP-WHT configuration of the training forward, or null for plain LoRA
+     * Returns the LBP-WHT configuration of the training forward.
+     *
+     * @return the configuration, or null for plain LoRA
+     * @deprecated use {@link #getConfig()}, the name every adapted layer uses
      */
+    @Deprecated
     public LbpConfig getLbpConfig() {
-        return lbpConfig;
+        return getConfig();
     }
 
     /**
      * Sets the LBP-WHT configuration of the training forward; null gives plain LoRA.
      *
      * @param lbpConfig the configuration, or null
+     * @deprecated use {@link #setConfig(LbpConfig)}, the name every adapted layer uses
      */
+    @Deprecated
     public void setLbpConfig(LbpConfig lbpConfig) {
-        this.lbpConfig = lbpConfig;
-    }
-
-    /**
-     * @return whether a configured LBP-WHT is used in training
-     */
-    public boolean isLbpEnabled() {
-        return lbpEnabled;
-    }
-
-    /**
-     * Switches a configured LBP-WHT on or off at run time (off: plain LoRA backprop).
-     *
-     * @param lbpEnabled whether to use LBP-WHT in training
-     */
-    public void setLbpEnabled(boolean lbpEnabled) {
-        this.lbpEnabled = lbpEnabled;
+        setConfig(lbpConfig);
     }
 
     /**
@@ -528,37 +482,14 @@ public class LoraLinear extends Linear {
         this.adapterEnabled = enabled;
     }
 
-    /**
-     * @return the layer's name or path used in error messages, or null
-     */
-    public String getName() {
-        return name;
-    }
-
-    /**
-     * Sets the name used in error messages, e.g. its path in the model.
-     *
-     * @param name the name
-     */
-    public void setName(String name) {
-        this.name = name;
-    }
-
-    private String describe() {
-        String n = name;
-        return (n != null ? "LoraLinear '" + n + "'" : "LoraLinear")
-                + String.format(
-                        Locale.ROOT,
-                        "(r=%d, alpha=%s%s)",
-                        rank,
-                        alpha,
-                        lbpConfig == null ? "" : ", " + lbpConfig);
-    }
-
     /** {@inheritDoc} */
     @Override
-    public String toString() {
-        return describe();
+    protected String describe() {
+        String n = getName();
+        LbpConfig c = getConfig();
+        return (n != null ? "LoraLinear '" + n + "'" : "LoraLinear")
+                + String.format(
+                        Locale.ROOT, "(r=%d, alpha=%s%s)", rank, alpha, c == null ? "" : ", " + c);
     }
 
     /**

@@ -1,4 +1,4 @@
-package io.github.lbpdjl.engine;
+package io.github.lbpdjl.nn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.lbpdjl.engine.ProjectionArrays;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.Padding;
 import io.github.lbpdjl.wht.PatchProjection;

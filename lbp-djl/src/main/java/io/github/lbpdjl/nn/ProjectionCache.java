@@ -1,7 +1,8 @@
-package io.github.lbpdjl.engine;
+package io.github.lbpdjl.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.github.lbpdjl.engine.ProjectionArrays;
 import io.github.lbpdjl.wht.PatchProjection;
 
 /**
@@ -14,7 +15,7 @@ import io.github.lbpdjl.wht.PatchProjection;
  * at each switch, as every pass did before. Not thread-safe: one per layer, used by the training
  * thread.
  */
-public final class ProjectionCache implements AutoCloseable {
+final class ProjectionCache implements AutoCloseable {
 
     private NDManager manager;
     private ProjectionArrays arrays;
