@@ -18,8 +18,8 @@ import io.github.lbpdjl.ndarray.Intermediates;
  * </pre>
  *
  * Autograd differentiates only d and b: the weight gets {@code (Qs gy)^T (Q x)}, x gets {@code Q^T
- * (Qs gy) W}, the bias gets the exact sum of gy (from the ones column), as METHOD.md requires; the
- * full-size input x is used only detached. Engines differ in how c is added: on PyTorch it is
+ * (Qs gy) W}, the bias gets the exact sum of gy (from the ones column), as docs/METHOD.md requires;
+ * the full-size input x is used only detached. Engines differ in how c is added: on PyTorch it is
  * passed as the full-shape bias of a 2-D linear call, so that the GEMM adds it (one pass, no
  * separate bias reduction in backward); elsewhere it is a separate addition.
  *

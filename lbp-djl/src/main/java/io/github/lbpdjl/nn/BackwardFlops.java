@@ -6,7 +6,7 @@ import io.github.lbpdjl.wht.TokenLayout;
 
 /**
  * Backward FLOPs of one token-wise linear layer per input sample (FLOP = one multiply or add; a
- * multiply-add counts 2), as METHOD.md counts them.
+ * multiply-add counts 2), as docs/METHOD.md counts them.
  *
  * <ul>
  *   <li>full backprop: grad_x plus grad_W, {@code 4 N C_in C_out};

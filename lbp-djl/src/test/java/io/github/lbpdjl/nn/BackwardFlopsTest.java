@@ -17,7 +17,7 @@ class BackwardFlopsTest {
         assertEquals(4L * 197 * 768 * 3072, f.getFull());
         long rows = 1 + 3 * 4;
         assertEquals(4L * rows * 768 * 3072 + 64L * 12 * (2 * 768 + 3072), f.getLbp());
-        // (1 + 2 * 13 / 197) / 3 plus the transforms: about 0.38, the limit METHOD.md quotes
+        // (1 + 2 * 13 / 197) / 3 plus the transforms: about 0.38, as docs/METHOD.md states
         assertEquals(0.38, f.getStepRatio(), 0.01);
     }
 

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** METHOD.md's tests, on both engines, against {@link ReferenceLbp} and DJL's own Linear. */
+/** The checks of docs/METHOD.md, on both engines, against {@link ReferenceLbp} and Linear. */
 class LbpLinearGradientTest {
 
     private static final double TOL = 2e-5;

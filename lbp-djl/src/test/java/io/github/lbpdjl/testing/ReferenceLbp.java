@@ -3,9 +3,9 @@ package io.github.lbpdjl.testing;
 import io.github.lbpdjl.wht.Padding;
 
 /**
- * An independent LBP-WHT reference in double precision, written literally from METHOD.md: pad the
- * grid, cut it into patches, take basis coefficients per patch, form the gradients, crop. It shares
- * no code with the production path (its Walsh functions come from the Gray-code formula).
+ * An independent LBP-WHT reference in double precision, written literally from docs/METHOD.md: pad
+ * the grid, cut it into patches, take basis coefficients per patch, form the gradients, crop. It
+ * shares no code with the production path (its Walsh functions come from the Gray-code formula).
  */
 public final class ReferenceLbp {
 
