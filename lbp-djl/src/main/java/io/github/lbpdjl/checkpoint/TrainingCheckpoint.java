@@ -3,7 +3,7 @@ package io.github.lbpdjl.checkpoint;
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import io.github.lbpdjl.io.AtomicFiles;
-import io.github.lbpdjl.training.LbpTrainingListener;
+import io.github.lbpdjl.training.StatefulListener;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -55,7 +55,7 @@ public final class TrainingCheckpoint {
      * @throws IOException if writing fails; the previous checkpoint is then untouched
      */
     public static void save(
-            Path dir, Model model, ResumableAdamW optimizer, LbpTrainingListener listener)
+            Path dir, Model model, ResumableAdamW optimizer, StatefulListener listener)
             throws IOException {
         AtomicFiles.writeFolder(
                 dir,
@@ -106,7 +106,7 @@ public final class TrainingCheckpoint {
      * @throws IOException if the checkpoint cannot be read
      */
     public static void loadState(
-            Path dir, Model model, ResumableAdamW optimizer, LbpTrainingListener listener)
+            Path dir, Model model, ResumableAdamW optimizer, StatefulListener listener)
             throws IOException {
         Path folder = resolve(dir);
         try (InputStream in =

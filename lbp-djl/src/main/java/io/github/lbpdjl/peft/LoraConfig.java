@@ -137,7 +137,10 @@ public final class LoraConfig {
 
     /**
      * @return the rewriter applied to the other Linear layers after LoRA, or null
+     * @deprecated it is not part of the adapter (toJson does not write it); compose the two tuners
+     *     with {@code io.github.lbpdjl.training.FineTuning} instead
      */
+    @Deprecated
     public LbpRewriter getLbpRewriter() {
         return lbpRewriter;
     }
@@ -207,13 +210,12 @@ public final class LoraConfig {
         if (t.isAllLinear()) {
             return GSON.toJsonTree("all-linear");
         }
-        String kind = t.toString();
-        if (kind.startsWith("regex")) {
+        if (t.getKind() == TargetModules.Kind.REGEX) {
             return GSON.toJsonTree(t.getPatterns().get(0));
         }
         JsonArray arr = new JsonArray();
         t.getPatterns().forEach(arr::add);
-        if (kind.startsWith("globs")) {
+        if (t.getKind() == TargetModules.Kind.GLOBS) {
             JsonObject g = new JsonObject();
             g.add("globs", arr);
             return g;
@@ -331,15 +333,17 @@ public final class LoraConfig {
         return rank == c.rank
                 && alpha == c.alpha
                 && dropout == c.dropout
-                && targets.toString().equals(c.targets.toString())
-                && Objects.equals(Objects.toString(exclude), Objects.toString(c.exclude))
+                && targets.equals(c.targets)
+                && Objects.equals(exclude, c.exclude)
                 && modulesToSave.equals(c.modulesToSave)
-                && Objects.equals(lbp, c.lbp);
+                && Objects.equals(lbp, c.lbp)
+                && Objects.equals(lbpRewriter, c.lbpRewriter);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(rank, alpha, dropout, targets.toString(), modulesToSave, lbp);
+        return Objects.hash(
+                rank, alpha, dropout, targets, exclude, modulesToSave, lbp, lbpRewriter);
     }
 
     @Override
@@ -470,7 +474,10 @@ public final class LoraConfig {
          *
          * @param rewriter the rewriter, or null
          * @return this builder
+         * @deprecated it is not part of the adapter (toJson does not write it); compose the two
+         *     tuners with {@code io.github.lbpdjl.training.FineTuning} instead
          */
+        @Deprecated
         public Builder optLbpRewriter(LbpRewriter rewriter) {
             this.lbpRewriter = rewriter;
             return this;

@@ -4,12 +4,12 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.core.Linear;
 import ai.djl.util.Pair;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.io.AtomicFiles;
 import io.github.lbpdjl.modules.BlockTree;
-import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.rewrite.AdapterInjector;
+import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.RewriteReport;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.safetensors.DType;
@@ -31,6 +31,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A model with LoRA adapters, as PEFT's LoraModel: created by {@link #apply(Model, LoraConfig)}, it
@@ -52,6 +54,7 @@ public final class LoraModel {
     /** The adapter configuration file name PEFT uses. */
     public static final String CONFIG_FILE = "adapter_config.json";
 
+    private static final Logger logger = LoggerFactory.getLogger(LoraModel.class);
     private static final String PREFIX = "base_model.model.";
     private static final long MAX_CONFIG_BYTES = 16L << 20;
 
@@ -90,54 +93,34 @@ public final class LoraModel {
      */
     public static LoraModel apply(Model model, LoraConfig config) {
         Block root = model.getBlock();
-        TargetModules targets = config.getTargets();
-        TargetModules exclude = config.getExclude();
         Map<String, Block> save = modulesToSave(root, config);
-        String outputLayer = targets.isAllLinear() ? outputLayer(root) : null;
-        List<BlockTree.Node> selected = new ArrayList<>();
-        Set<String> used = new TreeSet<>();
-        for (BlockTree.Node n : BlockTree.walk(root)) {
-            Block b = n.getBlock();
-            if (!(b instanceof Linear)
-                    || n.getParent() == null
-                    || n.getPath().equals(outputLayer)
-                    || b instanceof LoraLinear
-                    || b instanceof LbpLinear
-                    || under(n.getPath(), save.keySet())) {
-                continue;
-            }
-            int pattern = targets.matchingPattern(n.getPath());
-            if (pattern < 0 || (exclude != null && exclude.matches(n.getPath()))) {
-                continue;
-            }
-            used.add(targets.getPatterns().get(pattern));
-            selected.add(n);
-        }
-        List<String> unmatched = new ArrayList<>(targets.getPatterns());
-        unmatched.removeAll(used);
-        if (!unmatched.isEmpty() && !config.isAllowUnmatched()) {
-            throw new IllegalArgumentException(
-                    "LoRA target patterns "
-                            + unmatched
-                            + " match no Linear layer; the Linear layers are "
-                            + BlockTree.find(root, Linear.class).keySet()
-                            + " (use optAllowUnmatched(true) to allow this)");
-        }
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
-        for (BlockTree.Node n : selected) {
-            LoraLinear lora =
-                    LoraLinear.from(
-                            (Linear) n.getBlock(),
-                            config.getRank(),
-                            config.getAlpha(),
-                            config.getDropout(),
-                            config.getLbp(),
-                            n.getPath());
-            BlockTree.replaceChild(n.getParent(), n.getKey(), n.getBlock(), lora);
-            layers.put(n.getPath(), lora);
+        AdapterInjector injector =
+                new AdapterInjector(
+                        "LoRA",
+                        config.getTargets(),
+                        config.getExclude(),
+                        save.keySet(),
+                        config.isAllowUnmatched(),
+                        (linear, path) -> {
+                            LoraLinear lora =
+                                    LoraLinear.from(
+                                            linear,
+                                            config.getRank(),
+                                            config.getAlpha(),
+                                            config.getDropout(),
+                                            config.getLbp(),
+                                            path);
+                            layers.put(path, lora);
+                            return lora;
+                        });
+        RewriteReport injected = injector.apply(root);
+        if (!injected.getSkipped().isEmpty()) {
+            logger.warn("LoRA: left as they are (adapted already): {}", injected.getLeftOut());
         }
-        RewriteReport report =
-                config.getLbpRewriter() == null ? null : config.getLbpRewriter().apply(model);
+        @SuppressWarnings("deprecation")
+        LbpRewriter others = config.getLbpRewriter();
+        RewriteReport report = others == null ? null : others.apply(model);
         LoraModel lm = new LoraModel(model, config, layers, save, report);
         lm.freeze();
         return lm;
@@ -195,14 +178,6 @@ public final class LoraModel {
             }
         }
         return false;
-    }
-
-    private static String outputLayer(Block root) {
-        String last = null;
-        for (String path : BlockTree.find(root, Linear.class).keySet()) {
-            last = path;
-        }
-        return last;
     }
 
     /**
@@ -289,20 +264,14 @@ public final class LoraModel {
      * @return the paths restored
      */
     public List<String> unload(boolean merge) {
-        List<String> restored = new ArrayList<>();
-        for (BlockTree.Node n : BlockTree.walk(model.getBlock())) {
-            if (n.getBlock() instanceof LoraLinear && n.getParent() != null) {
-                LoraLinear l = (LoraLinear) n.getBlock();
-                if (merge && !l.isMerged()) {
-                    l.merge();
-                } else if (!merge && l.isMerged()) {
-                    l.unmerge();
-                }
-                BlockTree.replaceChild(n.getParent(), n.getKey(), l, l.toLinear());
-                restored.add(n.getPath());
+        for (LoraLinear l : BlockTree.find(model.getBlock(), LoraLinear.class).values()) {
+            if (merge && !l.isMerged()) {
+                l.merge();
+            } else if (!merge && l.isMerged()) {
+                l.unmerge();
             }
         }
-        return restored;
+        return AdapterInjector.undo(model.getBlock(), LoraLinear.class);
     }
 
     /**
@@ -530,22 +499,11 @@ public final class LoraModel {
                 String base =
                         PREFIX + e.getKey() + (n.getPath().isEmpty() ? "" : "." + n.getPath());
                 for (Pair<String, Parameter> p : n.getBlock().getDirectParameters()) {
-                    out.put(base + "." + torchName(p.getKey()), p.getValue());
+                    out.put(base + "." + BlockTree.torchName(p.getKey()), p.getValue());
                 }
             }
         }
         return out;
-    }
-
-    private static String torchName(String djl) {
-        switch (djl) {
-            case "gamma":
-                return "weight";
-            case "beta":
-                return "bias";
-            default:
-                return djl;
-        }
     }
 
     /**

@@ -4,22 +4,21 @@ import ai.djl.Model;
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.modules.BlockTree;
+import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.nn.LbpLinear;
-import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.wht.TokenLayout;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Turns the chosen {@link Linear} layers of a DJL block tree into {@link LbpLinear}, keeping the
- * trained parameter arrays, and back ({@link #undo(Block)}). LoRA layers ({@link LoraLinear}) are
- * never rewritten: they take LBP-WHT through their own configuration.
+ * trained parameter arrays, and back ({@link #undo(Block)}). Layers a tuner adapted already (LoRA
+ * layers) are never rewritten: they take LBP-WHT through their own configuration.
  *
  * <pre>{@code
  * RewriteReport r = LbpRewriter.builder()
@@ -85,73 +84,36 @@ public final class LbpRewriter {
      * @return the report
      */
     public RewriteReport apply(Model model) {
-        Block root = model.getBlock();
-        if (root instanceof Linear
-                && !(root instanceof LbpLinear)
-                && !(root instanceof LoraLinear)
-                && selects("")) {
-            model.setBlock(LbpLinear.from((Linear) root, configFor(""), ""));
-            return new RewriteReport(List.of(""), List.of(), List.of());
-        }
-        return apply(root);
+        return warnSkipped(injector(model.getBlock()).apply(model));
     }
 
     /**
      * Rewrites the target Linear layers of a tree in place.
      *
      * @param root the root block
-     * @return the report: paths replaced, paths already LbpLinear (skipped, with a warning)
+     * @return the report: paths replaced, paths already adapted (skipped, with a warning)
      * @throws IllegalArgumentException if a pattern matches nothing (unless allowed)
      */
     public RewriteReport apply(Block root) {
-        List<BlockTree.Node> selected = new ArrayList<>();
-        List<String> skipped = new ArrayList<>();
-        boolean[] used = new boolean[targets.getPatterns().size()];
-        String outputLayer = targets.isAllLinear() ? outputLayer(root) : null;
-        for (BlockTree.Node n : BlockTree.walk(root)) {
-            if (!(n.getBlock() instanceof Linear)
-                    || n.getBlock() instanceof LoraLinear
-                    || n.getParent() == null
-                    || n.getPath().equals(outputLayer)) {
-                continue; // LoRA layers carry their own LBP-WHT configuration
-            }
-            int pattern = targets.matchingPattern(n.getPath());
-            if (pattern < 0 || exclude.matches(n.getPath())) {
-                continue;
-            }
-            used[pattern] = true;
-            if (n.getBlock() instanceof LbpLinear) {
-                skipped.add(n.getPath());
-            } else {
-                selected.add(n);
-            }
+        return warnSkipped(injector(root).apply(root));
+    }
+
+    private AdapterInjector injector(Block root) {
+        TokenLayout fromModel = root instanceof TokenGrid ? TokenLayout.of((TokenGrid) root) : null;
+        return new AdapterInjector(
+                "LBP-WHT",
+                targets,
+                exclude,
+                Set.of(),
+                allowUnmatched,
+                (linear, path) -> LbpLinear.from(linear, configFor(path, fromModel), path));
+    }
+
+    private static RewriteReport warnSkipped(RewriteReport report) {
+        if (!report.getSkipped().isEmpty()) {
+            logger.warn("LBP-WHT already applied to {}: left as they are", report.getSkipped());
         }
-        List<String> unmatched = new ArrayList<>();
-        for (int i = 0; i < used.length; i++) {
-            if (!used[i]) {
-                unmatched.add(targets.getPatterns().get(i));
-            }
-        }
-        if (!unmatched.isEmpty() && !allowUnmatched) {
-            throw new IllegalArgumentException(
-                    "LBP-WHT target patterns "
-                            + unmatched
-                            + " match no Linear layer; the Linear layers are "
-                            + BlockTree.find(root, Linear.class).keySet()
-                            + " (use optAllowUnmatched(true) to allow this)");
-        }
-        // replace only once everything is checked: a failed call changes nothing
-        List<String> replaced = new ArrayList<>();
-        for (BlockTree.Node n : selected) {
-            LbpLinear lbp =
-                    LbpLinear.from((Linear) n.getBlock(), configFor(n.getPath()), n.getPath());
-            BlockTree.replaceChild(n.getParent(), n.getKey(), n.getBlock(), lbp);
-            replaced.add(n.getPath());
-        }
-        if (!skipped.isEmpty()) {
-            logger.warn("LBP-WHT already applied to {}: left as they are", skipped);
-        }
-        return new RewriteReport(replaced, skipped, unmatched);
+        return report;
     }
 
     /**
@@ -162,18 +124,7 @@ public final class LbpRewriter {
      * @return the paths restored
      */
     public static List<String> undo(Block root) {
-        List<String> restored = new ArrayList<>();
-        for (BlockTree.Node n : BlockTree.walk(root)) {
-            if (n.getBlock() instanceof LbpLinear && n.getParent() != null) {
-                BlockTree.replaceChild(
-                        n.getParent(),
-                        n.getKey(),
-                        n.getBlock(),
-                        ((LbpLinear) n.getBlock()).toLinear());
-                restored.add(n.getPath());
-            }
-        }
-        return restored;
+        return AdapterInjector.undo(root, LbpLinear.class);
     }
 
     /**
@@ -183,27 +134,15 @@ public final class LbpRewriter {
      * @return the paths restored
      */
     public static List<String> undo(Model model) {
-        if (model.getBlock() instanceof LbpLinear) {
-            model.setBlock(((LbpLinear) model.getBlock()).toLinear());
-            return List.of("");
-        }
-        return undo(model.getBlock());
+        return AdapterInjector.undo(model, LbpLinear.class);
     }
 
-    /** PEFT's all-linear leaves out the output layer: here the last Linear of the tree. */
-    private static String outputLayer(Block root) {
-        String last = null;
-        for (String path : BlockTree.find(root, Linear.class).keySet()) {
-            last = path;
-        }
-        return last;
-    }
-
-    private boolean selects(String path) {
-        return targets.matches(path) && !exclude.matches(path);
-    }
-
-    private LbpConfig configFor(String path) {
+    /**
+     * The configuration of one replaced layer: its layout is the first matching per-pattern layout,
+     * else the rewriter's, else the configuration's own, else the one the model states ({@link
+     * TokenGrid}); with none, the layer infers E + a square grid at run time.
+     */
+    private LbpConfig configFor(String path, TokenLayout fromModel) {
         TokenLayout l = layout;
         for (Map.Entry<TargetModules, TokenLayout> e : layouts.entrySet()) {
             if (e.getKey().matches(path)) {
@@ -211,7 +150,35 @@ public final class LbpRewriter {
                 break;
             }
         }
+        if (l == null && config.getLayout() == null) {
+            l = fromModel;
+        }
         return l == null ? config : config.toBuilder().optLayout(l).build();
+    }
+
+    /** Two rewriters are equal if they adapt the same layers the same way. */
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof LbpRewriter)) {
+            return false;
+        }
+        LbpRewriter r = (LbpRewriter) o;
+        return targets.equals(r.targets)
+                && exclude.equals(r.exclude)
+                && config.equals(r.config)
+                && Objects.equals(layout, r.layout)
+                && layouts.equals(r.layouts)
+                && allowUnmatched == r.allowUnmatched;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(targets, exclude, config, layout, layouts, allowUnmatched);
+    }
+
+    @Override
+    public String toString() {
+        return "LbpRewriter{targets=" + targets + ", exclude=" + exclude + ", " + config + "}";
     }
 
     /** Builds an {@link LbpRewriter}. */

@@ -1,7 +1,9 @@
 package io.github.lbpdjl.rewrite;
 
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What a rewrite did: the module paths it replaced, skipped and the patterns that matched nothing.
@@ -11,11 +13,28 @@ public final class RewriteReport {
     private final List<String> replaced;
     private final List<String> skipped;
     private final List<String> unmatchedPatterns;
+    private final Map<String, String> leftOut;
 
-    RewriteReport(List<String> replaced, List<String> skipped, List<String> unmatchedPatterns) {
+    RewriteReport(
+            List<String> replaced,
+            List<String> skipped,
+            List<String> unmatchedPatterns,
+            Map<String, String> leftOut) {
         this.replaced = Collections.unmodifiableList(replaced);
         this.skipped = Collections.unmodifiableList(skipped);
         this.unmatchedPatterns = Collections.unmodifiableList(unmatchedPatterns);
+        this.leftOut = Collections.unmodifiableMap(new LinkedHashMap<>(leftOut));
+    }
+
+    /**
+     * Returns every Linear a target pattern matched that was not replaced, with the reason: already
+     * adapted (e.g. "already LoraLinear"), excluded, the output layer of all-linear, or under a
+     * module trained fully.
+     *
+     * @return path to reason, in model order
+     */
+    public Map<String, String> getLeftOut() {
+        return leftOut;
     }
 
     /**
@@ -26,7 +45,7 @@ public final class RewriteReport {
     }
 
     /**
-     * @return paths of matching modules left as they were (already rewritten)
+     * @return paths of matching modules left as they were because a tuner adapted them already
      */
     public List<String> getSkipped() {
         return skipped;

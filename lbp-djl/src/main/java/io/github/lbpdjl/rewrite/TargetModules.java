@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -25,10 +26,15 @@ import java.util.regex.Pattern;
  */
 public final class TargetModules {
 
-    private enum Kind {
+    /** How the patterns are read. */
+    public enum Kind {
+        /** Module names: a path equal to a name or ending in "." + name. */
         NAMES,
+        /** Globs over the whole path. */
         GLOBS,
+        /** One regular expression over the whole path. */
         REGEX,
+        /** Every Linear layer (PEFT's "all-linear"). */
         ALL
     }
 
@@ -244,8 +250,30 @@ public final class TargetModules {
         return sb.toString();
     }
 
+    /**
+     * Returns how the patterns are read.
+     *
+     * @return the kind
+     */
+    public Kind getKind() {
+        return kind;
+    }
+
+    /** Two targets are equal if they read the same patterns the same way. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TargetModules
+                && kind == ((TargetModules) o).kind
+                && patterns.equals(((TargetModules) o).patterns);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * kind.hashCode() + patterns.hashCode();
+    }
+
     @Override
     public String toString() {
-        return kind.name().toLowerCase(java.util.Locale.ROOT) + patterns;
+        return kind.name().toLowerCase(Locale.ROOT) + patterns;
     }
 }

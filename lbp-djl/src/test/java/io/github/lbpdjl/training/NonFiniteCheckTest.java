@@ -35,27 +35,27 @@ class NonFiniteCheckTest {
     void tellsFiniteFromNonFiniteEntries(String engine) {
         try (NDManager m = Engine.getEngine(engine).newBaseManager()) {
             float max = Float.MAX_VALUE;
-            assertTrue(LbpTrainingListener.isAllFinite(m.create(new float[] {1, -2, 3})));
+            assertTrue(NonFiniteCheckListener.isAllFinite(m.create(new float[] {1, -2, 3})));
             // the sum overflows to Inf, yet every entry is finite
-            assertTrue(LbpTrainingListener.isAllFinite(m.create(new float[] {max, max, max})));
-            assertTrue(LbpTrainingListener.isAllFinite(m.create(new float[] {-max, -max})));
+            assertTrue(NonFiniteCheckListener.isAllFinite(m.create(new float[] {max, max, max})));
+            assertTrue(NonFiniteCheckListener.isAllFinite(m.create(new float[] {-max, -max})));
             assertEquals(
                     false,
-                    LbpTrainingListener.isAllFinite(m.create(new float[] {1, Float.NaN, 3})));
+                    NonFiniteCheckListener.isAllFinite(m.create(new float[] {1, Float.NaN, 3})));
             assertEquals(
                     false,
-                    LbpTrainingListener.isAllFinite(
+                    NonFiniteCheckListener.isAllFinite(
                             m.create(new float[] {Float.POSITIVE_INFINITY, 0})));
             assertEquals(
                     false,
-                    LbpTrainingListener.isAllFinite(
+                    NonFiniteCheckListener.isAllFinite(
                             m.create(
                                     new float[] {
                                         Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY
                                     })));
             assertEquals(
                     false,
-                    LbpTrainingListener.isAllFinite(
+                    NonFiniteCheckListener.isAllFinite(
                             m.create(new float[] {-max, Float.NEGATIVE_INFINITY})));
         }
     }

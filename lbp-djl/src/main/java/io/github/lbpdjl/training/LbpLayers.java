@@ -1,0 +1,16 @@
+package io.github.lbpdjl.training;
+
+import ai.djl.Model;
+import io.github.lbpdjl.modules.BlockTree;
+import io.github.lbpdjl.nn.LbpLinear;
+import java.util.Map;
+
+/** The layers the LBP-WHT listeners schedule and report on: every LbpLinear, by path. */
+final class LbpLayers {
+
+    private LbpLayers() {}
+
+    static Map<String, LbpLinear> of(Model model) {
+        return BlockTree.find(model.getBlock(), LbpLinear.class);
+    }
+}
