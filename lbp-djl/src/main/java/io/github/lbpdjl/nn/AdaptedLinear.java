@@ -3,24 +3,17 @@ package io.github.lbpdjl.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
-import ai.djl.util.Pair;
 import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.engine.ProjectionArrays;
-import io.github.lbpdjl.engine.TokenwiseLinear;
 import io.github.lbpdjl.ndarray.Intermediates;
 import io.github.lbpdjl.wht.PatchProjection;
 import io.github.lbpdjl.wht.TokenLayout;
-import java.lang.reflect.Field;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A {@link Linear} taken over by a fine-tuning method, with LBP-WHT as its optional training
@@ -41,26 +34,24 @@ public abstract class AdaptedLinear extends Linear {
     private volatile LbpConfig config;
     private volatile boolean lbpEnabled = true;
     private volatile String name;
-    private volatile boolean probeArmed;
     private volatile Shape lastTrainingShape;
-    private final List<GradientProbe> probes = new CopyOnWriteArrayList<>();
+    private final GradientProbes probes = new GradientProbes();
     private final ProjectionCache projectionCache = new ProjectionCache();
 
     /**
      * Creates the layer.
      *
-     * @param builder the Linear builder (units, bias)
-     * @param config the LBP-WHT configuration, or null for none
-     * @param name the layer's name or path for messages, or null
+     * @param builder the builder: units, bias, the LBP-WHT configuration (null for none), the name
      */
-    protected AdaptedLinear(Linear.Builder builder, LbpConfig config, String name) {
+    protected AdaptedLinear(Builder<?> builder) {
         super(builder);
-        this.config = config;
-        this.name = name;
+        this.config = builder.config;
+        this.name = builder.name;
     }
 
     /**
-     * Runs the layer without LBP-WHT: inference, training with LBP-WHT off or not configured.
+     * Runs the layer without LBP-WHT: inference, training with LBP-WHT off or not configured. By
+     * default DJL's Linear forward on "weight" and "bias", {@code x W^T + b}.
      *
      * @param parameterStore the parameter store
      * @param input the input (..., C_in)
@@ -68,11 +59,13 @@ public abstract class AdaptedLinear extends Linear {
      * @param params optional parameters
      * @return the output
      */
-    protected abstract NDList forwardExact(
+    protected NDList forwardExact(
             ParameterStore parameterStore,
             NDArray input,
             boolean training,
-            PairList<String, Object> params);
+            PairList<String, Object> params) {
+        return super.forwardInternal(parameterStore, new NDList(input), training, params);
+    }
 
     /**
      * Returns the token-wise map of one LBP-WHT training pass.
@@ -109,34 +102,17 @@ public abstract class AdaptedLinear extends Linear {
             return new NDList(forwardLbp(parameterStore, input, c));
         }
         NDList out = forwardExact(parameterStore, input, training, params);
-        if (training && c != null && probeArmed && input.getShape().dimension() >= 3) {
+        if (training && c != null && probes.isArmed() && input.getShape().dimension() >= 3) {
             return new NDList(probeExact(out.singletonOrThrow(), input, c));
         }
         return out;
-    }
-
-    /**
-     * Runs DJL's Linear forward on this layer's "weight" and "bias": {@code x W^T + b}.
-     *
-     * @param parameterStore the parameter store
-     * @param input the input (..., C_in)
-     * @param training whether this is a training pass
-     * @param params optional parameters
-     * @return the output
-     */
-    protected final NDList linear(
-            ParameterStore parameterStore,
-            NDArray input,
-            boolean training,
-            PairList<String, Object> params) {
-        return super.forwardInternal(parameterStore, new NDList(input), training, params);
     }
 
     private NDArray forwardLbp(ParameterStore parameterStore, NDArray input, LbpConfig c) {
         Shape shape = input.getShape();
         NDArray weight = parameterStore.getValue(parameter("weight"), input.getDevice(), true);
         long in = weight.getShape().get(1);
-        TokenLayout layout = checkInput(shape, in, c);
+        TokenLayout layout = TokenInputs.layout(describe(), shape, in, c);
         lastTrainingShape = shape;
         int d = shape.dimension();
         NDArray x = input.reshape(-1, shape.get(d - 2), in);
@@ -145,8 +121,8 @@ public abstract class AdaptedLinear extends Linear {
         NDArray y =
                 LbpEngines.forEngine(input.getManager().getEngine().getEngineName())
                         .forward(map.getInput(), map, map.getBias(), arrays);
-        if (probeArmed) {
-            NDArray withProbe = addProbe(y, arrays, layout, c);
+        if (probes.isArmed()) {
+            NDArray withProbe = probes.add(y, arrays, layout, c);
             Intermediates.release(y, withProbe);
             y = withProbe;
         }
@@ -164,27 +140,9 @@ public abstract class AdaptedLinear extends Linear {
         Shape shape = input.getShape();
         long tokens = shape.get(shape.dimension() - 2);
         TokenLayout layout = layoutFor(tokens);
-        long units = y.getShape().get(y.getShape().dimension() - 1);
-        NDArray y3 = y.reshape(-1, tokens, units);
         ProjectionArrays arrays =
                 projectionArrays(c, layout, input, parameter("weight").getArray());
-        NDArray probed = addProbe(y3, arrays, layout, c);
-        NDArray result = probed.reshape(y.getShape());
-        Intermediates.release(probed, result);
-        Intermediates.release(y3, result);
-        Intermediates.release(y, result);
-        return result;
-    }
-
-    /** Adds a zero leaf to y (L, N, C_out): after backward its gradient is this layer's gy. */
-    private NDArray addProbe(NDArray y, ProjectionArrays arrays, TokenLayout layout, LbpConfig c) {
-        NDArray leaf = y.getManager().zeros(y.getShape(), y.getDataType());
-        leaf.setRequiresGradient(true);
-        NDArray q =
-                arrays.getGather().duplicate(); // the cached Q may be replaced before it is read
-        q.attach(y.getManager());
-        probes.add(new GradientProbe(leaf, q, layout, c));
-        return y.add(leaf);
+        return probes.addToExact(y, tokens, arrays, layout, c);
     }
 
     private ProjectionArrays projectionArrays(
@@ -199,7 +157,7 @@ public abstract class AdaptedLinear extends Linear {
      * #takeGradientProbes()}) record this layer's output gradient gy, with LBP-WHT on or off.
      */
     public void armProbe() {
-        probeArmed = true;
+        probes.arm();
     }
 
     /**
@@ -209,10 +167,7 @@ public abstract class AdaptedLinear extends Linear {
      * @return the probes, possibly none
      */
     public List<GradientProbe> takeGradientProbes() {
-        probeArmed = false;
-        List<GradientProbe> out = new ArrayList<>(probes);
-        probes.clear();
-        return out;
+        return probes.take();
     }
 
     /**
@@ -234,72 +189,12 @@ public abstract class AdaptedLinear extends Linear {
      *     none can be inferred
      */
     public TokenLayout layoutFor(long tokens) {
-        long features = parameter("weight").getShape().get(1);
-        return checkInput(new Shape(1, tokens, features), features, requireConfig());
-    }
-
-    private LbpConfig requireConfig() {
         LbpConfig c = config;
         if (c == null) {
             throw new IllegalStateException(describe() + " has no LBP-WHT configuration");
         }
-        return c;
-    }
-
-    /**
-     * Checks a training input and returns its token layout: the configured one, or E extra tokens +
-     * a square grid.
-     *
-     * @throws IllegalArgumentException naming the layer, the shape and what it needs
-     */
-    private TokenLayout checkInput(Shape shape, long features, LbpConfig c) {
-        if (shape.dimension() < 3) {
-            throw new IllegalArgumentException(
-                    describe()
-                            + ": got input of shape "
-                            + shape
-                            + "; LBP-WHT needs (batch, tokens, features) or more leading axes");
-        }
-        long last = shape.get(shape.dimension() - 1);
-        if (last != features) {
-            throw new IllegalArgumentException(
-                    describe()
-                            + ": got input of shape "
-                            + shape
-                            + " with "
-                            + last
-                            + " features; the weight needs "
-                            + features);
-        }
-        long tokens = shape.get(shape.dimension() - 2);
-        TokenLayout layout = c.getLayout();
-        if (layout != null) {
-            if (layout.getTokenCount() != tokens) {
-                throw new IllegalArgumentException(
-                        describe()
-                                + ": got input of shape "
-                                + shape
-                                + " with "
-                                + tokens
-                                + " tokens; the layout ("
-                                + layout
-                                + ") needs "
-                                + layout.getTokenCount());
-            }
-            return layout;
-        }
-        TokenLayout inferred = TokenLayout.inferSquare(tokens);
-        if (inferred == null) {
-            throw new IllegalArgumentException(
-                    describe()
-                            + ": got input of shape "
-                            + shape
-                            + "; "
-                            + tokens
-                            + " tokens is not E + a square for E in 0..2, so the grid cannot be"
-                            + " inferred: set LbpConfig.optLayout(TokenLayout.grid(E, H, W))");
-        }
-        return inferred;
+        long features = parameter("weight").getShape().get(1);
+        return TokenInputs.layout(describe(), new Shape(1, tokens, features), features, c);
     }
 
     /**
@@ -392,10 +287,10 @@ public abstract class AdaptedLinear extends Linear {
     public Linear toLinear() {
         Linear linear =
                 Linear.builder()
-                        .setUnits(unitsOf(this))
+                        .setUnits(LinearParameters.units(this))
                         .optBias(getParameters().contains("bias"))
                         .build();
-        shareParameters(this, linear);
+        LinearParameters.share(this, linear);
         return linear;
     }
 
@@ -406,8 +301,7 @@ public abstract class AdaptedLinear extends Linear {
      * @return its units
      */
     protected static long unitsOf(Linear linear) {
-        Shape out = linear.getOutputShapes(new Shape[] {new Shape(1)})[0];
-        return out.get(out.dimension() - 1);
+        return LinearParameters.units(linear);
     }
 
     /**
@@ -420,81 +314,84 @@ public abstract class AdaptedLinear extends Linear {
      * @param to the layer that takes them
      */
     protected static void shareParameters(Linear from, Linear to) {
-        for (Pair<String, Parameter> p : from.getParameters()) {
-            if (p.getKey().equals("weight") || p.getKey().equals("bias")) {
-                setParameter(to, p.getKey(), p.getValue());
-            }
-        }
-        Parameter weight = from.getParameters().get("weight");
-        if (!weight.isInitialized()) {
-            return;
-        }
-        NDArray w = weight.getArray();
-        // .params metadata of a loaded Linear holds the input shape without its last axis
-        Shape in = from.getInputShapes()[0];
-        long features = w.getShape().get(1);
-        if (in.dimension() == 0 || in.get(in.dimension() - 1) != features) {
-            in = in.add(features);
-        }
-        to.initialize(w.getManager(), w.getDataType(), in);
-    }
-
-    /** Puts a Parameter into a Linear: its parameter map and Linear's own private field. */
-    private static void setParameter(Linear target, String key, Parameter parameter) {
-        try {
-            Field map = AbstractBlock.class.getDeclaredField("parameters");
-            map.setAccessible(true);
-            @SuppressWarnings("unchecked")
-            Map<String, Parameter> params = (Map<String, Parameter>) map.get(target);
-            params.put(key, parameter);
-            Field field = Linear.class.getDeclaredField(key);
-            field.setAccessible(true);
-            field.set(target, parameter);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(
-                    "cannot share parameter '" + key + "' with " + target, e);
-        }
+        LinearParameters.share(from, to);
     }
 
     /**
-     * The token-wise map of one LBP-WHT training pass (see {@link TokenwiseLinear}), with the array
-     * it runs on (the input as (L, N, C) or something made from it) and the bias added exactly.
+     * What the builders of adapted layers share: Linear's units and bias, the LBP-WHT configuration
+     * and the name used in messages.
+     *
+     * @param <T> the concrete builder
      */
-    protected abstract static class TokenwiseMap implements TokenwiseLinear {
+    public abstract static class Builder<T extends Builder<T>> extends Linear.Builder {
 
-        private final NDArray input;
-        private final NDArray bias;
+        /** The LBP-WHT configuration, or null for none. */
+        protected LbpConfig config;
+
+        /** The name for messages, or null. */
+        protected String name;
+
+        /** Creates a builder. */
+        protected Builder() {}
 
         /**
-         * Creates the map's frame.
+         * Returns this builder as its concrete type.
          *
-         * @param input the array the map runs on, (L, N, C)
-         * @param bias the bias (C_out) or null
+         * @return this
          */
-        protected TokenwiseMap(NDArray input, NDArray bias) {
-            this.input = input;
-            this.bias = bias;
+        protected abstract T self();
+
+        /** {@inheritDoc} */
+        @Override
+        public T setUnits(long units) {
+            super.setUnits(units);
+            return self();
+        }
+
+        /** {@inheritDoc} */
+        @Override
+        public T optBias(boolean bias) {
+            super.optBias(bias);
+            return self();
         }
 
         /**
-         * Returns the array the map runs on.
+         * Sets the LBP-WHT configuration of the training forward.
          *
-         * @return (L, N, C)
+         * @param config the configuration
+         * @return this builder
          */
-        public NDArray getInput() {
-            return input;
+        public T optConfig(LbpConfig config) {
+            this.config = config;
+            return self();
         }
 
         /**
-         * Returns the bias added exactly.
+         * Sets the name used in error messages.
          *
-         * @return the bias, or null
+         * @param name the layer's name or path
+         * @return this builder
          */
-        public NDArray getBias() {
-            return bias;
+        public T optName(String name) {
+            this.name = name;
+            return self();
         }
 
-        /** Releases the map's own intermediates (detached copies) once the pass is recorded. */
-        protected void release() {}
+        /**
+         * Returns the units set so far.
+         *
+         * @return the units, 0 if not set
+         */
+        public long getUnits() {
+            return units;
+        }
+
+        /**
+         * Validates and builds the layer.
+         *
+         * @return the layer
+         */
+        @Override
+        public abstract AdaptedLinear build();
     }
 }

@@ -1,12 +1,10 @@
 package io.github.lbpdjl.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.ndarray.Intermediates;
 import java.util.ArrayList;
@@ -35,7 +33,7 @@ public class LbpLinear extends AdaptedLinear {
      * @param builder the builder
      */
     protected LbpLinear(Builder builder) {
-        super(builder, builder.config, builder.name);
+        super(builder);
     }
 
     /**
@@ -68,16 +66,6 @@ public class LbpLinear extends AdaptedLinear {
                         .build();
         shareParameters(linear, lbp);
         return lbp;
-    }
-
-    /** {@inheritDoc} */
-    @Override
-    protected NDList forwardExact(
-            ParameterStore parameterStore,
-            NDArray input,
-            boolean training,
-            PairList<String, Object> params) {
-        return linear(parameterStore, input, training, params);
     }
 
     /** {@inheritDoc} */
@@ -150,25 +138,16 @@ public class LbpLinear extends AdaptedLinear {
     }
 
     /** Builds an {@link LbpLinear}: {@code setUnits} is required. */
-    public static class Builder extends Linear.Builder {
-
-        private LbpConfig config = LbpConfig.builder().build();
-        private String name;
+    public static class Builder extends AdaptedLinear.Builder<Builder> {
 
         /** Creates a builder with the default configuration. */
-        protected Builder() {}
-
-        /** {@inheritDoc} */
-        @Override
-        public Builder setUnits(long units) {
-            super.setUnits(units);
-            return this;
+        protected Builder() {
+            config = LbpConfig.builder().build();
         }
 
         /** {@inheritDoc} */
         @Override
-        public Builder optBias(boolean bias) {
-            super.optBias(bias);
+        protected Builder self() {
             return this;
         }
 
@@ -178,20 +157,9 @@ public class LbpLinear extends AdaptedLinear {
          * @param config the configuration
          * @return this builder
          */
+        @Override
         public Builder optConfig(LbpConfig config) {
-            this.config = Objects.requireNonNull(config, "config");
-            return this;
-        }
-
-        /**
-         * Sets the name used in error messages.
-         *
-         * @param name the layer's name or path
-         * @return this builder
-         */
-        public Builder optName(String name) {
-            this.name = name;
-            return this;
+            return super.optConfig(Objects.requireNonNull(config, "config"));
         }
 
         /**

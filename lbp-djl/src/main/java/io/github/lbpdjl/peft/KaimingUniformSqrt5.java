@@ -1,0 +1,16 @@
+package io.github.lbpdjl.peft;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.initializer.Initializer;
+
+/** PEFT's default A initialiser: kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)). */
+final class KaimingUniformSqrt5 implements Initializer {
+    @Override
+    public NDArray initialize(NDManager manager, Shape shape, DataType dataType) {
+        float bound = (float) (1 / Math.sqrt(shape.get(shape.dimension() - 1)));
+        return manager.randomUniform(-bound, bound, shape, dataType);
+    }
+}
