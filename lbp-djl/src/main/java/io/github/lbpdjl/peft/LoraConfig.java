@@ -1,16 +1,7 @@
 package io.github.lbpdjl.peft;
 
 import ai.djl.Model;
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonNull;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.internal.JsonInput;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import java.util.ArrayList;
@@ -30,9 +21,6 @@ import java.util.Objects;
  * rewriter for the other layers is not part of the adapter and is not written.
  */
 public final class LoraConfig {
-
-    private static final Gson GSON =
-            new GsonBuilder().setPrettyPrinting().serializeNulls().create();
 
     private final int rank;
     private final float alpha;
@@ -179,66 +167,7 @@ public final class LoraConfig {
      * @return the JSON text
      */
     public String toJson() {
-        JsonObject o = new JsonObject();
-        o.addProperty("peft_type", "LORA");
-        o.add("task_type", JsonNull.INSTANCE);
-        o.addProperty("r", rank);
-        o.addProperty("lora_alpha", alpha);
-        o.addProperty("lora_dropout", dropout);
-        o.add("target_modules", targetsJson(targets));
-        if (exclude != null) {
-            o.add("exclude_modules", targetsJson(exclude));
-        }
-        if (!modulesToSave.isEmpty()) {
-            JsonArray m = new JsonArray();
-            modulesToSave.forEach(m::add);
-            o.add("modules_to_save", m);
-        } else {
-            o.add("modules_to_save", JsonNull.INSTANCE);
-        }
-        o.addProperty("bias", "none");
-        o.addProperty("fan_in_fan_out", false);
-        o.addProperty("init_lora_weights", true);
-        o.add("lbp", lbp == null ? JsonNull.INSTANCE : JsonParser.parseString(lbp.toJson()));
-        return GSON.toJson(o);
-    }
-
-    /**
-     * PEFT writes a list of names or one regex string; globs are written as a list plus a marker.
-     */
-    private static JsonElement targetsJson(TargetModules t) {
-        if (t.isAllLinear()) {
-            return GSON.toJsonTree("all-linear");
-        }
-        if (t.getKind() == TargetModules.Kind.REGEX) {
-            return GSON.toJsonTree(t.getPatterns().get(0));
-        }
-        JsonArray arr = new JsonArray();
-        t.getPatterns().forEach(arr::add);
-        if (t.getKind() == TargetModules.Kind.GLOBS) {
-            JsonObject g = new JsonObject();
-            g.add("globs", arr);
-            return g;
-        }
-        return arr;
-    }
-
-    private static TargetModules readTargets(JsonElement e) {
-        if (e.isJsonPrimitive()) {
-            String s = e.getAsString();
-            return s.equals("all-linear") ? TargetModules.allLinear() : TargetModules.regex(s);
-        }
-        if (e.isJsonObject()) {
-            return TargetModules.globs(
-                    strings(e.getAsJsonObject().getAsJsonArray("globs")).toArray(new String[0]));
-        }
-        return TargetModules.names(strings(e.getAsJsonArray()).toArray(new String[0]));
-    }
-
-    private static List<String> strings(JsonArray arr) {
-        List<String> out = new ArrayList<>();
-        arr.forEach(x -> out.add(x.getAsString()));
-        return out;
+        return LoraConfigJson.toJson(this);
     }
 
     /**
@@ -249,60 +178,7 @@ public final class LoraConfig {
      * @throws IllegalArgumentException if the text is not a valid LoRA configuration
      */
     public static LoraConfig fromJson(String json) {
-        try {
-            JsonElement root = JsonInput.parse(json);
-            if (!root.isJsonObject()) {
-                throw new IllegalArgumentException(
-                        "adapter config must be a JSON object, got: " + JsonInput.describe(root));
-            }
-            JsonObject o = root.getAsJsonObject();
-            if (o.has("peft_type") && !"LORA".equals(o.get("peft_type").getAsString())) {
-                throw new IllegalArgumentException(
-                        "adapter config has peft_type "
-                                + JsonInput.describe(o.get("peft_type"))
-                                + "; only LORA is supported");
-            }
-            if (o.has("bias")
-                    && !o.get("bias").isJsonNull()
-                    && !"none".equals(o.get("bias").getAsString())) {
-                throw new IllegalArgumentException(
-                        "adapter config has bias "
-                                + JsonInput.describe(o.get("bias"))
-                                + "; only \"none\" is supported");
-            }
-            Builder b = builder();
-            if (o.has("r")) {
-                b.optRank(o.get("r").getAsInt());
-            }
-            if (o.has("lora_alpha")) {
-                b.optAlpha(o.get("lora_alpha").getAsFloat());
-            }
-            if (o.has("lora_dropout")) {
-                b.optDropout(o.get("lora_dropout").getAsFloat());
-            }
-            if (o.has("target_modules") && !o.get("target_modules").isJsonNull()) {
-                b.optTargets(readTargets(o.get("target_modules")));
-            }
-            if (o.has("exclude_modules") && !o.get("exclude_modules").isJsonNull()) {
-                b.optExclude(readTargets(o.get("exclude_modules")));
-            }
-            if (o.has("modules_to_save") && !o.get("modules_to_save").isJsonNull()) {
-                b.optModulesToSave(
-                        strings(o.getAsJsonArray("modules_to_save")).toArray(new String[0]));
-            }
-            if (o.has("lbp") && !o.get("lbp").isJsonNull()) {
-                b.optLbp(LbpConfig.fromJson(o.get("lbp").toString()));
-            }
-            return b.build();
-        } catch (JsonParseException
-                | IllegalStateException
-                | ClassCastException
-                | NullPointerException
-                | UnsupportedOperationException
-                | NumberFormatException e) {
-            throw new IllegalArgumentException(
-                    "invalid LoRA adapter config JSON: " + e.getMessage(), e);
-        }
+        return LoraConfigJson.fromJson(json);
     }
 
     static String layer(String name) {

@@ -1,27 +1,16 @@
 package io.github.lbpdjl.peft;
 
 import ai.djl.Model;
-import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.github.lbpdjl.engine.LbpEngines;
-import io.github.lbpdjl.io.AtomicFiles;
 import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.rewrite.AdapterInjector;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.RewriteReport;
-import io.github.lbpdjl.rewrite.TargetModules;
-import io.github.lbpdjl.safetensors.DType;
-import io.github.lbpdjl.safetensors.SafetensorsFile;
-import io.github.lbpdjl.safetensors.SafetensorsWriter;
-import io.github.lbpdjl.safetensors.Tensor;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -29,8 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,16 +42,13 @@ public final class LoraModel {
     public static final String CONFIG_FILE = "adapter_config.json";
 
     private static final Logger logger = LoggerFactory.getLogger(LoraModel.class);
-    private static final String PREFIX = "base_model.model.";
-    private static final long MAX_CONFIG_BYTES = 16L << 20;
 
     private final Model model;
     private final LoraConfig config;
     private final Map<String, LoraLinear> layers;
     private final Map<String, Block> modulesToSave;
     private final RewriteReport lbpReport;
-    private final Map<String, Map<String, float[]>> stored = new LinkedHashMap<>();
-    private String active = "default";
+    private final AdapterStore adapters;
 
     private LoraModel(
             Model model,
@@ -77,6 +61,7 @@ public final class LoraModel {
         this.layers = Collections.unmodifiableMap(layers);
         this.modulesToSave = Collections.unmodifiableMap(modulesToSave);
         this.lbpReport = lbpReport;
+        this.adapters = new AdapterStore(config, this.layers, this.modulesToSave);
     }
 
     /**
@@ -93,28 +78,9 @@ public final class LoraModel {
      */
     public static LoraModel apply(Model model, LoraConfig config) {
         Block root = model.getBlock();
-        Map<String, Block> save = modulesToSave(root, config);
+        Map<String, Block> save = LoraInjection.modulesToSave(root, config);
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
-        AdapterInjector injector =
-                new AdapterInjector(
-                        "LoRA",
-                        config.getTargets(),
-                        config.getExclude(),
-                        save.keySet(),
-                        config.isAllowUnmatched(),
-                        (linear, path) -> {
-                            LoraLinear lora =
-                                    LoraLinear.from(
-                                            linear,
-                                            config.getRank(),
-                                            config.getAlpha(),
-                                            config.getDropout(),
-                                            config.getLbp(),
-                                            path);
-                            layers.put(path, lora);
-                            return lora;
-                        });
-        RewriteReport injected = injector.apply(root);
+        RewriteReport injected = LoraInjection.inject(root, config, save.keySet(), layers);
         if (!injected.getSkipped().isEmpty()) {
             logger.warn("LoRA: left as they are (adapted already): {}", injected.getLeftOut());
         }
@@ -137,47 +103,8 @@ public final class LoraModel {
     public static LoraModel of(Model model, LoraConfig config) {
         Map<String, LoraLinear> layers =
                 new LinkedHashMap<>(BlockTree.find(model.getBlock(), LoraLinear.class));
-        return new LoraModel(model, config, layers, modulesToSave(model.getBlock(), config), null);
-    }
-
-    private static Map<String, Block> modulesToSave(Block root, LoraConfig config) {
-        Map<String, Block> save = new LinkedHashMap<>();
-        if (config.getModulesToSave().isEmpty()) {
-            return save;
-        }
-        List<String> unmatched = new ArrayList<>();
-        for (String name : config.getModulesToSave()) {
-            TargetModules t = TargetModules.names(name);
-            boolean any = false;
-            for (BlockTree.Node n : BlockTree.walk(root)) {
-                if (n.getParent() != null
-                        && t.matches(n.getPath())
-                        && !under(n.getPath(), save.keySet())) {
-                    save.put(n.getPath(), n.getBlock());
-                    any = true;
-                }
-            }
-            if (!any) {
-                unmatched.add(name);
-            }
-        }
-        if (!unmatched.isEmpty() && !config.isAllowUnmatched()) {
-            throw new IllegalArgumentException(
-                    "modules_to_save "
-                            + unmatched
-                            + " match no module; the modules are "
-                            + BlockTree.modules(root).keySet());
-        }
-        return save;
-    }
-
-    private static boolean under(String path, Set<String> prefixes) {
-        for (String p : prefixes) {
-            if (path.equals(p) || path.startsWith(p + ".")) {
-                return true;
-            }
-        }
-        return false;
+        Map<String, Block> save = LoraInjection.modulesToSave(model.getBlock(), config);
+        return new LoraModel(model, config, layers, save, null);
     }
 
     /**
@@ -283,21 +210,7 @@ public final class LoraModel {
      * @throws IllegalStateException if a layer is merged or not initialised
      */
     public void saveAdapter(Path dir) throws IOException {
-        Map<String, Tensor> tensors = new TreeMap<>();
-        for (Map.Entry<String, Parameter> e : adapterParameters().entrySet()) {
-            Parameter p = e.getValue();
-            if (!p.isInitialized()) {
-                throw new IllegalStateException(
-                        "adapter parameter " + e.getKey() + " is not initialised");
-            }
-            NDArray a = p.getArray();
-            tensors.put(
-                    e.getKey(),
-                    Tensor.fromFloats(a.toFloatArray(), a.getShape().getShape(), DType.F32));
-        }
-        checkNotMerged("saving the adapter");
-        SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
-        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), config.toJson());
+        adapters.save(dir);
     }
 
     /**
@@ -310,7 +223,7 @@ public final class LoraModel {
      *     the keys and shapes), or the saved configuration's rank or alpha differs
      */
     public void loadAdapter(Path dir) throws IOException {
-        loadAdapter(dir, active);
+        loadAdapter(dir, adapters.active());
     }
 
     /**
@@ -325,78 +238,7 @@ public final class LoraModel {
      *     shapes)
      */
     public void loadAdapter(Path dir, String adapterName) throws IOException {
-        Path cfg = dir.resolve(CONFIG_FILE);
-        if (Files.exists(cfg)) {
-            LoraConfig saved = readConfig(cfg);
-            if (saved.getRank() != config.getRank() || saved.getAlpha() != config.getAlpha()) {
-                throw new IllegalArgumentException(
-                        cfg
-                                + ": adapter has r="
-                                + saved.getRank()
-                                + ", alpha="
-                                + saved.getAlpha()
-                                + "; this model has r="
-                                + config.getRank()
-                                + ", alpha="
-                                + config.getAlpha());
-            }
-        }
-        Path file = dir.resolve(WEIGHTS_FILE);
-        Map<String, Parameter> params = adapterParameters();
-        Map<String, float[]> values = new LinkedHashMap<>();
-        try (SafetensorsFile tensors = SafetensorsFile.open(file)) {
-            List<String> problems = new ArrayList<>();
-            for (Map.Entry<String, Parameter> e : params.entrySet()) {
-                long[] need = e.getValue().getArray().getShape().getShape();
-                if (!tensors.contains(e.getKey())) {
-                    problems.add("missing " + e.getKey() + " " + Arrays.toString(need));
-                } else if (!Arrays.equals(tensors.getShape(e.getKey()), need)) {
-                    problems.add(
-                            e.getKey()
-                                    + " has shape "
-                                    + Arrays.toString(tensors.getShape(e.getKey()))
-                                    + ", needs "
-                                    + Arrays.toString(need));
-                }
-            }
-            for (String k : tensors.keys()) {
-                if (!params.containsKey(k)) {
-                    problems.add("unexpected " + k + " " + Arrays.toString(tensors.getShape(k)));
-                }
-            }
-            if (!problems.isEmpty()) {
-                throw new IllegalArgumentException(
-                        file + " does not fit this model: " + String.join("; ", problems));
-            }
-            for (String k : params.keySet()) {
-                values.put(k, tensors.get(k).toFloatArray());
-            }
-        }
-        if (adapterName.equals(active)) {
-            checkNotMerged("loading an adapter");
-            setLive(values);
-        } else {
-            stored.put(adapterName, values);
-        }
-    }
-
-    /** Reads adapter_config.json; a malformed one is an IOException naming the file. */
-    private static LoraConfig readConfig(Path cfg) throws IOException {
-        long size = Files.size(cfg);
-        if (size > MAX_CONFIG_BYTES) {
-            throw new IOException(
-                    cfg
-                            + ": adapter config of "
-                            + size
-                            + " bytes is larger than the "
-                            + MAX_CONFIG_BYTES
-                            + " accepted");
-        }
-        try {
-            return LoraConfig.fromJson(Files.readString(cfg, StandardCharsets.UTF_8));
-        } catch (IllegalArgumentException e) {
-            throw new IOException(cfg + ": " + e.getMessage(), e);
-        }
+        adapters.load(dir, adapterName);
     }
 
     /**
@@ -407,23 +249,7 @@ public final class LoraModel {
      * @throws IllegalArgumentException if the name exists
      */
     public void addAdapter(String adapterName) {
-        if (getAdapterNames().contains(adapterName)) {
-            throw new IllegalArgumentException(
-                    "adapter '" + adapterName + "' exists already: " + getAdapterNames());
-        }
-        checkNotMerged("adding an adapter");
-        stored.put(active, snapshot());
-        for (LoraLinear l : layers.values()) {
-            NDArray a = l.getLoraA().getArray();
-            float bound = (float) (1 / Math.sqrt(a.getShape().get(1)));
-            NDArray fresh =
-                    a.getManager().randomUniform(-bound, bound, a.getShape(), a.getDataType());
-            a.set(fresh.toFloatArray());
-            fresh.close();
-            NDArray b = l.getLoraB().getArray();
-            b.set(new float[(int) b.size()]);
-        }
-        active = adapterName;
+        adapters.add(adapterName);
     }
 
     /**
@@ -434,76 +260,21 @@ public final class LoraModel {
      * @throws IllegalArgumentException if there is no adapter of that name
      */
     public void setActiveAdapter(String adapterName) {
-        if (adapterName.equals(active)) {
-            return;
-        }
-        Map<String, float[]> next = stored.get(adapterName);
-        if (next == null) {
-            throw new IllegalArgumentException(
-                    "no adapter '" + adapterName + "'; the adapters are " + getAdapterNames());
-        }
-        checkNotMerged("switching adapters");
-        stored.put(active, snapshot());
-        setLive(next);
-        stored.remove(adapterName);
-        active = adapterName;
+        adapters.setActive(adapterName);
     }
 
     /**
      * @return the active adapter's name ("default" unless changed)
      */
     public String getActiveAdapter() {
-        return active;
+        return adapters.active();
     }
 
     /**
      * @return the names of all adapters, the active one included
      */
     public Set<String> getAdapterNames() {
-        Set<String> names = new TreeSet<>(stored.keySet());
-        names.add(active);
-        return names;
-    }
-
-    private Map<String, float[]> snapshot() {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Parameter> e : adapterParameters().entrySet()) {
-            out.put(e.getKey(), e.getValue().getArray().toFloatArray());
-        }
-        return out;
-    }
-
-    private void setLive(Map<String, float[]> values) {
-        for (Map.Entry<String, Parameter> e : adapterParameters().entrySet()) {
-            e.getValue().getArray().set(values.get(e.getKey()));
-        }
-    }
-
-    private void checkNotMerged(String what) {
-        for (LoraLinear l : layers.values()) {
-            if (l.isMerged()) {
-                throw new IllegalStateException(l + " is merged: unmerge() before " + what);
-            }
-        }
-    }
-
-    /** The adapter's tensors by PEFT key. */
-    private Map<String, Parameter> adapterParameters() {
-        Map<String, Parameter> out = new LinkedHashMap<>();
-        for (Map.Entry<String, LoraLinear> e : layers.entrySet()) {
-            out.put(PREFIX + e.getKey() + ".lora_A.weight", e.getValue().getLoraA());
-            out.put(PREFIX + e.getKey() + ".lora_B.weight", e.getValue().getLoraB());
-        }
-        for (Map.Entry<String, Block> e : modulesToSave.entrySet()) {
-            for (BlockTree.Node n : BlockTree.walk(e.getValue())) {
-                String base =
-                        PREFIX + e.getKey() + (n.getPath().isEmpty() ? "" : "." + n.getPath());
-                for (Pair<String, Parameter> p : n.getBlock().getDirectParameters()) {
-                    out.put(base + "." + BlockTree.torchName(p.getKey()), p.getValue());
-                }
-            }
-        }
-        return out;
+        return adapters.names();
     }
 
     /**
