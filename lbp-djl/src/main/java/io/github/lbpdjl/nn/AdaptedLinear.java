@@ -8,10 +8,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.engine.LbpEngines;
-import io.github.lbpdjl.engine.ProjectionArrays;
 import io.github.lbpdjl.ndarray.Intermediates;
-import io.github.lbpdjl.wht.PatchProjection;
 import io.github.lbpdjl.wht.TokenLayout;
 import java.util.List;
 
@@ -31,12 +28,8 @@ import java.util.List;
  */
 public abstract class AdaptedLinear extends Linear {
 
-    private volatile LbpConfig config;
-    private volatile boolean lbpEnabled = true;
+    private final TokenwiseLbp lbp;
     private volatile String name;
-    private volatile Shape lastTrainingShape;
-    private final GradientProbes probes = new GradientProbes();
-    private final ProjectionCache projectionCache = new ProjectionCache();
 
     /**
      * Creates the layer.
@@ -45,7 +38,7 @@ public abstract class AdaptedLinear extends Linear {
      */
     protected AdaptedLinear(Builder<?> builder) {
         super(builder);
-        this.config = builder.config;
+        this.lbp = new TokenwiseLbp(builder.config);
         this.name = builder.name;
     }
 
@@ -97,13 +90,16 @@ public abstract class AdaptedLinear extends Linear {
             boolean training,
             PairList<String, Object> params) {
         NDArray input = inputs.singletonOrThrow();
-        LbpConfig c = config;
-        if (training && c != null && lbpEnabled && lbpApplies()) {
+        LbpConfig c = lbp.getConfig();
+        if (training && c != null && lbp.isEnabled() && lbpApplies()) {
             return new NDList(forwardLbp(parameterStore, input, c));
         }
         NDList out = forwardExact(parameterStore, input, training, params);
-        if (training && c != null && probes.isArmed() && input.getShape().dimension() >= 3) {
-            return new NDList(probeExact(out.singletonOrThrow(), input, c));
+        Shape shape = input.getShape();
+        if (training && c != null && lbp.probes().isArmed() && shape.dimension() >= 3) {
+            TokenLayout layout = layoutFor(shape.get(shape.dimension() - 2));
+            NDArray weight = parameter("weight").getArray();
+            return new NDList(lbp.probeExact(out.singletonOrThrow(), input, weight, layout, c));
         }
         return out;
     }
@@ -113,43 +109,14 @@ public abstract class AdaptedLinear extends Linear {
         NDArray weight = parameterStore.getValue(parameter("weight"), input.getDevice(), true);
         long in = weight.getShape().get(1);
         TokenLayout layout = TokenInputs.layout(describe(), shape, in, c);
-        lastTrainingShape = shape;
+        lbp.setLastTrainingShape(shape);
         int d = shape.dimension();
         NDArray x = input.reshape(-1, shape.get(d - 2), in);
-        ProjectionArrays arrays = projectionArrays(c, layout, input, weight);
-        TokenwiseMap map = tokenwiseMap(parameterStore, input, x, weight);
-        NDArray y =
-                LbpEngines.forEngine(input.getManager().getEngine().getEngineName())
-                        .forward(map.getInput(), map, map.getBias(), arrays);
-        if (probes.isArmed()) {
-            NDArray withProbe = probes.add(y, arrays, layout, c);
-            Intermediates.release(y, withProbe);
-            y = withProbe;
-        }
-        // autograd keeps what backward needs; DJL need not keep the rest until the batch ends
-        map.release();
-        Intermediates.release(map.getInput(), input, y);
+        NDArray y = lbp.run(x, tokenwiseMap(parameterStore, input, x, weight), weight, layout, c);
         Intermediates.release(x, input, y);
         NDArray out = y.reshape(shape.slice(0, d - 1).add(weight.getShape().get(0)));
         Intermediates.release(y, out);
         return out;
-    }
-
-    /** The exact output with a probe added, so that statistics see gy with LBP-WHT off too. */
-    private NDArray probeExact(NDArray y, NDArray input, LbpConfig c) {
-        Shape shape = input.getShape();
-        long tokens = shape.get(shape.dimension() - 2);
-        TokenLayout layout = layoutFor(tokens);
-        ProjectionArrays arrays =
-                projectionArrays(c, layout, input, parameter("weight").getArray());
-        return probes.addToExact(y, tokens, arrays, layout, c);
-    }
-
-    private ProjectionArrays projectionArrays(
-            LbpConfig c, TokenLayout layout, NDArray input, NDArray weight) {
-        PatchProjection projection =
-                PatchProjection.of(layout, c.getPatchSize(), c.getSelection(), c.getPadding());
-        return projectionCache.get(projection, input, weight.getManager());
     }
 
     /**
@@ -157,7 +124,7 @@ public abstract class AdaptedLinear extends Linear {
      * #takeGradientProbes()}) record this layer's output gradient gy, with LBP-WHT on or off.
      */
     public void armProbe() {
-        probes.arm();
+        lbp.probes().arm();
     }
 
     /**
@@ -167,7 +134,7 @@ public abstract class AdaptedLinear extends Linear {
      * @return the probes, possibly none
      */
     public List<GradientProbe> takeGradientProbes() {
-        return probes.take();
+        return lbp.probes().take();
     }
 
     /**
@@ -176,7 +143,23 @@ public abstract class AdaptedLinear extends Linear {
      * @return the shape, or null if none yet
      */
     public Shape getLastTrainingShape() {
-        return lastTrainingShape;
+        return lbp.getLastTrainingShape();
+    }
+
+    /**
+     * Returns the backward FLOPs per sample of the last training input, with LBP-WHT as configured
+     * now (whether or not it is switched on) and with full backprop.
+     *
+     * @return the counts, or null if no training input was seen yet or there is no configuration
+     */
+    public BackwardFlops backwardFlops() {
+        Shape s = lbp.getLastTrainingShape();
+        LbpConfig c = lbp.getConfig();
+        if (s == null || c == null) {
+            return null;
+        }
+        Shape w = parameter("weight").getShape();
+        return BackwardFlops.of(layoutFor(s.get(s.dimension() - 2)), c, w.get(1), w.get(0));
     }
 
     /**
@@ -189,7 +172,7 @@ public abstract class AdaptedLinear extends Linear {
      *     none can be inferred
      */
     public TokenLayout layoutFor(long tokens) {
-        LbpConfig c = config;
+        LbpConfig c = lbp.getConfig();
         if (c == null) {
             throw new IllegalStateException(describe() + " has no LBP-WHT configuration");
         }
@@ -213,7 +196,7 @@ public abstract class AdaptedLinear extends Linear {
      * @return the configuration, or null if the layer trains without LBP-WHT
      */
     public LbpConfig getConfig() {
-        return config;
+        return lbp.getConfig();
     }
 
     /**
@@ -222,7 +205,7 @@ public abstract class AdaptedLinear extends Linear {
      * @param config the new configuration, or null for none
      */
     public void setConfig(LbpConfig config) {
-        this.config = config;
+        lbp.setConfig(config);
     }
 
     /**
@@ -231,7 +214,7 @@ public abstract class AdaptedLinear extends Linear {
      * @return true unless switched off
      */
     public boolean isLbpEnabled() {
-        return lbpEnabled;
+        return lbp.isEnabled();
     }
 
     /**
@@ -240,7 +223,7 @@ public abstract class AdaptedLinear extends Linear {
      * @param lbpEnabled whether to use LBP-WHT in training
      */
     public void setLbpEnabled(boolean lbpEnabled) {
-        this.lbpEnabled = lbpEnabled;
+        lbp.setEnabled(lbpEnabled);
     }
 
     /**
@@ -269,7 +252,7 @@ public abstract class AdaptedLinear extends Linear {
     protected String describe() {
         String n = name;
         String kind = getClass().getSimpleName();
-        return n != null ? kind + " '" + n + "'" : kind + "(" + config + ")";
+        return n != null ? kind + " '" + n + "'" : kind + "(" + lbp.getConfig() + ")";
     }
 
     /** {@inheritDoc} */

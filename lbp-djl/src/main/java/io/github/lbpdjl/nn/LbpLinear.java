@@ -25,7 +25,7 @@ import java.util.Objects;
  * io.github.lbpdjl.ndarray.Intermediates}), so that what stays alive until backward is what
  * autograd keeps: the projected coefficients of the input, not the input.
  */
-public class LbpLinear extends AdaptedLinear {
+public class LbpLinear extends AdaptedLinear implements LbpLayer {
 
     /**
      * Creates the layer from a builder.

@@ -1,11 +1,10 @@
 package io.github.lbpdjl.training;
 
 import ai.djl.metric.Metrics;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.training.Trainer;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import io.github.lbpdjl.nn.BackwardFlops;
-import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.nn.LbpLayer;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Locale;
@@ -13,10 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reports each epoch the backward FLOPs per sample of the LbpLinear layers as configured now
- * (layers switched off count as full backprop) and of the same layers with full backprop, into
- * {@code trainer.getMetrics()} ({@link #METRIC_LBP_MFLOPS}, {@link #METRIC_FULL_MFLOPS}) and the
- * log.
+ * Reports each epoch the backward FLOPs per sample of the LBP-WHT layers as configured now (layers
+ * switched off count as full backprop) and of the same layers with full backprop, into {@code
+ * trainer.getMetrics()} ({@link #METRIC_LBP_MFLOPS}, {@link #METRIC_FULL_MFLOPS}) and the log.
  */
 public final class BackwardFlopsListener extends TrainingListenerAdapter {
 
@@ -28,7 +26,7 @@ public final class BackwardFlopsListener extends TrainingListenerAdapter {
 
     private static final Logger logger = LoggerFactory.getLogger(BackwardFlopsListener.class);
 
-    private Collection<LbpLinear> layers = Collections.emptyList();
+    private Collection<LbpLayer> layers = Collections.emptyList();
     private int epochs;
     private double lastLbpMflops;
     private double lastFullMflops;
@@ -44,18 +42,11 @@ public final class BackwardFlopsListener extends TrainingListenerAdapter {
     public void onEpoch(Trainer trainer) {
         long lbp = 0;
         long full = 0;
-        for (LbpLinear l : layers) {
-            Shape s = l.getLastTrainingShape();
-            if (s == null) {
+        for (LbpLayer l : layers) {
+            BackwardFlops f = l.backwardFlops();
+            if (f == null) {
                 continue;
             }
-            Shape w = l.getParameters().get("weight").getShape();
-            BackwardFlops f =
-                    BackwardFlops.of(
-                            l.layoutFor(s.get(s.dimension() - 2)),
-                            l.getConfig(),
-                            w.get(1),
-                            w.get(0));
             full += f.getFull();
             lbp += l.isLbpEnabled() ? f.getLbp() : f.getFull();
         }

@@ -7,7 +7,7 @@ import ai.djl.training.listener.TrainingListenerAdapter;
 import com.google.gson.JsonObject;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.nn.GradientProbe;
-import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.nn.LbpLayer;
 import io.github.lbpdjl.wht.BasisSelection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -17,13 +17,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Measures the gradient energy LBP-WHT keeps, {@code ||P gy||^2 / ||gy||^2} per LbpLinear layer, on
- * batches sampled every N steps, and reports its mean per layer each epoch into {@code
- * trainer.getMetrics()} ({@link #METRIC_ENERGY}) and the log. Optionally it first calibrates an
- * energy-adaptive selection: on the first batches it measures the energy of every basis, then gives
- * each layer the fewest bases that keep the target fraction. Calibrate on full backprop by letting
- * {@link LbpScheduleListener} hold LBP-WHT off for at least as many steps ({@link
- * LbpTrainingListener} does). It is the one listener that arms the layers' gradient probes.
+ * Measures the gradient energy LBP-WHT keeps, {@code ||P gy||^2 / ||gy||^2} per LBP-WHT layer
+ * ({@link LbpLayer}), on batches sampled every N steps, and reports its mean per layer each epoch
+ * into {@code trainer.getMetrics()} ({@link #METRIC_ENERGY}) and the log. Optionally it first
+ * calibrates an energy-adaptive selection: on the first batches it measures the energy of every
+ * basis, then gives each layer the fewest bases that keep the target fraction. Calibrate on full
+ * backprop by letting {@link LbpScheduleListener} hold LBP-WHT off for at least as many steps
+ * ({@link LbpTrainingListener} does). It is the one listener that arms the layers' gradient probes.
  */
 public final class GradientEnergyListener extends TrainingListenerAdapter
         implements StatefulListener {
@@ -37,7 +37,7 @@ public final class GradientEnergyListener extends TrainingListenerAdapter
     private final double target;
     private final int kMax;
     private final int calibrationBatches;
-    private Map<String, LbpLinear> layers = Collections.emptyMap();
+    private Map<String, LbpLayer> layers = Collections.emptyMap();
     private final Map<String, double[]> sums = new LinkedHashMap<>();
     private final Map<String, double[]> calibration = new LinkedHashMap<>();
     private final Map<String, Double> lastEnergy = new LinkedHashMap<>();
@@ -110,21 +110,21 @@ public final class GradientEnergyListener extends TrainingListenerAdapter
     /** {@inheritDoc} */
     @Override
     public void onTrainingEnd(Trainer trainer) {
-        for (LbpLinear l : layers.values()) {
+        for (LbpLayer l : layers.values()) {
             l.takeGradientProbes();
         }
     }
 
     private void armFor(int step) {
         if (calibrating || (every > 0 && step % every == 0)) {
-            for (LbpLinear l : layers.values()) {
+            for (LbpLayer l : layers.values()) {
                 l.armProbe();
             }
         }
     }
 
     private void collect() {
-        for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
+        for (Map.Entry<String, LbpLayer> e : layers.entrySet()) {
             for (GradientProbe probe : e.getValue().takeGradientProbes()) {
                 NDArray gy = probe.getOutputGradient();
                 if (gy == null) {
@@ -155,7 +155,7 @@ public final class GradientEnergyListener extends TrainingListenerAdapter
 
     private void chooseSelections() {
         StringBuilder sb = new StringBuilder();
-        for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
+        for (Map.Entry<String, LbpLayer> e : layers.entrySet()) {
             double[] energies = calibration.get(e.getKey());
             LbpConfig c = e.getValue().getConfig();
             if (energies == null) {
@@ -246,7 +246,7 @@ public final class GradientEnergyListener extends TrainingListenerAdapter
         JsonObject o = States.parse(json, "gradient energy");
         steps = States.getInt(o, "steps");
         calibrating = States.getBoolean(o, "calibrating");
-        for (LbpLinear l : layers.values()) {
+        for (LbpLayer l : layers.values()) {
             l.takeGradientProbes(); // disarm what onTrainingBegin armed for step 0
         }
         armFor(steps);

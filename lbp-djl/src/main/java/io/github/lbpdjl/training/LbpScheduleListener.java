@@ -5,7 +5,7 @@ import ai.djl.training.listener.TrainingListenerAdapter;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.nn.LbpLayer;
 import io.github.lbpdjl.wht.BasisSelection;
 import java.util.Collections;
 import java.util.Map;
@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Schedules LBP-WHT over training: full backprop for the first steps or epochs (a warm-up; also the
  * calibration of an energy-adaptive selection, see {@link GradientEnergyListener}), then LBP-WHT;
- * and a basis selection by epoch. It is the one listener that switches the LbpLinear layers on and
+ * and a basis selection by epoch. It is the one listener that switches the LBP-WHT layers on and
  * off and sets their selection by epoch; its state holds each layer's configuration (a selection
  * chosen by energy included) for checkpoints.
  */
@@ -27,7 +27,7 @@ public final class LbpScheduleListener extends TrainingListenerAdapter implement
     private final int fullBackpropSteps;
     private final int fullBackpropEpochs;
     private final IntFunction<BasisSelection> selectionByEpoch;
-    private Map<String, LbpLinear> layers = Collections.emptyMap();
+    private Map<String, LbpLayer> layers = Collections.emptyMap();
     private int steps;
     private int epochs;
 
@@ -87,7 +87,7 @@ public final class LbpScheduleListener extends TrainingListenerAdapter implement
     }
 
     private void setEnabled(boolean enabled) {
-        for (LbpLinear l : layers.values()) {
+        for (LbpLayer l : layers.values()) {
             l.setLbpEnabled(enabled);
         }
     }
@@ -100,7 +100,7 @@ public final class LbpScheduleListener extends TrainingListenerAdapter implement
         if (s == null) {
             return;
         }
-        for (LbpLinear l : layers.values()) {
+        for (LbpLayer l : layers.values()) {
             l.setConfig(l.getConfig().toBuilder().optSelection(s).build());
         }
         logger.info("LBP-WHT: epoch {} uses {}", epoch, s);
@@ -109,9 +109,9 @@ public final class LbpScheduleListener extends TrainingListenerAdapter implement
     /**
      * Returns the layers scheduled, by path.
      *
-     * @return the LbpLinear layers found when training began
+     * @return the LBP-WHT layers ({@link LbpLayer}) found when training began
      */
-    public Map<String, LbpLinear> getLayers() {
+    public Map<String, LbpLayer> getLayers() {
         return Collections.unmodifiableMap(layers);
     }
 
@@ -126,7 +126,7 @@ public final class LbpScheduleListener extends TrainingListenerAdapter implement
         o.addProperty("steps", steps);
         o.addProperty("epochs", epochs);
         JsonObject ls = new JsonObject();
-        for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
+        for (Map.Entry<String, LbpLayer> e : layers.entrySet()) {
             JsonObject l = new JsonObject();
             l.add("config", JsonParser.parseString(e.getValue().getConfig().toJson()));
             l.addProperty("enabled", e.getValue().isLbpEnabled());
@@ -141,7 +141,7 @@ public final class LbpScheduleListener extends TrainingListenerAdapter implement
      *
      * @param json the state
      * @throws IllegalArgumentException if it is not such a state or names layers the model does not
-     *     have as LbpLinear
+     *     have as LBP-WHT layers
      */
     @Override
     public void restoreState(String json) {
@@ -159,7 +159,7 @@ public final class LbpScheduleListener extends TrainingListenerAdapter implement
                             + ", the model has "
                             + layers.keySet());
         }
-        for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
+        for (Map.Entry<String, LbpLayer> e : layers.entrySet()) {
             JsonObject l = ls.getAsJsonObject(e.getKey());
             e.getValue().setConfig(LbpConfig.fromJson(States.get(l, "config").toString()));
             e.getValue().setLbpEnabled(States.getBoolean(l, "enabled"));

@@ -7,6 +7,8 @@ import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.wht.BasisSelection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -160,7 +162,15 @@ public final class LbpTrainingListener implements StatefulListener {
      * @return the LbpLinear layers the listener manages, by path
      */
     public Map<String, LbpLinear> getLayers() {
-        return schedule.getLayers();
+        Map<String, LbpLinear> out = new LinkedHashMap<>();
+        schedule.getLayers()
+                .forEach(
+                        (path, l) -> {
+                            if (l instanceof LbpLinear) {
+                                out.put(path, (LbpLinear) l);
+                            }
+                        });
+        return Collections.unmodifiableMap(out);
     }
 
     /**

@@ -11,7 +11,7 @@ import ai.djl.training.listener.TrainingListenerAdapter;
 import ai.djl.util.Pair;
 import com.google.gson.JsonObject;
 import io.github.lbpdjl.engine.LbpEngineAdapter;
-import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.nn.LbpLayer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -32,7 +32,7 @@ public final class NonFiniteCheckListener extends TrainingListenerAdapter
     private static final Logger logger = LoggerFactory.getLogger(NonFiniteCheckListener.class);
 
     private final NonFiniteAction action;
-    private Map<String, LbpLinear> layers = Collections.emptyMap();
+    private Map<String, LbpLayer> layers = Collections.emptyMap();
     private int steps;
     private int epochs;
     private int skippedSteps;
@@ -83,7 +83,7 @@ public final class NonFiniteCheckListener extends TrainingListenerAdapter
                 }
             }
         }
-        for (Map.Entry<String, LbpLinear> e : layers.entrySet()) {
+        for (Map.Entry<String, LbpLayer> e : layers.entrySet()) {
             for (Pair<String, Parameter> p : e.getValue().getParameters()) {
                 NDArray w = p.getValue().isInitialized() ? p.getValue().getArray() : null;
                 if (w == null || !p.getValue().requiresGradient() || !w.hasGradient()) {
