@@ -1,49 +1,15 @@
 package io.github.lbpdjl.examples.adapt;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
-import ai.djl.nn.core.Linear;
-import ai.djl.repository.zoo.Criteria;
-import ai.djl.repository.zoo.ZooModel;
-import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.EasyTrain;
-import ai.djl.training.Trainer;
-import ai.djl.training.dataset.ArrayDataset;
-import ai.djl.training.dataset.Batch;
-import ai.djl.training.evaluator.Accuracy;
-import ai.djl.training.listener.TrainingListener;
-import ai.djl.training.listener.TrainingListenerAdapter;
-import ai.djl.training.loss.Loss;
-import ai.djl.training.optimizer.AdamW;
-import ai.djl.training.optimizer.Optimizer;
-import ai.djl.training.tracker.CosineTracker;
-import ai.djl.training.tracker.Tracker;
-import ai.djl.util.Pair;
-import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.examples.Offline;
-import io.github.lbpdjl.nn.BackwardFlops;
-import io.github.lbpdjl.nn.LbpLinear;
-import io.github.lbpdjl.peft.LoraConfig;
-import io.github.lbpdjl.peft.LoraLinear;
-import io.github.lbpdjl.peft.LoraModel;
-import io.github.lbpdjl.rewrite.LbpRewriter;
-import io.github.lbpdjl.rewrite.TargetModules;
-import io.github.lbpdjl.training.LbpTrainingListener;
-import io.github.lbpdjl.wht.TokenLayout;
-import io.github.lbpdjl.zoo.VitModelLoader;
-import io.github.lbpdjl.zoo.VitModelZoo;
-import io.github.lbpdjl.zoo.vit.VisionTransformer;
+import ai.djl.TrainingDivergedException;
+import io.github.lbpdjl.examples.common.ChildJvm;
+import io.github.lbpdjl.examples.common.Method;
+import io.github.lbpdjl.examples.common.Offline;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -52,6 +18,8 @@ import picocli.CommandLine.Option;
 /**
  * The main job: load a ViT from the zoo through Criteria, adapt it to a data set with one or more
  * methods under the same recipe and seed, evaluate, and write CSV, JSON, Markdown and PNG plots.
+ * Each method's run is an {@link Adaptation}; with {@code --isolate} each runs in a child JVM of
+ * its own ({@link ChildJvm}), which writes its row for this program to merge.
  */
 @Command(
         name = "adapt",
@@ -68,8 +36,6 @@ public final class Adapt implements Callable<Integer> {
     static final String SWEEP =
             "head,full,filter,lbp-l1-2,lbp-l1-4,lbp-l1-6,lbp-linf-2,energy-0.9,"
                     + "lora-8,lora-8+lbp-l1-2";
-
-    private static final String LINEARS = "\\.(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)";
 
     @Option(names = "--model", description = "Zoo artifact id (default: ${DEFAULT-VALUE}).")
     String model = "vit_micro_patch4_32";
@@ -206,6 +172,7 @@ public final class Adapt implements Callable<Integer> {
                 test.count,
                 list);
         Results results = new Results();
+        Adaptation adaptation = new Adaptation(this);
         for (Method m : list) {
             if (isolate) {
                 for (Results.Row r : runInChild(m)) {
@@ -214,14 +181,14 @@ public final class Adapt implements Callable<Integer> {
                 continue;
             }
             try {
-                results.add(run(m, train, test));
-            } catch (ai.djl.TrainingDivergedException e) {
+                results.add(adaptation.run(m, train, test));
+            } catch (TrainingDivergedException e) {
                 System.out.printf(
                         Locale.ROOT,
                         "== %s: training diverged (%s); recorded as such ==%n",
                         m,
                         e.getMessage());
-                results.add(Results.Row.diverged(m.name));
+                results.add(Results.Row.diverged(m.getName()));
             }
         }
         results.write(out);
@@ -232,17 +199,30 @@ public final class Adapt implements Callable<Integer> {
     }
 
     /** Runs one method in a child JVM with the same options and reads back its row. */
-    private List<Results.Row> runInChild(Method m)
-            throws java.io.IOException, InterruptedException {
-        Path dir = out.resolve("methods").resolve(m.name.replaceAll("[^a-z0-9.+-]", "_"));
-        List<String> cmd =
+    private List<Results.Row> runInChild(Method m) throws IOException, InterruptedException {
+        Path dir = out.resolve("methods").resolve(m.getName().replaceAll("[^a-z0-9.+-]", "_"));
+        System.out.printf(Locale.ROOT, "%n== %s: in a child JVM ==%n", m);
+        int rc =
+                ChildJvm.of(Adapt.class)
+                        .jvmOption("-Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m")
+                        .args(childArgs(m, dir))
+                        .runInheritingIo();
+        if (rc != 0) {
+            throw new IllegalStateException(
+                    "method "
+                            + m
+                            + " failed in its child JVM (exit "
+                            + rc
+                            + "); see its output above");
+        }
+        return Results.readRows(dir.resolve("results.json"));
+    }
+
+    /** This run's options for one method, written to {@code dir}. */
+    private List<String> childArgs(Method m, Path dir) {
+        List<String> args =
                 new ArrayList<>(
                         List.of(
-                                ProcessHandle.current().info().command().orElse("java"),
-                                "-Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m",
-                                "-cp",
-                                System.getProperty("java.class.path"),
-                                Adapt.class.getName(),
                                 "--model",
                                 model,
                                 "--pretrained",
@@ -254,7 +234,7 @@ public final class Adapt implements Callable<Integer> {
                                 "--cache",
                                 cache.toString(),
                                 "--methods",
-                                m.name,
+                                m.getName(),
                                 "--train-blocks",
                                 trainBlocks,
                                 "--epochs",
@@ -278,26 +258,15 @@ public final class Adapt implements Callable<Integer> {
                                 "--out",
                                 dir.toString()));
         if (weights != null) {
-            cmd.addAll(List.of("--weights", weights));
+            args.addAll(List.of("--weights", weights));
         }
         if (cosine) {
-            cmd.add("--cosine");
+            args.add("--cosine");
         }
-        System.out.printf(Locale.ROOT, "%n== %s: in a child JVM ==%n", m);
-        Process p = new ProcessBuilder(cmd).inheritIO().start();
-        int rc = p.waitFor();
-        if (rc != 0) {
-            throw new IllegalStateException(
-                    "method "
-                            + m
-                            + " failed in its child JVM (exit "
-                            + rc
-                            + "); see its output above");
-        }
-        return Results.readRows(dir.resolve("results.json"));
+        return args;
     }
 
-    private ImageData load(boolean trainSplit) throws java.io.IOException {
+    private ImageData load(boolean trainSplit) throws IOException {
         switch (format) {
             case "idx":
                 return ImageData.idx(Fetch.idxFolder(data, cache), trainSplit);
@@ -314,312 +283,6 @@ public final class Adapt implements Callable<Integer> {
             default:
                 throw new IllegalArgumentException(
                         "unknown --format " + format + "; use idx, cifar10 or cifar100");
-        }
-    }
-
-    private Results.Row run(Method method, ImageData train, ImageData test) throws Exception {
-        Engine eng = Engine.getEngine(engine);
-        eng.setRandomSeed(seed);
-        Criteria.Builder<NDList, NDList> cb =
-                Criteria.builder()
-                        .setTypes(NDList.class, NDList.class)
-                        .optGroupId(VitModelZoo.GROUP_ID)
-                        .optArtifactId(model)
-                        .optEngine(engine)
-                        .optArgument(VitModelLoader.ARG_NUM_CLASSES, train.classes)
-                        .optArgument(VitModelLoader.ARG_IN_CHANNELS, train.channels)
-                        .optArgument(VitModelLoader.ARG_SEED, seed);
-        if (weights != null) {
-            cb.optArgument(VitModelLoader.ARG_WEIGHTS, Fetch.file(weights, cache).toString());
-        } else if (!"none".equals(pretrained)) {
-            cb.optArgument(VitModelLoader.ARG_PRETRAINED, pretrained);
-        }
-        try (ZooModel<NDList, NDList> zm = cb.build().loadModel()) {
-            VisionTransformer vit = (VisionTransformer) zm.getBlock();
-            List<Integer> blocks = trainedBlocks(vit.getDepth());
-            TokenLayout layout = vit.getTokenLayout();
-            LbpTrainingListener.Builder lb = LbpTrainingListener.builder();
-            LoraModel lora = null;
-            if (method.usesLora()) {
-                // PEFT's recipe: the base model frozen, LoRA on the blocks' linear layers, the head
-                // trained
-                LoraConfig.Builder lc =
-                        LoraConfig.builder()
-                                .optRank(method.rank)
-                                .optTargets(TargetModules.regex(blockRegex(blocks) + LINEARS))
-                                .optModulesToSave("head");
-                if (method.kind == Method.Kind.LORA_LBP) {
-                    lc.optLbp(
-                            LbpConfig.builder()
-                                    .optSelection(method.selection)
-                                    .optLayout(layout)
-                                    .build());
-                }
-                lora = LoraModel.apply(zm, lc.build());
-            } else {
-                lb.optFrozen(frozen(method, blocks));
-            }
-            if (method.usesLbp()) {
-                lb.optRewriter(
-                        LbpRewriter.builder()
-                                .optTargets(TargetModules.regex(blockRegex(blocks) + LINEARS))
-                                .optConfig(method.lbpConfig())
-                                .optLayout(layout)
-                                .build());
-                lb.optEnergySampling(energyEvery);
-                if (method.kind == Method.Kind.ENERGY) {
-                    lb.optEnergyAdaptive(method.energyTarget, 21, 20);
-                }
-            }
-            LbpTrainingListener lbp = lb.build();
-            LossCurve curve = new LossCurve();
-            int totalSteps = epochs * ((train.count + batch - 1) / batch);
-            Tracker schedule =
-                    cosine
-                            ? CosineTracker.builder()
-                                    .setBaseValue(lr)
-                                    .optFinalValue(lr / 100)
-                                    .setMaxUpdates(totalSteps)
-                                    .build()
-                            : Tracker.fixed(lr);
-            AdamW.Builder ob =
-                    Optimizer.adamW().optLearningRateTracker(schedule).optWeightDecays(1e-5f);
-            if (clipGrad > 0) {
-                ob.optClipGrad(clipGrad);
-            }
-            DefaultTrainingConfig cfg =
-                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(ob.build())
-                            .addEvaluator(new Accuracy())
-                            .addTrainingListeners(TrainingListener.Defaults.logging())
-                            .addTrainingListeners(lbp, curve);
-            RssSampler rss = new RssSampler();
-            long start;
-            long steps;
-            Results.Row row = new Results.Row();
-            try (Trainer trainer = zm.newTrainer(cfg);
-                    NDManager dm = trainer.getManager().newSubManager()) {
-                trainer.setMetrics(
-                        new ai.djl.metric
-                                .Metrics()); // DJL logs loss and accuracy per epoch only with
-                // metrics
-                if (lora != null) {
-                    lora.freeze(); // newTrainer unfreezes a loaded PyTorch model
-                }
-                trainer.initialize(vit.getInputShape(batch));
-                ArrayDataset trainSet = dataset(dm, train, true);
-                ArrayDataset testSet = dataset(dm, test, false);
-                System.out.printf(
-                        Locale.ROOT,
-                        "%n== %s: training %s ==%n",
-                        method,
-                        method.kind == Method.Kind.HEAD
-                                ? "the head only"
-                                : trainBlocks + " of " + vit.getDepth() + " blocks");
-                rss.start();
-                start = System.nanoTime();
-                EasyTrain.fit(trainer, epochs, trainSet, testSet);
-                long nanos = System.nanoTime() - start;
-                rss.stop();
-                steps = (long) epochs * ((train.count + batch - 1) / batch);
-                row.testAccuracy = accuracy(trainer, testSet);
-                row.trainSeconds = nanos / 1e9;
-                row.stepMillis = nanos / 1e6 / steps;
-                row.trainableParams = trainable(vit);
-                row.totalParams = total(vit);
-                row.backwardMflops = backwardMflops(vit, blocks, layout, method);
-                row.fullBackwardMflops = backwardMflops(vit, blocks, layout, null);
-                row.basisCount =
-                        method.usesLbp()
-                                ? meanBasisCount(lbp)
-                                : method.kind == Method.Kind.LORA_LBP
-                                        ? method.selection.count(8)
-                                        : 64;
-                row.peakRssMb = rss.peakMb();
-                row.energyKept =
-                        lbp.getLastEnergyKept().values().stream()
-                                .mapToDouble(Double::doubleValue)
-                                .average()
-                                .orElse(Double.NaN);
-            }
-            row.method = method.name;
-            row.lossCurve = curve.points;
-            System.out.printf(
-                    Locale.ROOT,
-                    "== %s: test accuracy %.2f%%, backward %.2f MFLOPs/image, %.1f ms/step ==%n",
-                    method,
-                    100 * row.testAccuracy,
-                    row.backwardMflops,
-                    row.stepMillis);
-            return row;
-        }
-    }
-
-    private List<Integer> trainedBlocks(int depth) {
-        List<Integer> out = new ArrayList<>();
-        int n = trainBlocks.equals("all") ? depth : Integer.parseInt(trainBlocks);
-        if (n < 0 || n > depth) {
-            throw new IllegalArgumentException(
-                    "--train-blocks " + trainBlocks + ": the model has " + depth + " blocks");
-        }
-        for (int i = depth - n; i < depth; i++) {
-            out.add(i);
-        }
-        return out;
-    }
-
-    private static String blockRegex(List<Integer> blocks) {
-        StringBuilder sb = new StringBuilder("blocks\\.(");
-        for (int i = 0; i < blocks.size(); i++) {
-            sb.append(i == 0 ? "" : "|").append(blocks.get(i));
-        }
-        return sb.append(')').toString();
-    }
-
-    /**
-     * The paper's recipe for every method: norm layers frozen, head trained; with all blocks the
-     * embeddings train too, with the last N only those blocks; head-only trains the head alone.
-     */
-    private TargetModules frozen(Method method, List<Integer> blocks) {
-        if (method.kind == Method.Kind.HEAD) {
-            return TargetModules.regex("(?!head\\.).*");
-        }
-        String norms = "|.*norm[0-9]*\\..*";
-        if (trainBlocks.equals("all")) {
-            return TargetModules.regex("(?!.)" + norms); // nothing but norms
-        }
-        if (blocks.isEmpty()) {
-            return TargetModules.regex("(?!head\\.).*");
-        }
-        return TargetModules.regex("(?!" + blockRegex(blocks) + "\\.|head\\.).*" + norms);
-    }
-
-    private ArrayDataset dataset(NDManager m, ImageData d, boolean shuffle) {
-        NDArray x = m.create(d.images, new Shape(d.count, d.channels, d.size, d.size));
-        NDArray y = m.create(d.labels);
-        return new ArrayDataset.Builder()
-                .setData(x)
-                .optLabels(y)
-                .setSampling(batch, shuffle)
-                .build();
-    }
-
-    private static double accuracy(Trainer trainer, ArrayDataset test) throws Exception {
-        long correct = 0;
-        long n = 0;
-        for (Batch b : trainer.iterateDataset(test)) {
-            NDArray pred = trainer.evaluate(b.getData()).singletonOrThrow().argMax(1);
-            NDArray label = b.getLabels().singletonOrThrow().toType(pred.getDataType(), false);
-            correct += pred.eq(label).sum().getLong();
-            n += label.size();
-            b.close();
-        }
-        return (double) correct / n;
-    }
-
-    private static long trainable(Block block) {
-        long n = 0;
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            if (p.getValue().requiresGradient() && p.getValue().isInitialized()) {
-                n += p.getValue().getArray().size();
-            }
-        }
-        return n;
-    }
-
-    private static long total(Block block) {
-        long n = 0;
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            if (p.getValue().isInitialized()) {
-                n += p.getValue().getArray().size();
-            }
-        }
-        return n;
-    }
-
-    /** Backward MFLOPs per image of the token-wise linear layers of the trained blocks. */
-    private static double backwardMflops(
-            VisionTransformer vit, List<Integer> blocks, TokenLayout layout, Method method) {
-        if (method != null && method.kind == Method.Kind.HEAD) {
-            return 0;
-        }
-        double total = 0;
-        for (Map.Entry<String, Block> e : vit.namedModules().entrySet()) {
-            if (!(e.getValue() instanceof Linear)
-                    || !e.getKey().matches(blockRegex(blocks) + "\\..*")) {
-                continue;
-            }
-            Shape w = e.getValue().getParameters().get("weight").getShape();
-            if (method != null && e.getValue() instanceof LoraLinear) {
-                LoraLinear l = (LoraLinear) e.getValue();
-                total +=
-                        BackwardFlops.lora(
-                                        layout, l.getLbpConfig(), w.get(1), w.get(0), l.getRank())
-                                / 1e6;
-                continue;
-            }
-            LbpConfig c =
-                    e.getValue() instanceof LbpLinear && method != null
-                            ? ((LbpLinear) e.getValue()).getConfig()
-                            : LbpConfig.builder().build();
-            BackwardFlops f = BackwardFlops.of(layout, c, w.get(1), w.get(0));
-            total += (method != null && method.usesLbp() ? f.getLbp() : f.getFull()) / 1e6;
-        }
-        return total;
-    }
-
-    private static double meanBasisCount(LbpTrainingListener lbp) {
-        return lbp.getLayers().values().stream()
-                .mapToInt(l -> l.getConfig().getBasisCount())
-                .average()
-                .orElse(Double.NaN);
-    }
-
-    /** Records the training loss every 10 batches (mean over them). */
-    static final class LossCurve extends TrainingListenerAdapter {
-        final List<double[]> points = new ArrayList<>();
-        private double sum;
-        private int n;
-        private int step;
-        private int epoch;
-        private int epochSteps;
-        private double epochLoss;
-        private long epochStart = System.nanoTime();
-
-        @Override
-        public void onEpoch(Trainer trainer) {
-            epoch++;
-            System.out.printf(
-                    Locale.ROOT,
-                    "epoch %d: train loss %.4f, %.1f ms/step%n",
-                    epoch,
-                    epochLoss / Math.max(1, epochSteps),
-                    (System.nanoTime() - epochStart) / 1e6 / Math.max(1, epochSteps));
-            epochSteps = 0;
-            epochLoss = 0;
-            epochStart = System.nanoTime();
-        }
-
-        @Override
-        public void onTrainingBatch(Trainer trainer, BatchData batchData) {
-            for (ai.djl.Device d : batchData.getLabels().keySet()) {
-                float l =
-                        trainer.getLoss()
-                                .evaluate(
-                                        batchData.getLabels().get(d),
-                                        batchData.getPredictions().get(d))
-                                .getFloat();
-                sum += l;
-                epochLoss += l;
-                n++;
-            }
-            step++;
-            epochSteps++;
-            if (step % 10 == 0) {
-                points.add(new double[] {step, sum / n});
-                sum = 0;
-                n = 0;
-            }
         }
     }
 }

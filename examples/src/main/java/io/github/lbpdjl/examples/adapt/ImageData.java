@@ -1,11 +1,13 @@
 package io.github.lbpdjl.examples.adapt;
 
 import io.github.lbpdjl.zoo.data.Mnist;
+import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -37,8 +39,8 @@ final class ImageData {
             return this;
         }
         int per = channels * size * size;
-        float[] img = java.util.Arrays.copyOf(images, n * per);
-        int[] lab = java.util.Arrays.copyOf(labels, n);
+        float[] img = Arrays.copyOf(images, n * per);
+        int[] lab = Arrays.copyOf(labels, n);
         return new ImageData(img, lab, channels, size, classes);
     }
 
@@ -93,7 +95,7 @@ final class ImageData {
                                 + "-byte records");
             }
             try (DataInputStream in =
-                    new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(f)))) {
+                    new DataInputStream(new BufferedInputStream(Files.newInputStream(f)))) {
                 byte[] buf = new byte[record];
                 for (long r = 0; r < len / record; r++) {
                     in.readFully(buf);

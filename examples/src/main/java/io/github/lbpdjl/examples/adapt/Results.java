@@ -1,6 +1,7 @@
 package io.github.lbpdjl.examples.adapt;
 
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
 import io.github.lbpdjl.examples.plot.Chart;
 import io.github.lbpdjl.io.AtomicFiles;
 import java.io.IOException;
@@ -101,7 +102,7 @@ final class Results {
                 throw new IOException(file + ": no results");
             }
             return List.of(rows);
-        } catch (com.google.gson.JsonParseException e) {
+        } catch (JsonParseException e) {
             throw new IOException(file + ": not a results.json (" + e.getMessage() + ")", e);
         }
     }

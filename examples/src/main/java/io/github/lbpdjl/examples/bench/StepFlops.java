@@ -1,6 +1,7 @@
 package io.github.lbpdjl.examples.bench;
 
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.examples.common.Method.Kind;
 import io.github.lbpdjl.nn.BackwardFlops;
 import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
@@ -23,18 +24,6 @@ import io.github.lbpdjl.zoo.vit.VisionTransformer;
  */
 public final class StepFlops {
 
-    /** How the trained blocks are trained. */
-    public enum Kind {
-        /** Every parameter of the trained blocks, full backprop. */
-        FULL,
-        /** Every parameter of the trained blocks, LBP-WHT in their linear layers. */
-        LBP,
-        /** LoRA adapters on the trained blocks' linear layers, base frozen, head trained. */
-        LORA,
-        /** LoRA with LBP-WHT in the adapted layers' backward. */
-        LORA_LBP
-    }
-
     private StepFlops() {}
 
     /**
@@ -42,7 +31,8 @@ public final class StepFlops {
      *
      * @param vit the model (its shapes)
      * @param trainedBlocks how many of the last blocks are trained (the head always is)
-     * @param kind the method
+     * @param kind the method: {@link Kind#FULL}, {@link Kind#LBP}, {@link Kind#LORA} or {@link
+     *     Kind#LORA_LBP}
      * @param lbp the LBP-WHT configuration for {@link Kind#LBP} and {@link Kind#LORA_LBP}, else
      *     ignored
      * @param rank the LoRA rank for {@link Kind#LORA} and {@link Kind#LORA_LBP}, else ignored
@@ -50,6 +40,9 @@ public final class StepFlops {
      */
     public static double perSample(
             VisionTransformer vit, int trainedBlocks, Kind kind, LbpConfig lbp, int rank) {
+        if (kind == Kind.HEAD || kind == Kind.ENERGY) {
+            throw new IllegalArgumentException("no step FLOP count for " + kind);
+        }
         int depth = vit.getDepth();
         if (trainedBlocks < 0 || trainedBlocks > depth) {
             throw new IllegalArgumentException(
@@ -105,9 +98,11 @@ public final class StepFlops {
                     case LORA:
                         backward += BackwardFlops.lora(layout, null, s[0], s[1], rank);
                         break;
-                    default:
+                    case LORA_LBP:
                         backward += BackwardFlops.lora(layout, config, s[0], s[1], rank);
                         break;
+                    default:
+                        throw new IllegalStateException(kind.name());
                 }
             }
         }

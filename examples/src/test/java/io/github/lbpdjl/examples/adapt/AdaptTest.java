@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.lbpdjl.wht.BasisSelection;
+import com.sun.net.httpserver.HttpServer;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,28 +19,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class AdaptTest {
-
-    @Test
-    void methodNames() {
-        assertEquals(BasisSelection.lowPassL1(4), Method.parse("lbp-l1-4").selection);
-        assertEquals(BasisSelection.lowPassLinf(2), Method.parse("LBP-Linf-2").selection);
-        assertEquals(1, Method.parse("filter").selection.count(8));
-        assertEquals(Method.Kind.HEAD, Method.parse("head").kind);
-        assertEquals(0.9, Method.parse("energy-0.9").energyTarget);
-        assertEquals(Method.Kind.LORA, Method.parse("lora-8").kind);
-        assertEquals(8, Method.parse("lora-8").rank);
-        Method both = Method.parse("lora-4+lbp-l1-2");
-        assertEquals(Method.Kind.LORA_LBP, both.kind);
-        assertEquals(4, both.rank);
-        assertEquals(BasisSelection.lowPassL1(2), both.selection);
-        IllegalArgumentException e =
-                assertThrows(IllegalArgumentException.class, () -> Method.parse("lora"));
-        assertTrue(e.getMessage().contains("'lora'"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> Method.parse("lora-0"));
-        assertThrows(IllegalArgumentException.class, () -> Method.parse("lora-8+full"));
-        assertThrows(IllegalArgumentException.class, () -> Method.parse("lbp-l1-x"));
-        assertThrows(IllegalArgumentException.class, () -> Method.parse("energy-1.5"));
-    }
 
     /** Writes a tiny IDX data set: class c has a bright c-th row band, so it is learnable. */
     private static void writeIdx(Path dir, String prefix, int n, long seed) throws IOException {
@@ -162,14 +142,12 @@ class AdaptTest {
                 List.of(
                         "train-labels-idx1-ubyte",
                         "t10k-labels-idx1-ubyte")) { // the URL form wants .gz
-            try (java.io.OutputStream o =
+            try (OutputStream o =
                     new GZIPOutputStream(Files.newOutputStream(served.resolve(f + ".gz")))) {
                 o.write(Files.readAllBytes(served.resolve(f)));
             }
         }
-        com.sun.net.httpserver.HttpServer server =
-                com.sun.net.httpserver.HttpServer.create(
-                        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         int[] requests = {0};
         server.createContext(
                 "/",

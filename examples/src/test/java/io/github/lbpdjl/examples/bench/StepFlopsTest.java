@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.examples.bench.StepFlops.Kind;
+import io.github.lbpdjl.examples.common.Method.Kind;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.zoo.VitVariant;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;

@@ -1,4 +1,4 @@
-package io.github.lbpdjl.examples;
+package io.github.lbpdjl.examples.common;
 
 import java.io.IOException;
 import java.nio.file.Files;

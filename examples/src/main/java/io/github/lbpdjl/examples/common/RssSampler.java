@@ -1,18 +1,18 @@
-package io.github.lbpdjl.examples.adapt;
+package io.github.lbpdjl.examples.common;
 
-import io.github.lbpdjl.examples.ProcMemory;
 import java.io.IOException;
 
 /**
  * Samples the process's resident set size (Linux /proc/self/status) every 20 ms; keeps the peak.
  */
-final class RssSampler {
+public final class RssSampler {
 
     private volatile boolean running;
     private volatile long peakKb;
     private Thread thread;
 
-    void start() {
+    /** Starts sampling on a daemon thread. */
+    public void start() {
         peakKb = readKb();
         running = true;
         thread =
@@ -32,17 +32,27 @@ final class RssSampler {
         thread.start();
     }
 
-    void stop() throws InterruptedException {
+    /**
+     * Stops sampling and takes one last sample.
+     *
+     * @throws InterruptedException if interrupted while waiting for the sampling thread
+     */
+    public void stop() throws InterruptedException {
         running = false;
         thread.join();
         peakKb = Math.max(peakKb, readKb());
     }
 
-    double peakMb() {
+    /**
+     * Returns the peak seen.
+     *
+     * @return the peak RSS in MiB
+     */
+    public double peakMb() {
         return peakKb / 1024.0;
     }
 
-    static long readKb() {
+    private static long readKb() {
         try {
             return Math.max(0, ProcMemory.statusKib("VmRSS"));
         } catch (IOException | NumberFormatException e) {

@@ -1,9 +1,9 @@
-package io.github.lbpdjl.examples.bench;
+package io.github.lbpdjl.examples.common;
 
 import java.util.Arrays;
 
 /** The statistic every benchmark here reports. */
-final class Medians {
+public final class Medians {
 
     private Medians() {}
 
@@ -13,7 +13,7 @@ final class Medians {
      * @param values the values, not changed
      * @return their median
      */
-    static double of(double[] values) {
+    public static double of(double[] values) {
         double[] s = values.clone();
         Arrays.sort(s);
         int n = s.length;

@@ -1,4 +1,4 @@
-package io.github.lbpdjl.examples;
+package io.github.lbpdjl.examples.common;
 
 /** Puts DJL in offline mode unless the user chose otherwise: nothing is downloaded. */
 public final class Offline {

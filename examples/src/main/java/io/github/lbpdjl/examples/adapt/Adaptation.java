@@ -1,0 +1,194 @@
+package io.github.lbpdjl.examples.adapt;
+
+import ai.djl.engine.Engine;
+import ai.djl.metric.Metrics;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ZooModel;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.EasyTrain;
+import ai.djl.training.Trainer;
+import ai.djl.training.dataset.ArrayDataset;
+import ai.djl.training.dataset.Batch;
+import ai.djl.training.evaluator.Accuracy;
+import ai.djl.training.listener.TrainingListener;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.AdamW;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.CosineTracker;
+import ai.djl.training.tracker.Tracker;
+import io.github.lbpdjl.examples.common.Method;
+import io.github.lbpdjl.examples.common.Parameters;
+import io.github.lbpdjl.examples.common.RssSampler;
+import io.github.lbpdjl.examples.common.TrainedBlocks;
+import io.github.lbpdjl.training.LbpTrainingListener;
+import io.github.lbpdjl.wht.TokenLayout;
+import io.github.lbpdjl.zoo.VitModelLoader;
+import io.github.lbpdjl.zoo.VitModelZoo;
+import io.github.lbpdjl.zoo.vit.VisionTransformer;
+import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One method's run of the adaptation program: loads the ViT from the zoo through Criteria, applies
+ * the method ({@link Recipe}), trains with AdamW, evaluates and measures it into a result row.
+ */
+final class Adaptation {
+
+    private final Adapt options;
+
+    /**
+     * Creates a run with the program's options.
+     *
+     * @param options the options (model, weights, recipe, engine, seed)
+     */
+    Adaptation(Adapt options) {
+        this.options = options;
+    }
+
+    /**
+     * Adapts the model with one method.
+     *
+     * @param method the method
+     * @param train the training split
+     * @param test the test split
+     * @return its results
+     * @throws Exception if loading, training or evaluating fails
+     */
+    Results.Row run(Method method, ImageData train, ImageData test) throws Exception {
+        Adapt o = options;
+        Engine.getEngine(o.engine).setRandomSeed(o.seed);
+        try (ZooModel<NDList, NDList> zm = criteria(train).loadModel()) {
+            VisionTransformer vit = (VisionTransformer) zm.getBlock();
+            List<Integer> blocks = TrainedBlocks.last(o.trainBlocks, vit.getDepth(), 0);
+            TokenLayout layout = vit.getTokenLayout();
+            Recipe recipe = Recipe.apply(zm, method, blocks, o.trainBlocks, o.energyEvery);
+            LbpTrainingListener lbp = recipe.listener;
+            LossCurve curve = new LossCurve();
+            DefaultTrainingConfig cfg =
+                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                            .optOptimizer(optimizer(train))
+                            .addEvaluator(new Accuracy())
+                            .addTrainingListeners(TrainingListener.Defaults.logging())
+                            .addTrainingListeners(lbp, curve);
+            RssSampler rss = new RssSampler();
+            Results.Row row = new Results.Row();
+            try (Trainer trainer = zm.newTrainer(cfg);
+                    NDManager dm = trainer.getManager().newSubManager()) {
+                // DJL logs loss and accuracy per epoch only with metrics
+                trainer.setMetrics(new Metrics());
+                if (recipe.lora != null) {
+                    recipe.lora.freeze(); // newTrainer unfreezes a loaded PyTorch model
+                }
+                trainer.initialize(vit.getInputShape(o.batch));
+                ArrayDataset trainSet = dataset(dm, train, true);
+                ArrayDataset testSet = dataset(dm, test, false);
+                System.out.printf(
+                        Locale.ROOT,
+                        "%n== %s: training %s ==%n",
+                        method,
+                        method.getKind() == Method.Kind.HEAD
+                                ? "the head only"
+                                : o.trainBlocks + " of " + vit.getDepth() + " blocks");
+                rss.start();
+                long start = System.nanoTime();
+                EasyTrain.fit(trainer, o.epochs, trainSet, testSet);
+                long nanos = System.nanoTime() - start;
+                rss.stop();
+                long steps = (long) o.epochs * ((train.count + o.batch - 1) / o.batch);
+                Parameters params = Parameters.count(vit);
+                row.testAccuracy = accuracy(trainer, testSet);
+                row.trainSeconds = nanos / 1e9;
+                row.stepMillis = nanos / 1e6 / steps;
+                row.trainableParams = params.trainable();
+                row.totalParams = params.all();
+                row.backwardMflops = BackwardCost.mflops(vit, blocks, layout, method);
+                row.fullBackwardMflops = BackwardCost.mflops(vit, blocks, layout, null);
+                row.basisCount = BackwardCost.basisCount(method, lbp);
+                row.peakRssMb = rss.peakMb();
+                row.energyKept =
+                        lbp.getLastEnergyKept().values().stream()
+                                .mapToDouble(Double::doubleValue)
+                                .average()
+                                .orElse(Double.NaN);
+            }
+            row.method = method.getName();
+            row.lossCurve = curve.points;
+            System.out.printf(
+                    Locale.ROOT,
+                    "== %s: test accuracy %.2f%%, backward %.2f MFLOPs/image, %.1f ms/step ==%n",
+                    method,
+                    100 * row.testAccuracy,
+                    row.backwardMflops,
+                    row.stepMillis);
+            return row;
+        }
+    }
+
+    /** The zoo model, its head and input sized for the data, with the chosen weights. */
+    private Criteria<NDList, NDList> criteria(ImageData train) throws IOException {
+        Adapt o = options;
+        Criteria.Builder<NDList, NDList> cb =
+                Criteria.builder()
+                        .setTypes(NDList.class, NDList.class)
+                        .optGroupId(VitModelZoo.GROUP_ID)
+                        .optArtifactId(o.model)
+                        .optEngine(o.engine)
+                        .optArgument(VitModelLoader.ARG_NUM_CLASSES, train.classes)
+                        .optArgument(VitModelLoader.ARG_IN_CHANNELS, train.channels)
+                        .optArgument(VitModelLoader.ARG_SEED, o.seed);
+        if (o.weights != null) {
+            cb.optArgument(VitModelLoader.ARG_WEIGHTS, Fetch.file(o.weights, o.cache).toString());
+        } else if (!"none".equals(o.pretrained)) {
+            cb.optArgument(VitModelLoader.ARG_PRETRAINED, o.pretrained);
+        }
+        return cb.build();
+    }
+
+    /** AdamW, a fixed or cosine learning rate, gradient clipping if asked. */
+    private Optimizer optimizer(ImageData train) {
+        Adapt o = options;
+        int totalSteps = o.epochs * ((train.count + o.batch - 1) / o.batch);
+        Tracker schedule =
+                o.cosine
+                        ? CosineTracker.builder()
+                                .setBaseValue(o.lr)
+                                .optFinalValue(o.lr / 100)
+                                .setMaxUpdates(totalSteps)
+                                .build()
+                        : Tracker.fixed(o.lr);
+        AdamW.Builder ob =
+                Optimizer.adamW().optLearningRateTracker(schedule).optWeightDecays(1e-5f);
+        if (o.clipGrad > 0) {
+            ob.optClipGrad(o.clipGrad);
+        }
+        return ob.build();
+    }
+
+    private ArrayDataset dataset(NDManager m, ImageData d, boolean shuffle) {
+        NDArray x = m.create(d.images, new Shape(d.count, d.channels, d.size, d.size));
+        NDArray y = m.create(d.labels);
+        return new ArrayDataset.Builder()
+                .setData(x)
+                .optLabels(y)
+                .setSampling(options.batch, shuffle)
+                .build();
+    }
+
+    private static double accuracy(Trainer trainer, ArrayDataset test) throws Exception {
+        long correct = 0;
+        long n = 0;
+        for (Batch b : trainer.iterateDataset(test)) {
+            NDArray pred = trainer.evaluate(b.getData()).singletonOrThrow().argMax(1);
+            NDArray label = b.getLabels().singletonOrThrow().toType(pred.getDataType(), false);
+            correct += pred.eq(label).sum().getLong();
+            n += label.size();
+            b.close();
+        }
+        return (double) correct / n;
+    }
+}
