@@ -3,6 +3,7 @@ package io.github.lbpdjl.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
@@ -26,7 +27,7 @@ import java.util.List;
  * of the extra tokens stay exact. Otherwise the layer runs its exact forward. Input is (B, N, C) or
  * has more leading axes; the token axis is the one before the last.
  */
-public abstract class AdaptedLinear extends Linear {
+public abstract class AdaptedLinear extends Linear implements AdaptedBlock {
 
     private final TokenwiseLbp lbp;
     private volatile String name;
@@ -275,6 +276,12 @@ public abstract class AdaptedLinear extends Linear {
                         .build();
         LinearParameters.share(this, linear);
         return linear;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Block toOriginal() {
+        return toLinear();
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.github.lbpdjl.peft;
 
 import ai.djl.nn.Block;
+import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.rewrite.AdapterInjector;
 import io.github.lbpdjl.rewrite.RewriteReport;
@@ -83,10 +84,10 @@ final class LoraInjection {
                         config.getExclude(),
                         save,
                         config.isAllowUnmatched(),
-                        (linear, path) -> {
+                        (layer, path) -> {
                             LoraLinear lora =
                                     LoraLinear.from(
-                                            linear,
+                                            (Linear) layer,
                                             config.getRank(),
                                             config.getAlpha(),
                                             config.getDropout(),

@@ -4,7 +4,7 @@ import ai.djl.Model;
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.modules.BlockTree;
-import io.github.lbpdjl.nn.AdaptedLinear;
+import io.github.lbpdjl.nn.AdaptedBlock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,28 +13,50 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * The injection every tuner uses, as Hugging Face PEFT's {@code inject_adapter}: find the {@link
- * Linear} layers whose paths match the targets, leave out the excluded ones, those under modules
- * trained fully and, for all-linear, the output layer; refuse patterns that match nothing; skip
- * layers some tuner adapted already; then replace each chosen Linear by the adapted layer a tuner
- * makes from it (sharing its Parameter objects). A tuner (LBP-WHT's {@link LbpRewriter}, LoRA's
- * LoraModel) supplies only the {@link LayerFactory}.
+ * The injection every tuner uses, as Hugging Face PEFT's {@code inject_adapter}: find the layers of
+ * the kinds a tuner adapts (by default {@link Linear}) whose paths match the targets, leave out the
+ * excluded ones, those under modules trained fully and, for all-linear, the output layer; refuse
+ * patterns that match nothing; skip layers some tuner adapted already; then replace each chosen
+ * Linear by the adapted layer a tuner makes from it (sharing its Parameter objects), once every one
+ * of them was made. A tuner (LBP-WHT's {@link LbpRewriter}, LoRA's LoraModel) supplies only the
+ * {@link LayerFactory}.
  *
  * <p>Nothing changes if a check fails. Immutable; apply it to any number of trees.
  */
 public final class AdapterInjector {
 
-    /** Makes the adapted layer that takes over a Linear. */
+    /** Makes the adapted layer that takes over a plain layer. */
     @FunctionalInterface
     public interface LayerFactory {
         /**
-         * Adapts one layer.
+         * Adapts one layer. It may refuse a layer it cannot adapt with an IllegalArgumentException
+         * naming it (e.g. an input shape that does not fit the token layout); then nothing is
+         * replaced.
          *
-         * @param linear the Linear to take over
+         * @param layer the layer to take over, one that {@link #accepts(Block)}
          * @param path its path in the model, e.g. {@code blocks.0.attn.qkv}
-         * @return the adapted layer, sharing the Linear's parameters
+         * @return the adapted layer, sharing the layer's parameters
          */
-        AdaptedLinear adapt(Linear linear, String path);
+        AdaptedBlock adapt(Block layer, String path);
+
+        /**
+         * Whether a plain layer is of a kind this factory adapts (default: a Linear).
+         *
+         * @param layer a block of the model, never an {@link AdaptedBlock}
+         * @return true if targets may select it
+         */
+        default boolean accepts(Block layer) {
+            return layer instanceof Linear;
+        }
+
+        /**
+         * Names the kinds of layer accepted, for messages.
+         *
+         * @return e.g. "Linear layer"
+         */
+        default String kinds() {
+            return "Linear layer";
+        }
     }
 
     private final String method;
@@ -80,8 +102,8 @@ public final class AdapterInjector {
      */
     public RewriteReport apply(Model model) {
         Block root = model.getBlock();
-        if (root instanceof Linear && !(root instanceof AdaptedLinear) && selects("")) {
-            model.setBlock(factory.adapt((Linear) root, ""));
+        if (!(root instanceof AdaptedBlock) && factory.accepts(root) && selects("")) {
+            model.setBlock(factory.adapt(root, ""));
             return new RewriteReport(List.of(""), List.of(), List.of(), Map.of());
         }
         return apply(root);
@@ -104,7 +126,8 @@ public final class AdapterInjector {
         String outputLayer = targets.isAllLinear() ? outputLayer(root) : null;
         for (BlockTree.Node n : BlockTree.walk(root)) {
             String path = n.getPath();
-            if (!(n.getBlock() instanceof Linear) || n.getParent() == null) {
+            boolean adapted = n.getBlock() instanceof AdaptedBlock;
+            if (n.getParent() == null || !(adapted || factory.accepts(n.getBlock()))) {
                 continue;
             }
             String reason = reasonToLeave(n, outputLayer);
@@ -120,7 +143,7 @@ public final class AdapterInjector {
                 continue;
             }
             used[pattern] = true;
-            if (n.getBlock() instanceof AdaptedLinear) {
+            if (adapted) {
                 skipped.add(path);
                 reasons.put(path, "already " + n.getBlock().getClass().getSimpleName());
             } else {
@@ -136,11 +159,15 @@ public final class AdapterInjector {
         if (!unmatched.isEmpty() && !allowUnmatched) {
             throw new IllegalArgumentException(unmatchedMessage(unmatched, candidates, reasons));
         }
-        // replace only once everything is checked: a failed call changes nothing
-        List<String> replaced = new ArrayList<>();
+        // make every adapted layer first, replace only then: a refused layer changes nothing
+        List<AdaptedBlock> made = new ArrayList<>();
         for (BlockTree.Node n : selected) {
-            AdaptedLinear adapted = factory.adapt((Linear) n.getBlock(), n.getPath());
-            BlockTree.replaceChild(n.getParent(), n.getKey(), n.getBlock(), adapted);
+            made.add(factory.adapt(n.getBlock(), n.getPath()));
+        }
+        List<String> replaced = new ArrayList<>();
+        for (int i = 0; i < selected.size(); i++) {
+            BlockTree.Node n = selected.get(i);
+            BlockTree.replaceChild(n.getParent(), n.getKey(), n.getBlock(), made.get(i));
             replaced.add(n.getPath());
         }
         return new RewriteReport(replaced, skipped, unmatched, reasons);
@@ -169,7 +196,9 @@ public final class AdapterInjector {
                 new StringBuilder(method)
                         .append(" target patterns ")
                         .append(unmatched)
-                        .append(" match no Linear layer; the Linear layers are ")
+                        .append(" match no ")
+                        .append(factory.kinds())
+                        .append("; the candidates are ")
                         .append(candidates);
         List<String> left = new ArrayList<>();
         for (Map.Entry<String, String> e : reasons.entrySet()) {
@@ -202,9 +231,9 @@ public final class AdapterInjector {
      * @param type the adapted layer type to undo, e.g. LbpLinear
      * @return the paths restored
      */
-    public static List<String> undo(Model model, Class<? extends AdaptedLinear> type) {
+    public static List<String> undo(Model model, Class<? extends AdaptedBlock> type) {
         if (type.isInstance(model.getBlock())) {
-            model.setBlock(((AdaptedLinear) model.getBlock()).toLinear());
+            model.setBlock(((AdaptedBlock) model.getBlock()).toOriginal());
             return List.of("");
         }
         return undo(model.getBlock(), type);
@@ -217,12 +246,12 @@ public final class AdapterInjector {
      * @param type the adapted layer type to undo
      * @return the paths restored
      */
-    public static List<String> undo(Block root, Class<? extends AdaptedLinear> type) {
+    public static List<String> undo(Block root, Class<? extends AdaptedBlock> type) {
         List<String> restored = new ArrayList<>();
         for (BlockTree.Node n : BlockTree.walk(root)) {
             if (type.isInstance(n.getBlock()) && n.getParent() != null) {
-                AdaptedLinear layer = (AdaptedLinear) n.getBlock();
-                BlockTree.replaceChild(n.getParent(), n.getKey(), layer, layer.toLinear());
+                AdaptedBlock layer = (AdaptedBlock) n.getBlock();
+                BlockTree.replaceChild(n.getParent(), n.getKey(), layer, layer.toOriginal());
                 restored.add(n.getPath());
             }
         }

@@ -106,7 +106,7 @@ public final class LbpRewriter {
                 exclude,
                 Set.of(),
                 allowUnmatched,
-                (linear, path) -> LbpLinear.from(linear, configFor(path, fromModel), path));
+                (layer, path) -> LbpLinear.from((Linear) layer, configFor(path, fromModel), path));
     }
 
     private static RewriteReport warnSkipped(RewriteReport report) {
