@@ -37,7 +37,7 @@ class VitVariantTest {
         Shape in = new Shape(1, v.getDefaultInChannels(), size, size);
         assertEquals(new Shape(1, classes), vit.getOutputShapes(new Shape[] {in})[0]);
         int grid = size / vit.getPatchSize();
-        assertEquals(TokenLayout.grid(1, grid, grid), vit.getTokenLayout());
+        assertEquals(TokenLayout.grid(1, grid, grid), TokenLayout.of(vit));
         if (timmCount == 0) {
             return;
         }

@@ -67,7 +67,7 @@ class ZooLoadingTest {
         float[] c;
         try (ZooModel<NDList, NDList> m = load(MICRO, "PyTorch", Map.of())) {
             VisionTransformer vit = vit(m);
-            assertEquals(TokenLayout.grid(1, 8, 8), vit.getTokenLayout());
+            assertEquals(TokenLayout.grid(1, 8, 8), TokenLayout.of(vit));
             assertEquals(10, vit.getNumClasses());
             a = logits(m, input(vit, 2, 1), 2);
             // through a Predictor as a user would
@@ -98,7 +98,7 @@ class ZooLoadingTest {
             VisionTransformer vit = vit(m);
             assertEquals(7, vit.getNumClasses());
             assertEquals(1, vit.getInChannels());
-            assertEquals(TokenLayout.grid(1, 14, 14), vit.getTokenLayout());
+            assertEquals(TokenLayout.grid(1, 14, 14), TokenLayout.of(vit));
         }
         Criteria<NDList, NDList> viaOption =
                 Criteria.builder()

@@ -337,7 +337,7 @@ public final class Adapt implements Callable<Integer> {
         try (ZooModel<NDList, NDList> zm = cb.build().loadModel()) {
             VisionTransformer vit = (VisionTransformer) zm.getBlock();
             List<Integer> blocks = trainedBlocks(vit.getDepth());
-            TokenLayout layout = vit.getTokenLayout();
+            TokenLayout layout = TokenLayout.of(vit);
             LbpTrainingListener.Builder lb = LbpTrainingListener.builder();
             LoraModel lora = null;
             if (method.usesLora()) {

@@ -34,6 +34,7 @@ import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.BasisSelection;
+import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.VitVariant;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 import java.io.BufferedReader;
@@ -200,7 +201,7 @@ public final class StepBenchmark implements Callable<Integer> {
                     ? null
                     : LbpConfig.builder()
                             .optSelection(BasisSelection.lowPassL1(order))
-                            .optLayout(vit.getTokenLayout())
+                            .optLayout(TokenLayout.of(vit))
                             .build();
         }
 
@@ -388,7 +389,7 @@ public final class StepBenchmark implements Callable<Integer> {
                                                 .optTargets(
                                                         TargetModules.regex(
                                                                 trainedBlocks + LINEARS))
-                                                .optLayout(vit.getTokenLayout())
+                                                .optLayout(TokenLayout.of(vit))
                                                 .build());
                 if (n < depth) {
                     lb.optFrozen(TargetModules.regex("(?!head\\.|" + trainedBlocks + ").*"));

@@ -14,8 +14,8 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.training.initializer.TruncatedNormalInitializer;
 import ai.djl.util.PairList;
+import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.ndarray.Intermediates;
-import io.github.lbpdjl.wht.TokenLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,11 +32,14 @@ import java.util.Map;
  * #replaceModule(String, Block)} (or {@link TimmBlock#replaceChild(String, Block)} on a parent) to
  * swap a Linear for a subclass or any block with the same input and output.
  *
+ * <p>As a {@link TokenGrid} it states its token grid, one class token before the (H/p) x (W/p)
+ * patches; tuners derive their token layout from that.
+ *
  * <p>Initialisation (DJL initializers, seeded by the engine's random seed): Linear weights
  * truncated normal std 0.02 and zero biases, {@code pos_embed} truncated normal std 0.02, {@code
  * cls_token} normal std 1e-6, LayerNorm ones/zeros, the patch Conv2d DJL's default Xavier.
  */
-public class VisionTransformer extends TimmBlock {
+public class VisionTransformer extends TimmBlock implements TokenGrid {
 
     private final int imageHeight;
     private final int imageWidth;
@@ -48,7 +51,6 @@ public class VisionTransformer extends TimmBlock {
     private final int numClasses;
     private final int inChannels;
     private final float layerNormEps;
-    private final TokenLayout tokenLayout;
 
     private final Parameter clsToken;
     private final Parameter posEmbed;
@@ -69,7 +71,6 @@ public class VisionTransformer extends TimmBlock {
         numClasses = b.numClasses;
         inChannels = b.inChannels;
         layerNormEps = b.layerNormEps;
-        tokenLayout = TokenLayout.grid(1, imageHeight / patchSize, imageWidth / patchSize);
 
         clsToken =
                 addParameter(
@@ -84,7 +85,7 @@ public class VisionTransformer extends TimmBlock {
                         Parameter.builder()
                                 .setName("pos_embed")
                                 .setType(Parameter.Type.OTHER)
-                                .optShape(new Shape(1, tokenLayout.getTokenCount(), embedDim))
+                                .optShape(new Shape(1, tokenCount(), embedDim))
                                 .optInitializer(new TruncatedNormalInitializer(0.02f))
                                 .build());
         addTimmChild("patch_embed", new PatchEmbed(patchSize, embedDim));
@@ -181,8 +182,8 @@ public class VisionTransformer extends TimmBlock {
             NDManager manager, DataType dataType, Shape... inputShapes) {
         checkInput(inputShapes[0]);
         long b = inputShapes[0].get(0);
-        Shape tokens = new Shape(b, tokenLayout.getTokenCount(), embedDim);
-        Shape patches = new Shape(b, tokenLayout.getTokenCount() - 1L, embedDim);
+        Shape tokens = new Shape(b, tokenCount(), embedDim);
+        Shape patches = new Shape(b, tokenCount() - 1L, embedDim);
         child(0).initialize(manager, dataType, inputShapes);
         if (!child(0).getOutputShapes(inputShapes)[0].equals(patches)) {
             throw new IllegalStateException("patch_embed gives an unexpected shape");
@@ -202,12 +203,28 @@ public class VisionTransformer extends TimmBlock {
     }
 
     /**
-     * The token layout of the encoder: one class token then the (H/p) x (W/p) patch grid.
+     * Returns the number of prefix tokens: one, the class token.
      *
-     * @return the layout
+     * @return 1
      */
-    public TokenLayout getTokenLayout() {
-        return tokenLayout;
+    @Override
+    public int getNumPrefixTokens() {
+        return 1;
+    }
+
+    /**
+     * Returns the patch grid the encoder sees after the class token.
+     *
+     * @return {H / p, W / p}
+     */
+    @Override
+    public int[] getGridSize() {
+        return new int[] {imageHeight / patchSize, imageWidth / patchSize};
+    }
+
+    /** The class token and the patch grid: the encoder's sequence length. */
+    private long tokenCount() {
+        return 1 + (long) (imageHeight / patchSize) * (imageWidth / patchSize);
     }
 
     /**

@@ -104,7 +104,7 @@ class TimmStructureTest {
     @Test
     void tokenLayoutAndShapes() {
         VisionTransformer vit = micro();
-        assertEquals(TokenLayout.grid(1, 8, 8), vit.getTokenLayout());
+        assertEquals(TokenLayout.grid(1, 8, 8), TokenLayout.of(vit));
         VisionTransformer rect =
                 VisionTransformer.builder()
                         .setImageSize(32, 48)
@@ -113,7 +113,7 @@ class TimmStructureTest {
                         .setDepth(1)
                         .setNumHeads(2)
                         .build();
-        assertEquals(TokenLayout.grid(1, 4, 6), rect.getTokenLayout());
+        assertEquals(TokenLayout.grid(1, 4, 6), TokenLayout.of(rect));
         assertEquals(
                 new Shape(5, 1000), rect.getOutputShapes(new Shape[] {new Shape(5, 3, 32, 48)})[0]);
     }

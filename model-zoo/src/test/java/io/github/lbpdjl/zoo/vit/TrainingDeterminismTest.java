@@ -25,6 +25,7 @@ import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.BasisSelection;
+import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.VitVariant;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -88,7 +89,7 @@ class TrainingDeterminismTest {
                                                             .optSelection(
                                                                     BasisSelection.lowPassL1(2))
                                                             .build())
-                                            .optLayout(vit.getTokenLayout())
+                                            .optLayout(TokenLayout.of(vit))
                                             .build())
                             .optEnergySampling(2)
                             .build();
