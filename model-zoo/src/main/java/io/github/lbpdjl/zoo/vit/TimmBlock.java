@@ -1,7 +1,11 @@
 package io.github.lbpdjl.zoo.vit;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
 import io.github.lbpdjl.modules.BlockTree;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -72,6 +76,27 @@ public abstract class TimmBlock extends AbstractBlock {
      */
     protected final Block child(int index) {
         return children.valueAt(index);
+    }
+
+    /**
+     * Runs the child at a position on one array and returns its one output.
+     *
+     * @param index the position of the child
+     * @param parameterStore the parameter store
+     * @param x the input
+     * @param training whether this is a training pass
+     * @param params extra parameters
+     * @return the child's output
+     */
+    protected final NDArray forwardChild(
+            int index,
+            ParameterStore parameterStore,
+            NDArray x,
+            boolean training,
+            PairList<String, Object> params) {
+        return child(index)
+                .forward(parameterStore, new NDList(x), training, params)
+                .singletonOrThrow();
     }
 
     /**

@@ -123,10 +123,7 @@ public class VisionTransformer extends TimmBlock implements TokenGrid {
         checkInput(x.getShape());
         long batch = x.getShape().get(0);
         Device device = x.getDevice();
-        // each intermediate is released once consumed (Intermediates); autograd keeps its own
-        NDArray patches =
-                child(0).forward(parameterStore, new NDList(x), training, params)
-                        .singletonOrThrow();
+        NDArray patches = forwardChild(0, parameterStore, x, training, params);
         NDArray cls = parameterStore.getValue(clsToken, device, training);
         NDArray pos = parameterStore.getValue(posEmbed, device, training);
         // start from an array of the input's manager: results of an op belong to the manager of
@@ -135,20 +132,16 @@ public class VisionTransformer extends TimmBlock implements TokenGrid {
                 patches.getManager()
                         .zeros(new Shape(batch, 1, embedDim), cls.getDataType(), device);
         NDArray clsRows = zeros.add(cls);
-        Intermediates.release(zeros);
         NDArray joined = NDArrays.concat(new NDList(clsRows, patches), 1);
-        Intermediates.release(clsRows);
-        Intermediates.release(patches, x);
         NDArray tokens = joined.add(pos);
-        Intermediates.release(joined);
-        NDList encoded = child(1).forward(parameterStore, new NDList(tokens), training, params);
-        Intermediates.release(new NDList(tokens), encoded);
-        NDList normed = child(2).forward(parameterStore, encoded, training, params);
-        Intermediates.release(encoded, normed);
-        NDArray pooled = normed.singletonOrThrow().get(":, 0, :");
-        Intermediates.release(normed, new NDList(pooled));
+        NDArray encoded = forwardChild(1, parameterStore, tokens, training, params);
+        NDArray normed = forwardChild(2, parameterStore, encoded, training, params);
+        NDArray pooled = normed.get(":, 0, :");
         NDList logits = child(3).forward(parameterStore, new NDList(pooled), training, params);
-        Intermediates.release(new NDList(pooled), logits);
+        Intermediates.releaseAll(
+                new NDList(patches, zeros, clsRows, joined, tokens, encoded, normed, pooled),
+                inputs,
+                logits);
         return logits;
     }
 
