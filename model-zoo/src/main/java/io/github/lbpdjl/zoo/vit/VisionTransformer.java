@@ -60,7 +60,7 @@ public class VisionTransformer extends TimmBlock implements TokenGrid {
      *
      * @param b the builder
      */
-    protected VisionTransformer(Builder b) {
+    protected VisionTransformer(VisionTransformerBuilder b) {
         imageHeight = b.imageHeight;
         imageWidth = b.imageWidth;
         patchSize = b.patchSize;
@@ -108,8 +108,8 @@ public class VisionTransformer extends TimmBlock implements TokenGrid {
      *
      * @return a new builder
      */
-    public static Builder builder() {
-        return new Builder();
+    public static VisionTransformerBuilder builder() {
+        return new VisionTransformerBuilder();
     }
 
     /** {@inheritDoc} */
@@ -340,197 +340,5 @@ public class VisionTransformer extends TimmBlock implements TokenGrid {
      */
     public float getLayerNormEps() {
         return layerNormEps;
-    }
-
-    /** Builder: setX for required values, optX for optional ones; {@link #build()} validates. */
-    public static final class Builder {
-
-        private int imageHeight;
-        private int imageWidth;
-        private int patchSize;
-        private int embedDim;
-        private int depth;
-        private int numHeads;
-        private double mlpRatio = 4.0;
-        private int numClasses = 1000;
-        private int inChannels = 3;
-        private boolean qkvBias = true;
-        private float layerNormEps = 1e-6f;
-
-        Builder() {}
-
-        /**
-         * Sets a square image size.
-         *
-         * @param size H = W
-         * @return this
-         */
-        public Builder setImageSize(int size) {
-            return setImageSize(size, size);
-        }
-
-        /**
-         * Sets the image size.
-         *
-         * @param height H
-         * @param width W
-         * @return this
-         */
-        public Builder setImageSize(int height, int width) {
-            this.imageHeight = height;
-            this.imageWidth = width;
-            return this;
-        }
-
-        /**
-         * Sets the (square) patch side.
-         *
-         * @param patchSize p
-         * @return this
-         */
-        public Builder setPatchSize(int patchSize) {
-            this.patchSize = patchSize;
-            return this;
-        }
-
-        /**
-         * Sets the embedding dimension.
-         *
-         * @param embedDim C
-         * @return this
-         */
-        public Builder setEmbedDim(int embedDim) {
-            this.embedDim = embedDim;
-            return this;
-        }
-
-        /**
-         * Sets the number of encoder blocks.
-         *
-         * @param depth the depth
-         * @return this
-         */
-        public Builder setDepth(int depth) {
-            this.depth = depth;
-            return this;
-        }
-
-        /**
-         * Sets the number of attention heads.
-         *
-         * @param numHeads heads; must divide the embedding dimension
-         * @return this
-         */
-        public Builder setNumHeads(int numHeads) {
-            this.numHeads = numHeads;
-            return this;
-        }
-
-        /**
-         * Sets the MLP hidden width as a multiple of the embedding dimension (default 4).
-         *
-         * @param mlpRatio the ratio
-         * @return this
-         */
-        public Builder optMlpRatio(double mlpRatio) {
-            this.mlpRatio = mlpRatio;
-            return this;
-        }
-
-        /**
-         * Sets the number of classes (default 1000).
-         *
-         * @param numClasses classes of the head
-         * @return this
-         */
-        public Builder optNumClasses(int numClasses) {
-            this.numClasses = numClasses;
-            return this;
-        }
-
-        /**
-         * Sets the number of input channels (default 3).
-         *
-         * @param inChannels input channels
-         * @return this
-         */
-        public Builder optInChannels(int inChannels) {
-            this.inChannels = inChannels;
-            return this;
-        }
-
-        /**
-         * Sets whether the qkv Linear has a bias (default true).
-         *
-         * @param qkvBias the flag
-         * @return this
-         */
-        public Builder optQkvBias(boolean qkvBias) {
-            this.qkvBias = qkvBias;
-            return this;
-        }
-
-        /**
-         * Sets the LayerNorm epsilon (default 1e-6 as timm's ViT).
-         *
-         * @param eps epsilon
-         * @return this
-         */
-        public Builder optLayerNormEps(float eps) {
-            this.layerNormEps = eps;
-            return this;
-        }
-
-        int mlpHidden() {
-            return (int) (embedDim * mlpRatio);
-        }
-
-        /**
-         * Validates and builds the model.
-         *
-         * @return the model
-         * @throws IllegalArgumentException naming the bad value
-         */
-        public VisionTransformer build() {
-            positive("image height (setImageSize)", imageHeight);
-            positive("image width (setImageSize)", imageWidth);
-            positive("patch size (setPatchSize)", patchSize);
-            positive("embedding dimension (setEmbedDim)", embedDim);
-            positive("depth (setDepth)", depth);
-            positive("number of heads (setNumHeads)", numHeads);
-            positive("number of classes (optNumClasses)", numClasses);
-            positive("input channels (optInChannels)", inChannels);
-            if (imageHeight % patchSize != 0 || imageWidth % patchSize != 0) {
-                throw new IllegalArgumentException(
-                        "image size "
-                                + imageHeight
-                                + "x"
-                                + imageWidth
-                                + " is not a multiple of the patch size "
-                                + patchSize);
-            }
-            if (embedDim % numHeads != 0) {
-                throw new IllegalArgumentException(
-                        "embedding dimension "
-                                + embedDim
-                                + " is not a multiple of the number of heads "
-                                + numHeads);
-            }
-            if (!(mlpRatio > 0) || mlpHidden() < 1) {
-                throw new IllegalArgumentException(
-                        "MLP ratio must give a hidden width >= 1, got ratio " + mlpRatio);
-            }
-            if (!(layerNormEps > 0)) {
-                throw new IllegalArgumentException(
-                        "LayerNorm epsilon must be > 0, got " + layerNormEps);
-            }
-            return new VisionTransformer(this);
-        }
-
-        private static void positive(String what, int value) {
-            if (value < 1) {
-                throw new IllegalArgumentException(what + " must be >= 1, got " + value);
-            }
-        }
     }
 }
