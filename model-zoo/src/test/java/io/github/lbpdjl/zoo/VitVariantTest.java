@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.Initializer;
 import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 import org.junit.jupiter.api.Test;
@@ -44,7 +45,7 @@ class VitVariantTest {
         // initialise without random fill cost: only shapes matter here
         try (Model model = Model.newInstance(name, Device.cpu(), "PyTorch")) {
             model.setBlock(vit);
-            vit.setInitializer(ai.djl.training.initializer.Initializer.ZEROS, p -> true);
+            vit.setInitializer(Initializer.ZEROS, p -> true);
             vit.initialize(model.getNDManager());
             long count = 0;
             for (Parameter p : vit.timmParameters().values()) {

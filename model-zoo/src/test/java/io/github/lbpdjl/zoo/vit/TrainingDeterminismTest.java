@@ -3,11 +3,13 @@ package io.github.lbpdjl.zoo.vit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.LambdaBlock;
 import ai.djl.nn.SequentialBlock;
@@ -105,7 +107,7 @@ class TrainingDeterminismTest {
                                         @Override
                                         public void onTrainingBatch(
                                                 Trainer trainer, BatchData data) {
-                                            for (ai.djl.Device d : data.getLabels().keySet()) {
+                                            for (Device d : data.getLabels().keySet()) {
                                                 seen.add(
                                                         trainer.getLoss()
                                                                 .evaluate(
@@ -121,12 +123,7 @@ class TrainingDeterminismTest {
                 NDManager m = trainer.getManager();
                 Engine.getEngine("PyTorch").setRandomSeed(9);
                 NDArray xs = m.randomNormal(new Shape(STEPS, BATCH, 1, 32, 32));
-                NDArray ys =
-                        m.randomInteger(
-                                0,
-                                10,
-                                new Shape(STEPS, BATCH),
-                                ai.djl.ndarray.types.DataType.INT32);
+                NDArray ys = m.randomInteger(0, 10, new Shape(STEPS, BATCH), DataType.INT32);
                 for (int s = 0; s < STEPS; s++) {
                     NDManager bm = m.newSubManager();
                     NDArray x = xs.get(s);
