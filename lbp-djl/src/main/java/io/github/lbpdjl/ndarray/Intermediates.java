@@ -2,6 +2,9 @@ package io.github.lbpdjl.ndarray;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
 
 /**
  * Frees the intermediate arrays of a forward pass as soon as they are consumed.
@@ -16,6 +19,10 @@ import ai.djl.ndarray.NDList;
  * <p>Never release an array made from Java data ({@code manager.create(float[])}): on PyTorch its
  * memory is the Java buffer, which closing lets the garbage collector free while autograd may still
  * read it. Everything this project releases is the result of an engine operation.
+ *
+ * <p>Model code lists a block's intermediates once, at the end of its forward: {@link
+ * #releaseAll(NDList, NDList...)}. They then live until the block returns, which costs at most one
+ * block's temporaries; the arrays autograd needs are kept by autograd either way.
  *
  * <p>Releasing is on by default; {@link #setEnabled(boolean)} (or the system property {@code
  * lbp.releaseIntermediates=false}) turns it off process-wide, e.g. to compare results with and
@@ -84,6 +91,37 @@ public final class Intermediates {
                 }
             }
             if (!keep) {
+                a.close();
+            }
+        }
+    }
+
+    /**
+     * Closes a forward pass's intermediates at once, typically as the last line of a block's
+     * forward. Each array is closed once, however often it is listed (a child block may return its
+     * input unchanged, so two names may hold one array); nulls are skipped, and so is every array
+     * that is the same object as one in {@code keep}: pass the block's inputs and outputs there.
+     * Does nothing when releasing is off.
+     *
+     * <pre>{@code
+     * NDList y = proj.forward(parameterStore, new NDList(out), training, params);
+     * Intermediates.releaseAll(new NDList(qkv, q, k, v, scores, attn, out), inputs, y);
+     * return y;
+     * }</pre>
+     *
+     * @param consumed the intermediates, in any order
+     * @param keep the arrays that must stay open: the block's inputs and outputs
+     */
+    public static void releaseAll(NDList consumed, NDList... keep) {
+        if (!enabled || consumed == null) {
+            return;
+        }
+        Set<NDArray> closed = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (NDList list : keep) {
+            closed.addAll(list);
+        }
+        for (NDArray a : consumed) {
+            if (a != null && closed.add(a)) {
                 a.close();
             }
         }

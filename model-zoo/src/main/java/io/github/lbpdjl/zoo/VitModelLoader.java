@@ -19,6 +19,7 @@ import ai.djl.translate.TranslatorFactory;
 import ai.djl.util.Progress;
 import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
+import io.github.lbpdjl.zoo.vit.VisionTransformerBuilder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -216,7 +217,7 @@ public class VitModelLoader implements ModelLoader {
             throw new ModelNotFoundException("engine " + engineName + " is not available");
         }
 
-        VisionTransformer.Builder builder = variant.builder();
+        VisionTransformerBuilder builder = variant.builder();
         Integer numClasses = intArgument(criteria, ARG_NUM_CLASSES);
         if (numClasses != null) {
             builder.optNumClasses(numClasses);

@@ -1,11 +1,12 @@
 package io.github.lbpdjl.zoo;
 
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
+import io.github.lbpdjl.zoo.vit.VisionTransformerBuilder;
 import java.util.Locale;
 
 /**
  * The named ViT variants of the zoo, named as in timm. Each gives a preconfigured {@link
- * VisionTransformer.Builder}; the number of classes and input channels can still be changed.
+ * VisionTransformerBuilder}; the number of classes and input channels can still be changed.
  *
  * <table>
  *   <caption>Variants</caption>
@@ -93,7 +94,7 @@ public enum VitVariant {
      *
      * @return a builder
      */
-    public VisionTransformer.Builder builder() {
+    public VisionTransformerBuilder builder() {
         return VisionTransformer.builder()
                 .setImageSize(imageSize)
                 .setPatchSize(patchSize)

@@ -1,5 +1,6 @@
 package io.github.lbpdjl.zoo;
 
+import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
@@ -15,8 +16,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,9 +41,6 @@ import org.slf4j.LoggerFactory;
 public final class VitWeights {
 
     private static final Logger logger = LoggerFactory.getLogger(VitWeights.class);
-
-    private static final Pattern HF_LAYER =
-            Pattern.compile("encoder\\.layer\\.(\\d+)\\.(.+)\\.(weight|bias)");
 
     /** Checkpoint naming conventions. */
     public enum Naming {
@@ -121,7 +117,10 @@ public final class VitWeights {
         Map<String, List<String>> sources = new LinkedHashMap<>();
         List<String> extra = new ArrayList<>();
         for (String key : file.keys()) {
-            String timm = naming == Naming.TIMM ? fromTimm(key) : fromHuggingFace(key);
+            String timm =
+                    naming == Naming.TIMM
+                            ? CheckpointNames.fromTimm(key)
+                            : CheckpointNames.fromHuggingFace(key);
             if (timm == null) {
                 extra.add(key);
                 continue;
@@ -131,7 +130,7 @@ public final class VitWeights {
                 continue;
             }
             List<String> list = sources.computeIfAbsent(timm, k -> new ArrayList<>());
-            int role = qkvRole(key);
+            int role = CheckpointNames.qkvRole(key);
             if (role < 0) {
                 list.add(key);
             } else {
@@ -265,7 +264,7 @@ public final class VitWeights {
         }
         try {
             target.set(values);
-        } catch (ai.djl.engine.EngineException e) {
+        } catch (EngineException e) {
             try (NDArray src = target.getManager().create(values, target.getShape())) {
                 src.copyTo(target);
             }
@@ -325,87 +324,7 @@ public final class VitWeights {
      * @return HUGGING_FACE if any key looks like a Hugging Face ViT name, else TIMM
      */
     public static Naming detectNaming(Iterable<String> keys) {
-        for (String k : keys) {
-            if (k.contains("embeddings.patch_embeddings")
-                    || k.startsWith("vit.")
-                    || k.startsWith("encoder.layer.")) {
-                return Naming.HUGGING_FACE;
-            }
-        }
-        return Naming.TIMM;
-    }
-
-    private static int qkvRole(String key) {
-        if (key.contains(".attention.attention.query.")) {
-            return 0;
-        }
-        if (key.contains(".attention.attention.key.")) {
-            return 1;
-        }
-        if (key.contains(".attention.attention.value.")) {
-            return 2;
-        }
-        return -1;
-    }
-
-    private static String fromTimm(String key) {
-        return key.startsWith("module.") ? key.substring("module.".length()) : key;
-    }
-
-    /**
-     * Maps a Hugging Face ViT key to the timm name.
-     *
-     * @param key the HF key
-     * @return the timm name, "" for keys to ignore, null for unknown keys
-     */
-    static String fromHuggingFace(String key) {
-        if (key.startsWith("classifier.")) {
-            return "head." + key.substring("classifier.".length());
-        }
-        String k = key.startsWith("vit.") ? key.substring(4) : key;
-        if (k.startsWith("pooler.")) {
-            return "";
-        }
-        switch (k) {
-            case "embeddings.cls_token":
-                return "cls_token";
-            case "embeddings.position_embeddings":
-                return "pos_embed";
-            case "embeddings.patch_embeddings.projection.weight":
-                return "patch_embed.proj.weight";
-            case "embeddings.patch_embeddings.projection.bias":
-                return "patch_embed.proj.bias";
-            case "layernorm.weight":
-                return "norm.weight";
-            case "layernorm.bias":
-                return "norm.bias";
-            default:
-                break;
-        }
-        Matcher m = HF_LAYER.matcher(k);
-        if (!m.matches()) {
-            return null;
-        }
-        String prefix = "blocks." + m.group(1) + ".";
-        String wb = m.group(3);
-        switch (m.group(2)) {
-            case "layernorm_before":
-                return prefix + "norm1." + wb;
-            case "layernorm_after":
-                return prefix + "norm2." + wb;
-            case "attention.attention.query":
-            case "attention.attention.key":
-            case "attention.attention.value":
-                return prefix + "attn.qkv." + wb;
-            case "attention.output.dense":
-                return prefix + "attn.proj." + wb;
-            case "intermediate.dense":
-                return prefix + "mlp.fc1." + wb;
-            case "output.dense":
-                return prefix + "mlp.fc2." + wb;
-            default:
-                return null;
-        }
+        return CheckpointNames.isHuggingFace(keys) ? Naming.HUGGING_FACE : Naming.TIMM;
     }
 
     /**

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.Initializer;
 import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 import org.junit.jupiter.api.Test;
@@ -37,14 +38,14 @@ class VitVariantTest {
         Shape in = new Shape(1, v.getDefaultInChannels(), size, size);
         assertEquals(new Shape(1, classes), vit.getOutputShapes(new Shape[] {in})[0]);
         int grid = size / vit.getPatchSize();
-        assertEquals(TokenLayout.grid(1, grid, grid), vit.getTokenLayout());
+        assertEquals(TokenLayout.grid(1, grid, grid), TokenLayout.of(vit));
         if (timmCount == 0) {
             return;
         }
         // initialise without random fill cost: only shapes matter here
         try (Model model = Model.newInstance(name, Device.cpu(), "PyTorch")) {
             model.setBlock(vit);
-            vit.setInitializer(ai.djl.training.initializer.Initializer.ZEROS, p -> true);
+            vit.setInitializer(Initializer.ZEROS, p -> true);
             vit.initialize(model.getNDManager());
             long count = 0;
             for (Parameter p : vit.timmParameters().values()) {

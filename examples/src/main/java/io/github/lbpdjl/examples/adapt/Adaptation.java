@@ -65,7 +65,7 @@ final class Adaptation {
         try (ZooModel<NDList, NDList> zm = criteria(train).loadModel()) {
             VisionTransformer vit = (VisionTransformer) zm.getBlock();
             List<Integer> blocks = TrainedBlocks.last(o.trainBlocks, vit.getDepth(), 0);
-            TokenLayout layout = vit.getTokenLayout();
+            TokenLayout layout = TokenLayout.of(vit);
             Recipe recipe = Recipe.apply(zm, method, blocks, o.trainBlocks, o.energyEvery);
             LbpTrainingListener lbp = recipe.listener;
             LossCurve curve = new LossCurve();

@@ -43,7 +43,7 @@ final class Recipe {
     static Recipe apply(
             Model model, Method method, List<Integer> blocks, String trainBlocks, int energyEvery) {
         VisionTransformer vit = (VisionTransformer) model.getBlock();
-        TokenLayout layout = vit.getTokenLayout();
+        TokenLayout layout = TokenLayout.of(vit);
         TargetModules linears =
                 TargetModules.regex(TrainedBlocks.regex(blocks) + TrainedBlocks.LINEARS);
         LbpTrainingListener.Builder lb = LbpTrainingListener.builder();

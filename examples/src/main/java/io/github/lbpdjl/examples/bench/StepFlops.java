@@ -53,7 +53,7 @@ public final class StepFlops {
         if (usesLbp && lbp == null) {
             throw new IllegalArgumentException(kind + " needs an LBP-WHT configuration");
         }
-        TokenLayout layout = vit.getTokenLayout();
+        TokenLayout layout = TokenLayout.of(vit);
         LbpConfig config = usesLbp ? lbp.toBuilder().optLayout(layout).build() : null;
         double n = layout.getTokenCount();
         double patches = n - layout.getExtraTokens();

@@ -29,6 +29,7 @@ import io.github.lbpdjl.peft.LoraModel;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.training.LbpTrainingListener;
+import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 import java.util.List;
 import java.util.Locale;
@@ -88,7 +89,7 @@ final class StepModel implements AutoCloseable {
                             .optTargets(linears)
                             .optModulesToSave("head");
             if (config.loraLbp() != null) {
-                lc.optLbp(config.loraLbp().lbpConfig(vit.getTokenLayout()));
+                lc.optLbp(config.loraLbp().lbpConfig(TokenLayout.of(vit)));
             }
             loraModel = lc.build().apply(model);
             trainer = model.newTrainer(cfg);
@@ -101,7 +102,7 @@ final class StepModel implements AutoCloseable {
                             .optRewriter(
                                     LbpRewriter.builder()
                                             .optTargets(linears)
-                                            .optLayout(vit.getTokenLayout())
+                                            .optLayout(TokenLayout.of(vit))
                                             .build());
             if (blocks.size() < depth) {
                 lb.optFrozen(TargetModules.regex("(?!head\\.|" + trained + "\\.).*"));
@@ -136,7 +137,7 @@ final class StepModel implements AutoCloseable {
                 l.setLbpEnabled(m.getKind() == Method.Kind.LORA_LBP);
             }
         } else {
-            LbpConfig config = m.lbpConfig(vit.getTokenLayout());
+            LbpConfig config = m.lbpConfig(TokenLayout.of(vit));
             for (LbpLinear l : lbp.getLayers().values()) {
                 l.setLbpEnabled(config != null);
                 if (config != null) {

@@ -5,6 +5,7 @@ import static io.github.lbpdjl.examples.bench.StepRow.fmt;
 import io.github.lbpdjl.examples.common.Medians;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.TrainedBlocks;
+import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -76,7 +77,7 @@ final class StepReport {
             r.timeRatio = r.medianMs / full;
             double flops =
                     StepFlops.perSample(
-                            vit, n, m.getKind(), m.lbpConfig(vit.getTokenLayout()), m.getRank());
+                            vit, n, m.getKind(), m.lbpConfig(TokenLayout.of(vit)), m.getRank());
             r.flopRatio = flops / fullFlops;
             r.memory = memory.get(m.getName());
             r.fullMemory = memory.get("full");

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.Arrays;
 
 /**
  * MNIST (or Fashion-MNIST) from a local folder of the four standard IDX files, prepared as the
@@ -131,7 +132,7 @@ public final class Mnist {
         int left = (SIZE - cols) / 2;
         float background = -MEAN / STD;
         float[] out = new float[idx.getCount() * SIZE * SIZE];
-        java.util.Arrays.fill(out, background);
+        Arrays.fill(out, background);
         byte[] px = idx.getPixels();
         for (int n = 0; n < idx.getCount(); n++) {
             int base = n * SIZE * SIZE;
@@ -178,6 +179,6 @@ public final class Mnist {
      * @return the pixels
      */
     public float[] images(int from, int to) {
-        return java.util.Arrays.copyOfRange(images, from * SIZE * SIZE, to * SIZE * SIZE);
+        return Arrays.copyOfRange(images, from * SIZE * SIZE, to * SIZE * SIZE);
     }
 }

@@ -8,9 +8,15 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.CosineTracker;
@@ -154,22 +160,18 @@ public final class TrainMicroMnist {
             model.setBlock(vit);
             // a unit-variance position embedding (as vit-pytorch) instead of timm's std 0.02: with
             // a few epochs, positions must matter from the start
-            vit.timmParameters()
-                    .get("pos_embed")
-                    .setInitializer(new ai.djl.training.initializer.NormalInitializer(posStd));
+            vit.timmParameters().get("pos_embed").setInitializer(new NormalInitializer(posStd));
             if ("jax".equals(init)) {
                 // timm's "jax" init: Xavier-uniform Linear weights (std 0.02 is too small to
                 // train a 64-wide model quickly)
-                for (ai.djl.nn.Block b : vit.namedModules().values()) {
-                    if (b instanceof ai.djl.nn.core.Linear) {
+                for (Block b : vit.namedModules().values()) {
+                    if (b instanceof Linear) {
                         b.setInitializer(
-                                new ai.djl.training.initializer.XavierInitializer(
-                                        ai.djl.training.initializer.XavierInitializer.RandomType
-                                                .UNIFORM,
-                                        ai.djl.training.initializer.XavierInitializer.FactorType
-                                                .AVG,
+                                new XavierInitializer(
+                                        XavierInitializer.RandomType.UNIFORM,
+                                        XavierInitializer.FactorType.AVG,
                                         3),
-                                ai.djl.nn.Parameter.Type.WEIGHT);
+                                Parameter.Type.WEIGHT);
                     }
                 }
             }
@@ -308,8 +310,7 @@ public final class TrainMicroMnist {
         int batch = 250;
         long correct = 0;
         int pix = Mnist.SIZE * Mnist.SIZE;
-        ai.djl.training.ParameterStore ps =
-                new ai.djl.training.ParameterStore(model.getNDManager(), false);
+        ParameterStore ps = new ParameterStore(model.getNDManager(), false);
         for (int from = 0; from < count; from += batch) {
             int to = Math.min(count, from + batch);
             try (NDManager sub = model.getNDManager().newSubManager()) {

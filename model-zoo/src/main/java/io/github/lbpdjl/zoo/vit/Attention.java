@@ -78,36 +78,27 @@ public class Attention extends TimmBlock {
         }
         long b = s.get(0);
         long n = s.get(1);
-        // each intermediate is released once consumed (Intermediates); autograd keeps its own
-        NDArray qkv =
-                child(0).forward(parameterStore, new NDList(x), training, params)
-                        .singletonOrThrow();
+        NDArray qkv = forwardChild(0, parameterStore, x, training, params);
+        // (B, N, 3, heads, head_dim) -> (3, B, heads, N, head_dim)
         NDArray split = qkv.reshape(b, n, 3, numHeads, headDim);
-        Intermediates.release(qkv, x);
         NDArray heads = split.transpose(2, 0, 3, 1, 4);
-        Intermediates.release(split);
         NDArray q = heads.get(0);
         NDArray k = heads.get(1);
         NDArray v = heads.get(2);
-        Intermediates.release(heads);
         NDArray scaled = Scalars.mul(q, scale);
-        Intermediates.release(q);
         NDArray kT = k.transpose(0, 1, 3, 2);
-        Intermediates.release(k);
         NDArray scores = scaled.matMul(kT);
-        Intermediates.release(scaled);
-        Intermediates.release(kT);
         NDArray attn = scores.softmax(-1);
-        Intermediates.release(scores);
         NDArray weighted = attn.matMul(v);
-        Intermediates.release(attn);
-        Intermediates.release(v);
         NDArray merged = weighted.transpose(0, 2, 1, 3);
-        Intermediates.release(weighted);
         NDArray out = merged.reshape(b, n, dim);
-        Intermediates.release(merged);
         NDList y = child(1).forward(parameterStore, new NDList(out), training, params);
-        Intermediates.release(new NDList(out), y);
+        Intermediates.releaseAll(
+                new NDList(
+                        qkv, split, heads, q, k, v, scaled, kT, scores, attn, weighted, merged,
+                        out),
+                inputs,
+                y);
         return y;
     }
 

@@ -59,12 +59,10 @@ public class Mlp extends TimmBlock {
             NDList inputs,
             boolean training,
             PairList<String, Object> params) {
-        // each intermediate is released once consumed (Intermediates); autograd keeps its own
         NDArray h = child(0).forward(parameterStore, inputs, training, params).singletonOrThrow();
         NDArray g = Gelu.gelu(h);
-        Intermediates.release(new NDList(h), inputs);
         NDList y = child(1).forward(parameterStore, new NDList(g), training, params);
-        Intermediates.release(new NDList(g), y);
+        Intermediates.releaseAll(new NDList(h, g), inputs, y);
         return y;
     }
 

@@ -47,10 +47,9 @@ public class PatchEmbed extends TimmBlock {
         NDArray y = child(0).forward(parameterStore, inputs, training, params).singletonOrThrow();
         Shape s = y.getShape();
         NDArray flat = y.reshape(s.get(0), s.get(1), -1);
-        Intermediates.release(new NDList(y), inputs);
-        NDArray tokens = flat.transpose(0, 2, 1);
-        Intermediates.release(flat);
-        return new NDList(tokens);
+        NDList tokens = new NDList(flat.transpose(0, 2, 1));
+        Intermediates.releaseAll(new NDList(y, flat), inputs, tokens);
+        return tokens;
     }
 
     /** {@inheritDoc} */

@@ -1,7 +1,12 @@
 package io.github.lbpdjl.zoo.vit;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import io.github.lbpdjl.modules.BlockTree;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -13,9 +18,11 @@ import java.util.Objects;
  * "0"}, ...), and which can swap a child in place.
  *
  * <p>The single source of truth for a child is the protected {@link #children} BlockList: the
- * forward pass of every subclass reads its children from there (via {@link #child(int)}), so a
- * block put in with {@link #replaceChild(String, Block)} is the one used by the next forward. The
- * DJL key ({@code "%02d" + name}) and the order are kept, so a model saved as .params before a
+ * forward pass of every subclass reads its children from there (via {@link #child(int)}), and
+ * {@link BlockTree} reads and replaces them there too, so a block put in with {@link
+ * #replaceChild(String, Block)} or {@link BlockTree#replaceChild} is the one used by the next
+ * forward. {@link BlockTree} names each child by its timm name (the key without its order digits).
+ * The DJL key ({@code "%02d" + name}) and the order are kept, so a model saved as .params before a
  * replacement has the same structure after it (as long as the new block has the same parameter
  * layout, e.g. a subclass of Linear).
  *
@@ -44,6 +51,19 @@ public abstract class TimmBlock extends AbstractBlock {
         if (childNames.contains(timmName)) {
             throw new IllegalArgumentException("duplicate child name: " + timmName);
         }
+        // BlockTree names a child by its key without the order digits, or by its position when
+        // that is empty or a class name: a timm name must read back as itself
+        boolean positional = timmName.equals(Integer.toString(childNames.size()));
+        if (!positional && (timmName.isEmpty() || Character.isDigit(timmName.charAt(0)))) {
+            throw new IllegalArgumentException(
+                    "child name '" + timmName + "' may start with a digit only as its position");
+        }
+        for (Class<?> c = block.getClass(); c != null && !positional; c = c.getSuperclass()) {
+            if (timmName.equals(c.getSimpleName())) {
+                throw new IllegalArgumentException(
+                        "child name '" + timmName + "' is a class name of the child");
+            }
+        }
         childNames.add(timmName);
         return addChildBlock(timmName, block);
     }
@@ -56,6 +76,27 @@ public abstract class TimmBlock extends AbstractBlock {
      */
     protected final Block child(int index) {
         return children.valueAt(index);
+    }
+
+    /**
+     * Runs the child at a position on one array and returns its one output.
+     *
+     * @param index the position of the child
+     * @param parameterStore the parameter store
+     * @param x the input
+     * @param training whether this is a training pass
+     * @param params extra parameters
+     * @return the child's output
+     */
+    protected final NDArray forwardChild(
+            int index,
+            ParameterStore parameterStore,
+            NDArray x,
+            boolean training,
+            PairList<String, Object> params) {
+        return child(index)
+                .forward(parameterStore, new NDList(x), training, params)
+                .singletonOrThrow();
     }
 
     /**
@@ -90,9 +131,8 @@ public abstract class TimmBlock extends AbstractBlock {
     public Block replaceChild(String timmName, Block newBlock) {
         Objects.requireNonNull(newBlock, "newBlock");
         int index = indexOf(timmName);
-        String key = children.keyAt(index);
-        Block old = children.remove(index);
-        children.add(index, key, newBlock);
+        Block old = children.valueAt(index);
+        BlockTree.replaceChild(this, children.keyAt(index), old, newBlock);
         return old;
     }
 

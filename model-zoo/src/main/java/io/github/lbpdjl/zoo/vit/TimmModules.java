@@ -1,23 +1,21 @@
 package io.github.lbpdjl.zoo.vit;
 
 import ai.djl.nn.Block;
-import ai.djl.nn.BlockList;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.norm.LayerNorm;
-import ai.djl.util.Pair;
+import io.github.lbpdjl.modules.BlockTree;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * timm-style paths over a DJL block tree: {@code "blocks.0.attn.qkv"} for modules and {@code
- * "blocks.0.attn.qkv.weight"} for parameters.
+ * timm-style paths over a DJL block tree, {@code "blocks.0.attn.qkv"} for modules and {@code
+ * "blocks.0.attn.qkv.weight"} for parameters: the project's one path system, {@link BlockTree}.
  *
- * <p>A {@link TimmBlock} names its children by their timm names; any other block's children are
- * named by their DJL key without the {@code "%02d"} order prefix that {@code addChildBlock} puts
- * there. A DJL {@link LayerNorm}'s {@code gamma} and {@code beta} are named {@code weight} and
- * {@code bias}, as in PyTorch.
+ * <p>A {@link TimmBlock} stores each child under {@code "%02d" + timmName}, which {@link BlockTree}
+ * reads back as the timm name ({@code "0"}, {@code "1"}, ... of a {@link TimmSequential} by
+ * position); parameter names are PyTorch's ({@link BlockTree#torchName(String)}: a LayerNorm's
+ * {@code gamma} and {@code beta} are {@code weight} and {@code bias}).
  */
 public final class TimmModules {
 
@@ -31,8 +29,8 @@ public final class TimmModules {
      * @return an unmodifiable, ordered map path -> block
      */
     public static Map<String, Block> namedModules(Block root) {
-        Map<String, Block> out = new LinkedHashMap<>();
-        collect(root, "", out);
+        Map<String, Block> out = new LinkedHashMap<>(BlockTree.modules(root));
+        out.remove("");
         return Collections.unmodifiableMap(out);
     }
 
@@ -44,12 +42,7 @@ public final class TimmModules {
      * @return an unmodifiable, ordered map name -> parameter
      */
     public static Map<String, Parameter> namedParameters(Block root) {
-        Map<String, Parameter> out = new LinkedHashMap<>();
-        addDirectParameters(root, "", out);
-        for (Map.Entry<String, Block> e : namedModules(root).entrySet()) {
-            addDirectParameters(e.getValue(), e.getKey() + ".", out);
-        }
-        return Collections.unmodifiableMap(out);
+        return Collections.unmodifiableMap(BlockTree.parameters(root));
     }
 
     /**
@@ -61,11 +54,7 @@ public final class TimmModules {
      * @throws IllegalArgumentException if the path names no module
      */
     public static Block getModule(Block root, String path) {
-        Block b = namedModules(root).get(path);
-        if (b == null) {
-            throw new IllegalArgumentException("no module at path '" + path + "'");
-        }
-        return b;
+        return node(root, path).getBlock();
     }
 
     /**
@@ -79,53 +68,28 @@ public final class TimmModules {
      *     children
      */
     public static Block replaceModule(Block root, String path, Block newBlock) {
-        int dot = path.lastIndexOf('.');
-        Block parent = dot < 0 ? root : getModule(root, path.substring(0, dot));
-        String name = path.substring(dot + 1);
-        if (!(parent instanceof TimmBlock)) {
+        Objects.requireNonNull(newBlock, "newBlock");
+        BlockTree.Node node = node(root, path);
+        if (!(node.getParent() instanceof TimmBlock)) {
             throw new IllegalArgumentException(
                     "cannot replace '"
                             + path
                             + "': its parent is a "
-                            + parent.getClass().getName()
+                            + node.getParent().getClass().getName()
                             + ", not a TimmBlock");
         }
-        return ((TimmBlock) parent).replaceChild(name, newBlock);
+        BlockTree.replaceChild(node.getParent(), node.getKey(), node.getBlock(), newBlock);
+        return node.getBlock();
     }
 
-    private static void collect(Block block, String prefix, Map<String, Block> out) {
-        BlockList children = block.getChildren();
-        for (int i = 0; i < children.size(); i++) {
-            Pair<String, Block> p = children.get(i);
-            String name = childName(block, i, p.getKey());
-            String path = prefix + name;
-            out.put(path, p.getValue());
-            collect(p.getValue(), path + ".", out);
-        }
-    }
-
-    private static String childName(Block parent, int index, String key) {
-        if (parent instanceof TimmBlock) {
-            return ((TimmBlock) parent).getChildNames().get(index);
-        }
-        String order = String.format(Locale.ROOT, "%02d", index + 1);
-        return key.startsWith(order) && key.length() > order.length()
-                ? key.substring(order.length())
-                : key;
-    }
-
-    private static void addDirectParameters(
-            Block block, String prefix, Map<String, Parameter> out) {
-        for (Pair<String, Parameter> p : block.getDirectParameters()) {
-            String name = p.getKey();
-            if (block instanceof LayerNorm) {
-                if ("gamma".equals(name)) {
-                    name = "weight";
-                } else if ("beta".equals(name)) {
-                    name = "bias";
+    private static BlockTree.Node node(Block root, String path) {
+        if (!path.isEmpty()) {
+            for (BlockTree.Node n : BlockTree.walk(root)) {
+                if (n.getPath().equals(path)) {
+                    return n;
                 }
             }
-            out.put(prefix + name, p.getValue());
         }
+        throw new IllegalArgumentException("no module at path '" + path + "'");
     }
 }

@@ -14,8 +14,8 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.training.initializer.TruncatedNormalInitializer;
 import ai.djl.util.PairList;
+import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.ndarray.Intermediates;
-import io.github.lbpdjl.wht.TokenLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,11 +32,14 @@ import java.util.Map;
  * #replaceModule(String, Block)} (or {@link TimmBlock#replaceChild(String, Block)} on a parent) to
  * swap a Linear for a subclass or any block with the same input and output.
  *
+ * <p>As a {@link TokenGrid} it states its token grid, one class token before the (H/p) x (W/p)
+ * patches; tuners derive their token layout from that.
+ *
  * <p>Initialisation (DJL initializers, seeded by the engine's random seed): Linear weights
  * truncated normal std 0.02 and zero biases, {@code pos_embed} truncated normal std 0.02, {@code
  * cls_token} normal std 1e-6, LayerNorm ones/zeros, the patch Conv2d DJL's default Xavier.
  */
-public class VisionTransformer extends TimmBlock {
+public class VisionTransformer extends TimmBlock implements TokenGrid {
 
     private final int imageHeight;
     private final int imageWidth;
@@ -48,7 +51,6 @@ public class VisionTransformer extends TimmBlock {
     private final int numClasses;
     private final int inChannels;
     private final float layerNormEps;
-    private final TokenLayout tokenLayout;
 
     private final Parameter clsToken;
     private final Parameter posEmbed;
@@ -58,7 +60,7 @@ public class VisionTransformer extends TimmBlock {
      *
      * @param b the builder
      */
-    protected VisionTransformer(Builder b) {
+    protected VisionTransformer(VisionTransformerBuilder b) {
         imageHeight = b.imageHeight;
         imageWidth = b.imageWidth;
         patchSize = b.patchSize;
@@ -69,7 +71,6 @@ public class VisionTransformer extends TimmBlock {
         numClasses = b.numClasses;
         inChannels = b.inChannels;
         layerNormEps = b.layerNormEps;
-        tokenLayout = TokenLayout.grid(1, imageHeight / patchSize, imageWidth / patchSize);
 
         clsToken =
                 addParameter(
@@ -84,7 +85,7 @@ public class VisionTransformer extends TimmBlock {
                         Parameter.builder()
                                 .setName("pos_embed")
                                 .setType(Parameter.Type.OTHER)
-                                .optShape(new Shape(1, tokenLayout.getTokenCount(), embedDim))
+                                .optShape(new Shape(1, tokenCount(), embedDim))
                                 .optInitializer(new TruncatedNormalInitializer(0.02f))
                                 .build());
         addTimmChild("patch_embed", new PatchEmbed(patchSize, embedDim));
@@ -107,8 +108,8 @@ public class VisionTransformer extends TimmBlock {
      *
      * @return a new builder
      */
-    public static Builder builder() {
-        return new Builder();
+    public static VisionTransformerBuilder builder() {
+        return new VisionTransformerBuilder();
     }
 
     /** {@inheritDoc} */
@@ -122,10 +123,7 @@ public class VisionTransformer extends TimmBlock {
         checkInput(x.getShape());
         long batch = x.getShape().get(0);
         Device device = x.getDevice();
-        // each intermediate is released once consumed (Intermediates); autograd keeps its own
-        NDArray patches =
-                child(0).forward(parameterStore, new NDList(x), training, params)
-                        .singletonOrThrow();
+        NDArray patches = forwardChild(0, parameterStore, x, training, params);
         NDArray cls = parameterStore.getValue(clsToken, device, training);
         NDArray pos = parameterStore.getValue(posEmbed, device, training);
         // start from an array of the input's manager: results of an op belong to the manager of
@@ -134,20 +132,16 @@ public class VisionTransformer extends TimmBlock {
                 patches.getManager()
                         .zeros(new Shape(batch, 1, embedDim), cls.getDataType(), device);
         NDArray clsRows = zeros.add(cls);
-        Intermediates.release(zeros);
         NDArray joined = NDArrays.concat(new NDList(clsRows, patches), 1);
-        Intermediates.release(clsRows);
-        Intermediates.release(patches, x);
         NDArray tokens = joined.add(pos);
-        Intermediates.release(joined);
-        NDList encoded = child(1).forward(parameterStore, new NDList(tokens), training, params);
-        Intermediates.release(new NDList(tokens), encoded);
-        NDList normed = child(2).forward(parameterStore, encoded, training, params);
-        Intermediates.release(encoded, normed);
-        NDArray pooled = normed.singletonOrThrow().get(":, 0, :");
-        Intermediates.release(normed, new NDList(pooled));
+        NDArray encoded = forwardChild(1, parameterStore, tokens, training, params);
+        NDArray normed = forwardChild(2, parameterStore, encoded, training, params);
+        NDArray pooled = normed.get(":, 0, :");
         NDList logits = child(3).forward(parameterStore, new NDList(pooled), training, params);
-        Intermediates.release(new NDList(pooled), logits);
+        Intermediates.releaseAll(
+                new NDList(patches, zeros, clsRows, joined, tokens, encoded, normed, pooled),
+                inputs,
+                logits);
         return logits;
     }
 
@@ -181,8 +175,8 @@ public class VisionTransformer extends TimmBlock {
             NDManager manager, DataType dataType, Shape... inputShapes) {
         checkInput(inputShapes[0]);
         long b = inputShapes[0].get(0);
-        Shape tokens = new Shape(b, tokenLayout.getTokenCount(), embedDim);
-        Shape patches = new Shape(b, tokenLayout.getTokenCount() - 1L, embedDim);
+        Shape tokens = new Shape(b, tokenCount(), embedDim);
+        Shape patches = new Shape(b, tokenCount() - 1L, embedDim);
         child(0).initialize(manager, dataType, inputShapes);
         if (!child(0).getOutputShapes(inputShapes)[0].equals(patches)) {
             throw new IllegalStateException("patch_embed gives an unexpected shape");
@@ -202,12 +196,28 @@ public class VisionTransformer extends TimmBlock {
     }
 
     /**
-     * The token layout of the encoder: one class token then the (H/p) x (W/p) patch grid.
+     * Returns the number of prefix tokens: one, the class token.
      *
-     * @return the layout
+     * @return 1
      */
-    public TokenLayout getTokenLayout() {
-        return tokenLayout;
+    @Override
+    public int getNumPrefixTokens() {
+        return 1;
+    }
+
+    /**
+     * Returns the patch grid the encoder sees after the class token.
+     *
+     * @return {H / p, W / p}
+     */
+    @Override
+    public int[] getGridSize() {
+        return new int[] {imageHeight / patchSize, imageWidth / patchSize};
+    }
+
+    /** The class token and the patch grid: the encoder's sequence length. */
+    private long tokenCount() {
+        return 1 + (long) (imageHeight / patchSize) * (imageWidth / patchSize);
     }
 
     /**
@@ -330,197 +340,5 @@ public class VisionTransformer extends TimmBlock {
      */
     public float getLayerNormEps() {
         return layerNormEps;
-    }
-
-    /** Builder: setX for required values, optX for optional ones; {@link #build()} validates. */
-    public static final class Builder {
-
-        private int imageHeight;
-        private int imageWidth;
-        private int patchSize;
-        private int embedDim;
-        private int depth;
-        private int numHeads;
-        private double mlpRatio = 4.0;
-        private int numClasses = 1000;
-        private int inChannels = 3;
-        private boolean qkvBias = true;
-        private float layerNormEps = 1e-6f;
-
-        Builder() {}
-
-        /**
-         * Sets a square image size.
-         *
-         * @param size H = W
-         * @return this
-         */
-        public Builder setImageSize(int size) {
-            return setImageSize(size, size);
-        }
-
-        /**
-         * Sets the image size.
-         *
-         * @param height H
-         * @param width W
-         * @return this
-         */
-        public Builder setImageSize(int height, int width) {
-            this.imageHeight = height;
-            this.imageWidth = width;
-            return this;
-        }
-
-        /**
-         * Sets the (square) patch side.
-         *
-         * @param patchSize p
-         * @return this
-         */
-        public Builder setPatchSize(int patchSize) {
-            this.patchSize = patchSize;
-            return this;
-        }
-
-        /**
-         * Sets the embedding dimension.
-         *
-         * @param embedDim C
-         * @return this
-         */
-        public Builder setEmbedDim(int embedDim) {
-            this.embedDim = embedDim;
-            return this;
-        }
-
-        /**
-         * Sets the number of encoder blocks.
-         *
-         * @param depth the depth
-         * @return this
-         */
-        public Builder setDepth(int depth) {
-            this.depth = depth;
-            return this;
-        }
-
-        /**
-         * Sets the number of attention heads.
-         *
-         * @param numHeads heads; must divide the embedding dimension
-         * @return this
-         */
-        public Builder setNumHeads(int numHeads) {
-            this.numHeads = numHeads;
-            return this;
-        }
-
-        /**
-         * Sets the MLP hidden width as a multiple of the embedding dimension (default 4).
-         *
-         * @param mlpRatio the ratio
-         * @return this
-         */
-        public Builder optMlpRatio(double mlpRatio) {
-            this.mlpRatio = mlpRatio;
-            return this;
-        }
-
-        /**
-         * Sets the number of classes (default 1000).
-         *
-         * @param numClasses classes of the head
-         * @return this
-         */
-        public Builder optNumClasses(int numClasses) {
-            this.numClasses = numClasses;
-            return this;
-        }
-
-        /**
-         * Sets the number of input channels (default 3).
-         *
-         * @param inChannels input channels
-         * @return this
-         */
-        public Builder optInChannels(int inChannels) {
-            this.inChannels = inChannels;
-            return this;
-        }
-
-        /**
-         * Sets whether the qkv Linear has a bias (default true).
-         *
-         * @param qkvBias the flag
-         * @return this
-         */
-        public Builder optQkvBias(boolean qkvBias) {
-            this.qkvBias = qkvBias;
-            return this;
-        }
-
-        /**
-         * Sets the LayerNorm epsilon (default 1e-6 as timm's ViT).
-         *
-         * @param eps epsilon
-         * @return this
-         */
-        public Builder optLayerNormEps(float eps) {
-            this.layerNormEps = eps;
-            return this;
-        }
-
-        int mlpHidden() {
-            return (int) (embedDim * mlpRatio);
-        }
-
-        /**
-         * Validates and builds the model.
-         *
-         * @return the model
-         * @throws IllegalArgumentException naming the bad value
-         */
-        public VisionTransformer build() {
-            positive("image height (setImageSize)", imageHeight);
-            positive("image width (setImageSize)", imageWidth);
-            positive("patch size (setPatchSize)", patchSize);
-            positive("embedding dimension (setEmbedDim)", embedDim);
-            positive("depth (setDepth)", depth);
-            positive("number of heads (setNumHeads)", numHeads);
-            positive("number of classes (optNumClasses)", numClasses);
-            positive("input channels (optInChannels)", inChannels);
-            if (imageHeight % patchSize != 0 || imageWidth % patchSize != 0) {
-                throw new IllegalArgumentException(
-                        "image size "
-                                + imageHeight
-                                + "x"
-                                + imageWidth
-                                + " is not a multiple of the patch size "
-                                + patchSize);
-            }
-            if (embedDim % numHeads != 0) {
-                throw new IllegalArgumentException(
-                        "embedding dimension "
-                                + embedDim
-                                + " is not a multiple of the number of heads "
-                                + numHeads);
-            }
-            if (!(mlpRatio > 0) || mlpHidden() < 1) {
-                throw new IllegalArgumentException(
-                        "MLP ratio must give a hidden width >= 1, got ratio " + mlpRatio);
-            }
-            if (!(layerNormEps > 0)) {
-                throw new IllegalArgumentException(
-                        "LayerNorm epsilon must be > 0, got " + layerNormEps);
-            }
-            return new VisionTransformer(this);
-        }
-
-        private static void positive(String what, int value) {
-            if (value < 1) {
-                throw new IllegalArgumentException(what + " must be >= 1, got " + value);
-            }
-        }
     }
 }

@@ -47,26 +47,15 @@ public class VitBlock extends TimmBlock {
             NDList inputs,
             boolean training,
             PairList<String, Object> params) {
-        // each intermediate is released once consumed (Intermediates); autograd keeps its own
         NDArray x = inputs.singletonOrThrow();
-        NDArray h =
-                child(0).forward(parameterStore, new NDList(x), training, params)
-                        .singletonOrThrow();
-        NDArray a =
-                child(1).forward(parameterStore, new NDList(h), training, params)
-                        .singletonOrThrow();
-        Intermediates.release(h, x, a);
+        NDArray h1 = forwardChild(0, parameterStore, x, training, params);
+        NDArray a = forwardChild(1, parameterStore, h1, training, params);
         NDArray x1 = x.add(a);
-        Intermediates.release(a, x);
-        h = child(2).forward(parameterStore, new NDList(x1), training, params).singletonOrThrow();
-        NDArray m =
-                child(3).forward(parameterStore, new NDList(h), training, params)
-                        .singletonOrThrow();
-        Intermediates.release(h, x1, m, x);
-        NDArray out = x1.add(m);
-        Intermediates.release(m, x1, x);
-        Intermediates.release(x1);
-        return new NDList(out);
+        NDArray h2 = forwardChild(2, parameterStore, x1, training, params);
+        NDArray m = forwardChild(3, parameterStore, h2, training, params);
+        NDList y = new NDList(x1.add(m));
+        Intermediates.releaseAll(new NDList(h1, a, x1, h2, m), inputs, y);
+        return y;
     }
 
     /** {@inheritDoc} */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,8 +119,7 @@ class IdxReaderTest {
         // allocated
         Path f = write("claim.gz", labels(0x6001760a, 3), true);
         com.sun.management.ThreadMXBean mx =
-                (com.sun.management.ThreadMXBean)
-                        java.lang.management.ManagementFactory.getThreadMXBean();
+                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long before = mx.getCurrentThreadAllocatedBytes();
         assertBad(f, false, "truncated, expected 1610708490 bytes, got 3");
         long used = mx.getCurrentThreadAllocatedBytes() - before;

@@ -8,9 +8,12 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
+import io.github.lbpdjl.zoo.VitWeights;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -55,10 +58,10 @@ class GradientCheckTest {
             for (int i = 0; i < r.length; i++) {
                 r[i] = (float) rng.nextGaussian();
             }
-            Map<String, float[]> grads = new java.util.LinkedHashMap<>();
+            Map<String, float[]> grads = new LinkedHashMap<>();
             try (NDManager sub = m.newSubManager()) {
                 NDArray x = sub.create(img, vit.getInputShape(2));
-                NDArray rr = sub.create(r, new ai.djl.ndarray.types.Shape(2, 3));
+                NDArray rr = sub.create(r, new Shape(2, 3));
                 try (GradientCollector gc = Engine.getEngine(engine).newGradientCollector()) {
                     NDArray out =
                             vit.forward(new ParameterStore(sub, false), new NDList(x), true)
@@ -78,12 +81,12 @@ class GradientCheckTest {
                     int i = (k * 7919) % base.length;
                     float[] v = base.clone();
                     v[i] = (float) (base[i] + h);
-                    io.github.lbpdjl.zoo.VitWeights.assign(a, v);
+                    VitWeights.assign(a, v);
                     double up = loss(vit, m, img, r);
                     v[i] = (float) (base[i] - h);
-                    io.github.lbpdjl.zoo.VitWeights.assign(a, v);
+                    VitWeights.assign(a, v);
                     double down = loss(vit, m, img, r);
-                    io.github.lbpdjl.zoo.VitWeights.assign(a, base);
+                    VitWeights.assign(a, base);
                     double fd = (up - down) / (2 * h);
                     double g = grads.get(e.getKey())[i];
                     if (Math.abs(fd - g) > 2e-2 * Math.max(1, Math.abs(fd))) {

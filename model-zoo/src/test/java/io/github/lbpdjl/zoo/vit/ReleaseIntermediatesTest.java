@@ -23,6 +23,7 @@ import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.wht.BasisSelection;
+import io.github.lbpdjl.wht.TokenLayout;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -94,7 +95,7 @@ class ReleaseIntermediatesTest {
             LbpConfig lp2 =
                     LbpConfig.builder()
                             .optSelection(BasisSelection.lowPassL1(2))
-                            .optLayout(vit.getTokenLayout())
+                            .optLayout(TokenLayout.of(vit))
                             .build();
             if (mode.equals("lbp")) {
                 // the second block's linear layers become LbpLinear, the first's stay Linear

@@ -13,8 +13,10 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
@@ -83,7 +85,7 @@ class TimmStructureTest {
         VisionTransformer vit = micro();
         try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
             vit.initialize(m);
-            Map<String, ai.djl.nn.Parameter> p = vit.timmParameters();
+            Map<String, Parameter> p = vit.timmParameters();
             assertEquals(new Shape(1, 1, 64), p.get("cls_token").getArray().getShape());
             assertEquals(new Shape(1, 65, 64), p.get("pos_embed").getArray().getShape());
             assertEquals(
@@ -104,7 +106,7 @@ class TimmStructureTest {
     @Test
     void tokenLayoutAndShapes() {
         VisionTransformer vit = micro();
-        assertEquals(TokenLayout.grid(1, 8, 8), vit.getTokenLayout());
+        assertEquals(TokenLayout.grid(1, 8, 8), TokenLayout.of(vit));
         VisionTransformer rect =
                 VisionTransformer.builder()
                         .setImageSize(32, 48)
@@ -113,7 +115,7 @@ class TimmStructureTest {
                         .setDepth(1)
                         .setNumHeads(2)
                         .build();
-        assertEquals(TokenLayout.grid(1, 4, 6), rect.getTokenLayout());
+        assertEquals(TokenLayout.grid(1, 4, 6), TokenLayout.of(rect));
         assertEquals(
                 new Shape(5, 1000), rect.getOutputShapes(new Shape[] {new Shape(5, 3, 32, 48)})[0]);
     }
@@ -132,7 +134,7 @@ class TimmStructureTest {
 
             Block old = vit.getModule("blocks.1.attn.qkv");
             CountingLinear counting = new CountingLinear(192);
-            counting.initialize(m, ai.djl.ndarray.types.DataType.FLOAT32, new Shape(2, 65, 64));
+            counting.initialize(m, DataType.FLOAT32, new Shape(2, 65, 64));
             counting.getParameters()
                     .get("weight")
                     .getArray()
@@ -156,7 +158,7 @@ class TimmStructureTest {
 
             // a differently initialised head changes the output
             Linear head = Linear.builder().setUnits(10).build();
-            head.initialize(m, ai.djl.ndarray.types.DataType.FLOAT32, new Shape(2, 64));
+            head.initialize(m, DataType.FLOAT32, new Shape(2, 64));
             vit.replaceChild("head", head);
             float[] other = vit.forward(ps, new NDList(x), false).singletonOrThrow().toFloatArray();
             assertNotEquals(before[0], other[0]);

@@ -3,11 +3,13 @@ package io.github.lbpdjl.zoo.vit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.LambdaBlock;
 import ai.djl.nn.SequentialBlock;
@@ -25,6 +27,7 @@ import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.BasisSelection;
+import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.VitVariant;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -88,7 +91,7 @@ class TrainingDeterminismTest {
                                                             .optSelection(
                                                                     BasisSelection.lowPassL1(2))
                                                             .build())
-                                            .optLayout(vit.getTokenLayout())
+                                            .optLayout(TokenLayout.of(vit))
                                             .build())
                             .optEnergySampling(2)
                             .build();
@@ -104,7 +107,7 @@ class TrainingDeterminismTest {
                                         @Override
                                         public void onTrainingBatch(
                                                 Trainer trainer, BatchData data) {
-                                            for (ai.djl.Device d : data.getLabels().keySet()) {
+                                            for (Device d : data.getLabels().keySet()) {
                                                 seen.add(
                                                         trainer.getLoss()
                                                                 .evaluate(
@@ -120,12 +123,7 @@ class TrainingDeterminismTest {
                 NDManager m = trainer.getManager();
                 Engine.getEngine("PyTorch").setRandomSeed(9);
                 NDArray xs = m.randomNormal(new Shape(STEPS, BATCH, 1, 32, 32));
-                NDArray ys =
-                        m.randomInteger(
-                                0,
-                                10,
-                                new Shape(STEPS, BATCH),
-                                ai.djl.ndarray.types.DataType.INT32);
+                NDArray ys = m.randomInteger(0, 10, new Shape(STEPS, BATCH), DataType.INT32);
                 for (int s = 0; s < STEPS; s++) {
                     NDManager bm = m.newSubManager();
                     NDArray x = xs.get(s);

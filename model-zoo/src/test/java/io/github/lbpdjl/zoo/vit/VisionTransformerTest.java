@@ -8,7 +8,9 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -35,7 +37,7 @@ class VisionTransformerTest {
             vit.initialize(model.getNDManager());
             // make the parameters non-trivial: biases and norms away from 0/1
             Random rng = new Random(3);
-            for (ai.djl.nn.Parameter p : vit.timmParameters().values()) {
+            for (Parameter p : vit.timmParameters().values()) {
                 NDArray a = p.getArray();
                 float[] v = new float[(int) a.size()];
                 for (int i = 0; i < v.length; i++) {
@@ -56,7 +58,7 @@ class VisionTransformerTest {
                             .toFloatArray();
             ReferenceVit ref = new ReferenceVit(vit);
             for (int b = 0; b < batch; b++) {
-                float[] one = java.util.Arrays.copyOfRange(img, b * 192, (b + 1) * 192);
+                float[] one = Arrays.copyOfRange(img, b * 192, (b + 1) * 192);
                 double[] want = ref.forward(one);
                 for (int k = 0; k < 3; k++) {
                     assertEquals(
