@@ -31,6 +31,7 @@ public abstract class AdaptedLinear extends Linear implements AdaptedBlock {
 
     private final TokenwiseLbp lbp;
     private volatile String name;
+    private volatile boolean inputChecked;
 
     /**
      * Creates the layer.
@@ -92,6 +93,11 @@ public abstract class AdaptedLinear extends Linear implements AdaptedBlock {
             PairList<String, Object> params) {
         NDArray input = inputs.singletonOrThrow();
         LbpConfig c = lbp.getConfig();
+        if (c != null && !inputChecked) {
+            // the first forward, inference too, says at once if LBP-WHT cannot train on this input
+            checkInput(input.getShape());
+            inputChecked = true;
+        }
         if (training && c != null && lbp.isEnabled() && lbpApplies()) {
             return new NDList(forwardLbp(parameterStore, input, c));
         }
@@ -164,6 +170,24 @@ public abstract class AdaptedLinear extends Linear implements AdaptedBlock {
     }
 
     /**
+     * Checks that LBP-WHT can train this layer on an input of a shape and returns the token layout
+     * it would use: (batch, tokens, features) or more leading axes, the weight's features, and a
+     * token count that fits the configured layout (or E + a square grid without one).
+     *
+     * @param inputShape the shape of the layer's input
+     * @return the layout
+     * @throws IllegalArgumentException naming the layer, the shape and what it needs
+     * @throws IllegalStateException if the layer has no LBP-WHT configuration
+     */
+    public TokenLayout checkInput(Shape inputShape) {
+        LbpConfig c = lbp.getConfig();
+        if (c == null) {
+            throw new IllegalStateException(describe() + " has no LBP-WHT configuration");
+        }
+        return TokenInputs.layout(describe(), inputShape, parameter("weight").getShape().get(1), c);
+    }
+
+    /**
      * Returns the token layout this layer uses for {@code tokens} tokens: the configured one, or E
      * extra tokens + a square grid.
      *
@@ -173,12 +197,7 @@ public abstract class AdaptedLinear extends Linear implements AdaptedBlock {
      *     none can be inferred
      */
     public TokenLayout layoutFor(long tokens) {
-        LbpConfig c = lbp.getConfig();
-        if (c == null) {
-            throw new IllegalStateException(describe() + " has no LBP-WHT configuration");
-        }
-        long features = parameter("weight").getShape().get(1);
-        return TokenInputs.layout(describe(), new Shape(1, tokens, features), features, c);
+        return checkInput(new Shape(1, tokens, parameter("weight").getShape().get(1)));
     }
 
     /**
@@ -207,6 +226,7 @@ public abstract class AdaptedLinear extends Linear implements AdaptedBlock {
      */
     public void setConfig(LbpConfig config) {
         lbp.setConfig(config);
+        inputChecked = false;
     }
 
     /**
@@ -269,13 +289,7 @@ public abstract class AdaptedLinear extends Linear implements AdaptedBlock {
      * @return the Linear
      */
     public Linear toLinear() {
-        Linear linear =
-                Linear.builder()
-                        .setUnits(LinearParameters.units(this))
-                        .optBias(getParameters().contains("bias"))
-                        .build();
-        LinearParameters.share(this, linear);
-        return linear;
+        return LinearParameters.plain(this);
     }
 
     /** {@inheritDoc} */
@@ -295,10 +309,8 @@ public abstract class AdaptedLinear extends Linear implements AdaptedBlock {
     }
 
     /**
-     * Makes {@code to} use the "weight" and "bias" Parameter objects of {@code from} (same ids,
-     * arrays, gradients and optimizer state) and, if they are initialised, initialises {@code to}
-     * with the input shape of {@code from}; parameters of {@code to} that {@code from} lacks are
-     * initialised then.
+     * Makes {@code to} use the "weight" and "bias" Parameter objects of {@code from} (same arrays,
+     * gradients and optimizer state), initialised as in {@code from}.
      *
      * @param from the layer whose parameters are shared
      * @param to the layer that takes them

@@ -70,4 +70,15 @@ final class LinearParameters {
                     "cannot share parameter '" + key + "' with " + target, e);
         }
     }
+
+    /** A plain Linear with the units, bias and Parameter objects of another. */
+    static Linear plain(Linear from) {
+        Linear linear =
+                Linear.builder()
+                        .setUnits(units(from))
+                        .optBias(from.getParameters().contains("bias"))
+                        .build();
+        share(from, linear);
+        return linear;
+    }
 }

@@ -101,6 +101,22 @@ final class AdapterStore {
      */
     private Map<String, float[]> readWeights(Path file) throws IOException {
         Map<String, Parameter> params = adapterParameters();
+        List<String> uninitialised = new ArrayList<>();
+        params.forEach(
+                (k, p) -> {
+                    if (!p.isInitialized()) {
+                        uninitialised.add(k);
+                    }
+                });
+        if (!uninitialised.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "cannot load "
+                            + file
+                            + " into a model that is not initialised (initialise it first, e.g."
+                            + " model.getBlock().initialize(...) or trainer.initialize(...));"
+                            + " not initialised: "
+                            + uninitialised);
+        }
         Map<String, float[]> values = new LinkedHashMap<>();
         try (SafetensorsFile tensors = SafetensorsFile.open(file)) {
             List<String> problems = new ArrayList<>();

@@ -118,6 +118,22 @@ public final class AdapterInjector {
      *     Linear layers there are and why others were skipped
      */
     public RewriteReport apply(Block root) {
+        return inject(root, true);
+    }
+
+    /**
+     * Says what {@link #apply(Block)} would do, without changing the tree: every check runs and
+     * every adapted layer is made (so a layer the factory refuses fails here too), none is put in.
+     *
+     * @param root the root block
+     * @return the report; its replaced paths are the ones apply would replace
+     * @throws IllegalArgumentException as apply would
+     */
+    public RewriteReport plan(Block root) {
+        return inject(root, false);
+    }
+
+    private RewriteReport inject(Block root, boolean replace) {
         List<BlockTree.Node> selected = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         Map<String, String> reasons = new LinkedHashMap<>();
@@ -167,7 +183,9 @@ public final class AdapterInjector {
         List<String> replaced = new ArrayList<>();
         for (int i = 0; i < selected.size(); i++) {
             BlockTree.Node n = selected.get(i);
-            BlockTree.replaceChild(n.getParent(), n.getKey(), n.getBlock(), made.get(i));
+            if (replace) {
+                BlockTree.replaceChild(n.getParent(), n.getKey(), n.getBlock(), made.get(i));
+            }
             replaced.add(n.getPath());
         }
         return new RewriteReport(replaced, skipped, unmatched, reasons);

@@ -1,7 +1,9 @@
 package io.github.lbpdjl.rewrite;
 
 import ai.djl.Model;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.modules.TokenGrid;
@@ -98,7 +100,28 @@ public final class LbpRewriter {
         return warnSkipped(injector(root).apply(root));
     }
 
+    /**
+     * Says which layers {@link #apply(Model)} would rewrite and the token layout each would use,
+     * without changing the model. Layers whose input shape is known (an initialised model) are
+     * checked against their layout here, as apply checks them.
+     *
+     * @param model the model
+     * @return path to layout; null where the layout is inferred from the first input (E + a square
+     *     grid)
+     * @throws IllegalArgumentException as apply would
+     */
+    public Map<String, TokenLayout> plan(Model model) {
+        Map<String, TokenLayout> layouts = new LinkedHashMap<>();
+        injector(model.getBlock(), layouts).plan(model.getBlock());
+        return layouts;
+    }
+
     private AdapterInjector injector(Block root) {
+        return injector(root, new LinkedHashMap<>());
+    }
+
+    /** The injector of this rewriter; each layer it makes is checked and its layout recorded. */
+    private AdapterInjector injector(Block root, Map<String, TokenLayout> layouts) {
         TokenLayout fromModel = root instanceof TokenGrid ? TokenLayout.of((TokenGrid) root) : null;
         return new AdapterInjector(
                 "LBP-WHT",
@@ -106,7 +129,39 @@ public final class LbpRewriter {
                 exclude,
                 Set.of(),
                 allowUnmatched,
-                (layer, path) -> LbpLinear.from((Linear) layer, configFor(path, fromModel), path));
+                (layer, path) -> {
+                    Linear linear = (Linear) layer;
+                    LbpLinear lbp = LbpLinear.from(linear, configFor(path, fromModel), path);
+                    Shape in = knownInputShape(linear);
+                    layouts.put(
+                            path, in == null ? lbp.getConfig().getLayout() : lbp.checkInput(in));
+                    return lbp;
+                });
+    }
+
+    /**
+     * The input shape a Linear was initialised with, or null if it is not initialised or the shape
+     * is not fully known (DJL's attention block initialises its projections with (-1, C), then
+     * feeds them (B, N, C)).
+     */
+    private static Shape knownInputShape(Linear linear) {
+        Parameter weight = linear.getParameters().get("weight");
+        if (!weight.isInitialized()) {
+            return null;
+        }
+        // .params metadata of a loaded Linear holds the input shape without its last axis
+        Shape in = linear.getInputShapes()[0];
+        long features = weight.getArray().getShape().get(1);
+        Shape full =
+                in.dimension() > 0 && in.get(in.dimension() - 1) == features
+                        ? in
+                        : in.add(features);
+        for (long d : full.getShape()) {
+            if (d <= 0) {
+                return null;
+            }
+        }
+        return full;
     }
 
     private static RewriteReport warnSkipped(RewriteReport report) {
@@ -265,11 +320,24 @@ public final class LbpRewriter {
         }
 
         /**
-         * Builds the rewriter.
+         * Builds the rewriter. A layer's token layout is, in this order: the first per-pattern
+         * layout that matches it, {@link #optLayout(TokenLayout)}, the configuration's own, the one
+         * the model states ({@link TokenGrid}); without any, the layer infers E + a square grid.
          *
          * @return the rewriter
+         * @throws IllegalArgumentException if the configuration and optLayout give two different
+         *     layouts
          */
         public LbpRewriter build() {
+            TokenLayout own = config.getLayout();
+            if (own != null && layout != null && !own.equals(layout)) {
+                throw new IllegalArgumentException(
+                        "LbpRewriter: the LbpConfig has layout "
+                                + own
+                                + " and optLayout gives "
+                                + layout
+                                + "; set the layout in one place");
+            }
             return new LbpRewriter(this);
         }
     }

@@ -87,6 +87,7 @@ public final class FineTuning {
      * @param model the model
      * @param frozen the parameter paths to freeze
      * @return the number of parameters frozen
+     * @throws IllegalArgumentException if the pattern matches no parameter
      */
     public static int freeze(Model model, TargetModules frozen) {
         LbpEngineAdapter adapter =
@@ -101,8 +102,27 @@ public final class FineTuning {
                 }
             }
         }
+        if (count == 0) {
+            throw new IllegalArgumentException(
+                    "frozen parameters "
+                            + frozen
+                            + " match no parameter; parameter paths look like "
+                            + examplePaths(model));
+        }
         logger.info("LBP-WHT: froze {} parameters matching {}", count, frozen);
         return count;
+    }
+
+    private static List<String> examplePaths(Model model) {
+        List<String> paths = new ArrayList<>();
+        for (BlockTree.Node n : BlockTree.walk(model.getBlock())) {
+            for (Pair<String, Parameter> p : n.getBlock().getDirectParameters()) {
+                if (paths.size() < 8) {
+                    paths.add(n.getPath().isEmpty() ? p.getKey() : n.getPath() + "." + p.getKey());
+                }
+            }
+        }
+        return paths;
     }
 
     /**

@@ -31,6 +31,9 @@ public final class GradientEnergyListener extends TrainingListenerAdapter
     /** Metric prefix: gradient energy kept, per layer path; without a suffix, the mean. */
     public static final String METRIC_ENERGY = "lbp_energy_kept";
 
+    /** The energy fraction under which a layer is reported as keeping little, by default. */
+    public static final double DEFAULT_WARN_BELOW = 0.5;
+
     private static final Logger logger = LoggerFactory.getLogger(GradientEnergyListener.class);
 
     private final int every;
@@ -41,6 +44,8 @@ public final class GradientEnergyListener extends TrainingListenerAdapter
     private final Map<String, double[]> sums = new LinkedHashMap<>();
     private final Map<String, double[]> calibration = new LinkedHashMap<>();
     private final Map<String, Double> lastEnergy = new LinkedHashMap<>();
+    private final Map<String, Double> lowEnergy = new LinkedHashMap<>();
+    private volatile double warnBelow = DEFAULT_WARN_BELOW;
     private int steps;
     private boolean calibrating;
 
@@ -211,6 +216,61 @@ public final class GradientEnergyListener extends TrainingListenerAdapter
                         mean,
                         min,
                         minPath));
+        warnLowEnergy();
+    }
+
+    /** Names the layers that keep little gradient energy, and the remedies. */
+    private void warnLowEnergy() {
+        lowEnergy.clear();
+        lastEnergy.forEach(
+                (path, e) -> {
+                    if (e < warnBelow) {
+                        lowEnergy.put(path, e);
+                    }
+                });
+        if (!lowEnergy.isEmpty()) {
+            StringBuilder sb = new StringBuilder();
+            lowEnergy.forEach(
+                    (path, e) -> sb.append(String.format(Locale.ROOT, " %s %.3f,", path, e)));
+            logger.warn(
+                    "LBP-WHT: layers keeping less than {} of their gradient energy:{}; their"
+                            + " gradients are far from exact backprop's. Remedies: more bases for"
+                            + " them (a rewriter of their own with a higher order, applied first),"
+                            + " the energy-adaptive selection (optEnergyAdaptive), or leaving them"
+                            + " out (optExclude). See docs/GUIDE.md.",
+                    warnBelow,
+                    sb.substring(0, sb.length() - 1));
+        }
+    }
+
+    /**
+     * Sets the energy fraction under which a layer is named in a warning each epoch (default
+     * {@value #DEFAULT_WARN_BELOW}; 0 never warns).
+     *
+     * @param fraction in [0, 1]
+     * @return this listener
+     */
+    public GradientEnergyListener setWarnBelow(double fraction) {
+        this.warnBelow = requireWarnFraction(fraction);
+        return this;
+    }
+
+    static double requireWarnFraction(double fraction) {
+        if (!(fraction >= 0 && fraction <= 1)) {
+            throw new IllegalArgumentException(
+                    "energy warning threshold must be in [0, 1], got " + fraction);
+        }
+        return fraction;
+    }
+
+    /**
+     * Returns the layers that kept less than the warning threshold of their gradient energy over
+     * the last finished epoch.
+     *
+     * @return path to energy kept
+     */
+    public Map<String, Double> getLowEnergyLayers() {
+        return Collections.unmodifiableMap(lowEnergy);
     }
 
     /**

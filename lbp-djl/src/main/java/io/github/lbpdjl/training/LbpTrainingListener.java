@@ -67,7 +67,11 @@ public final class LbpTrainingListener implements StatefulListener {
         nonFinite = new NonFiniteCheckListener(b.onNonFinite);
         energy =
                 new GradientEnergyListener(
-                        b.energyEvery, b.adaptiveTarget, b.adaptiveKMax, b.calibrationBatches);
+                                b.energyEvery,
+                                b.adaptiveTarget,
+                                b.adaptiveKMax,
+                                b.calibrationBatches)
+                        .setWarnBelow(b.warnBelow);
         flops = new BackwardFlopsListener();
         schedule =
                 new LbpScheduleListener(
@@ -181,6 +185,13 @@ public final class LbpTrainingListener implements StatefulListener {
     }
 
     /**
+     * @return per layer path, the energy kept by layers under the warning threshold, last epoch
+     */
+    public Map<String, Double> getLowEnergyLayers() {
+        return energy.getLowEnergyLayers();
+    }
+
+    /**
      * @return backward MFLOPs per sample of the LBP layers at the last finished epoch
      */
     public double getLastLbpMflops() {
@@ -204,6 +215,7 @@ public final class LbpTrainingListener implements StatefulListener {
         private int fullBackpropEpochs;
         private IntFunction<BasisSelection> selectionByEpoch;
         private int energyEvery;
+        private double warnBelow = GradientEnergyListener.DEFAULT_WARN_BELOW;
         private double adaptiveTarget = 1;
         private int adaptiveKMax = Integer.MAX_VALUE;
         private int calibrationBatches;
@@ -292,6 +304,19 @@ public final class LbpTrainingListener implements StatefulListener {
         public Builder optEnergySampling(int everyNBatches) {
             this.energyEvery =
                     LbpScheduleListener.requireNonNegative(everyNBatches, "energy sampling period");
+            return this;
+        }
+
+        /**
+         * Sets the gradient-energy fraction under which a layer is named in a warning each epoch,
+         * with the remedies (default {@value GradientEnergyListener#DEFAULT_WARN_BELOW}; 0 never
+         * warns). Needs energy sampling.
+         *
+         * @param fraction in [0, 1]
+         * @return this builder
+         */
+        public Builder optLowEnergyWarning(double fraction) {
+            this.warnBelow = GradientEnergyListener.requireWarnFraction(fraction);
             return this;
         }
 

@@ -105,4 +105,29 @@ class LbpListenersTest {
                 "a state naming other layers is refused");
         assertThrows(IllegalArgumentException.class, () -> schedule.restoreState("[1, 2]"));
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"PyTorch", "MXNet"})
+    void layersKeepingLittleEnergyAreNamed(String engine) throws Exception {
+        FineTuning ft =
+                FineTuning.builder()
+                        .optLbp(
+                                LbpRewriter.builder()
+                                        .optConfig(
+                                                LbpConfig.builder()
+                                                        .optSelection(BasisSelection.lowPassL1(1))
+                                                        .build())
+                                        .build())
+                        .build();
+        GradientEnergyListener strict = GradientEnergyListener.sampling(1).setWarnBelow(1.0);
+        GradientEnergyListener silent = GradientEnergyListener.sampling(1).setWarnBelow(0.0);
+        LbpTrainingListenerTest.train(
+                engine, 1, List.of(new FineTuningListener(ft, false), strict), new Metrics());
+        // one basis of 64 keeps less than all of the energy of a random gradient
+        assertEquals(List.of("1", "3"), List.copyOf(strict.getLowEnergyLayers().keySet()));
+        LbpTrainingListenerTest.train(
+                engine, 1, List.of(new FineTuningListener(ft, false), silent), new Metrics());
+        assertTrue(silent.getLowEnergyLayers().isEmpty());
+        assertThrows(IllegalArgumentException.class, () -> silent.setWarnBelow(1.5));
+    }
 }
