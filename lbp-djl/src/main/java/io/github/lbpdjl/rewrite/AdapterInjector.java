@@ -104,7 +104,8 @@ public final class AdapterInjector {
         Block root = model.getBlock();
         if (!(root instanceof AdaptedBlock) && factory.accepts(root) && selects("")) {
             model.setBlock(factory.adapt(root, ""));
-            return new RewriteReport(List.of(""), List.of(), List.of(), Map.of());
+            return new RewriteReport(
+                    List.of(""), List.of(), List.of(), Map.of(), Map.of("", List.of("")));
         }
         return apply(root);
     }
@@ -139,6 +140,7 @@ public final class AdapterInjector {
         Map<String, String> reasons = new LinkedHashMap<>();
         List<String> candidates = new ArrayList<>();
         boolean[] used = new boolean[targets.getPatterns().size()];
+        Map<String, List<String>> matches = new LinkedHashMap<>();
         String outputLayer = targets.isAllLinear() ? outputLayer(root) : null;
         for (BlockTree.Node n : BlockTree.walk(root)) {
             String path = n.getPath();
@@ -154,6 +156,8 @@ public final class AdapterInjector {
             if (pattern < 0) {
                 continue;
             }
+            matches.computeIfAbsent(targets.getPatterns().get(pattern), k -> new ArrayList<>())
+                    .add(path);
             if (reason != null) {
                 reasons.put(path, reason);
                 continue;
@@ -188,7 +192,7 @@ public final class AdapterInjector {
             }
             replaced.add(n.getPath());
         }
-        return new RewriteReport(replaced, skipped, unmatched, reasons);
+        return new RewriteReport(replaced, skipped, unmatched, reasons, matches);
     }
 
     /** Why a Linear is never adapted by this injector, or null if it may be. */

@@ -14,16 +14,29 @@ public final class RewriteReport {
     private final List<String> skipped;
     private final List<String> unmatchedPatterns;
     private final Map<String, String> leftOut;
+    private final Map<String, List<String>> matches;
 
     RewriteReport(
             List<String> replaced,
             List<String> skipped,
             List<String> unmatchedPatterns,
-            Map<String, String> leftOut) {
+            Map<String, String> leftOut,
+            Map<String, List<String>> matches) {
         this.replaced = Collections.unmodifiableList(replaced);
         this.skipped = Collections.unmodifiableList(skipped);
         this.unmatchedPatterns = Collections.unmodifiableList(unmatchedPatterns);
         this.leftOut = Collections.unmodifiableMap(new LinkedHashMap<>(leftOut));
+        this.matches = Collections.unmodifiableMap(new LinkedHashMap<>(matches));
+    }
+
+    /**
+     * Returns which layers each target pattern matched (replaced or left out), the pattern that
+     * matched a layer first taking it.
+     *
+     * @return pattern to layer paths, in model order; patterns that matched nothing are absent
+     */
+    public Map<String, List<String>> getMatches() {
+        return matches;
     }
 
     /**

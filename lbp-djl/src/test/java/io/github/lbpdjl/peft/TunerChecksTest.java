@@ -144,6 +144,11 @@ class TunerChecksTest {
                     rewriter(TargetModules.names("qkv", "fc1"), GRID_4X4).apply(model);
             assertEquals(List.of("blocks.0.fc1", "blocks.1.fc1"), report.getReplaced());
             assertEquals("already LoraLinear", report.getLeftOut().get("blocks.0.qkv"));
+            assertEquals(
+                    Map.of(
+                            "qkv", List.of("blocks.0.qkv", "blocks.1.qkv"),
+                            "fc1", List.of("blocks.0.fc1", "blocks.1.fc1")),
+                    report.getMatches());
         }
     }
 
