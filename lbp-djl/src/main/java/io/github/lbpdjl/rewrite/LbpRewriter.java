@@ -2,9 +2,12 @@ package io.github.lbpdjl.rewrite;
 
 import ai.djl.Model;
 import ai.djl.nn.Block;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.modules.TokenGrid;
+import io.github.lbpdjl.nn.AdaptedBlock;
+import io.github.lbpdjl.nn.LbpConv2d;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.wht.TokenLayout;
 import java.util.LinkedHashMap;
@@ -16,9 +19,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns the chosen {@link Linear} layers of a DJL block tree into {@link LbpLinear}, keeping the
- * trained parameter arrays, and back ({@link #undo(Block)}). Layers a tuner adapted already (LoRA
- * layers) are never rewritten: they take LBP-WHT through their own configuration.
+ * Turns the chosen {@link Linear} layers of a DJL block tree into {@link LbpLinear}, and the 1x1
+ * {@link Conv2d} layers that targets name (names, globs, a regex; not all-linear, which means
+ * Linear only, as in PEFT) into {@link LbpConv2d}, keeping the trained parameter arrays, and back
+ * ({@link #undo(Block)}). A convolution's grid is its input's H x W unless a per-pattern layout
+ * ({@link Builder#optLayout(TargetModules, TokenLayout)}) names it; other layouts are for Linear
+ * layers. A Conv2d that a target names but is not 1x1 (stride 1, no groups, dilation or padding) is
+ * left out, with the reason in the report. Layers a tuner adapted already (LoRA layers) are never
+ * rewritten: they take LBP-WHT through their own configuration.
  *
  * <pre>{@code
  * RewriteReport r = LbpRewriter.builder()
@@ -34,6 +42,10 @@ import org.slf4j.LoggerFactory;
 public final class LbpRewriter {
 
     private static final Logger logger = LoggerFactory.getLogger(LbpRewriter.class);
+
+    /** The layer types this tuner makes, which undo restores. */
+    private static final List<Class<? extends AdaptedBlock>> LAYERS =
+            List.of(LbpLinear.class, LbpConv2d.class);
 
     private final TargetModules targets;
     private final TargetModules exclude;
@@ -77,7 +89,7 @@ public final class LbpRewriter {
     }
 
     /**
-     * Rewrites a model's block; a root block that is itself a target Linear is replaced with {@link
+     * Rewrites a model's block; a root block that is itself a target layer is replaced with {@link
      * Model#setBlock(Block)}.
      *
      * @param model the model
@@ -88,7 +100,7 @@ public final class LbpRewriter {
     }
 
     /**
-     * Rewrites the target Linear layers of a tree in place.
+     * Rewrites the target layers of a tree in place.
      *
      * @param root the root block
      * @return the report: paths replaced, paths already adapted (skipped, with a warning)
@@ -101,12 +113,46 @@ public final class LbpRewriter {
     private AdapterInjector injector(Block root) {
         TokenLayout fromModel = root instanceof TokenGrid ? TokenLayout.of((TokenGrid) root) : null;
         return new AdapterInjector(
-                "LBP-WHT",
-                targets,
-                exclude,
-                Set.of(),
-                allowUnmatched,
-                (layer, path) -> LbpLinear.from((Linear) layer, configFor(path, fromModel), path));
+                "LBP-WHT", targets, exclude, Set.of(), allowUnmatched, new Layers(fromModel));
+    }
+
+    /** What LBP-WHT adapts: Linear layers and, when the targets name them, 1x1 Conv2d layers. */
+    private final class Layers implements AdapterInjector.LayerFactory {
+
+        private final TokenLayout fromModel;
+
+        Layers(TokenLayout fromModel) {
+            this.fromModel = fromModel;
+        }
+
+        @Override
+        public AdaptedBlock adapt(Block layer, String path) {
+            if (layer instanceof Linear) {
+                return LbpLinear.from((Linear) layer, configFor(path, fromModel), path);
+            }
+            return LbpConv2d.from((Conv2d) layer, convConfigFor(path), path);
+        }
+
+        @Override
+        public boolean accepts(Block layer) {
+            return layer instanceof Linear
+                    || (!targets.isAllLinear() && LbpConv2d.canTakeOver(layer));
+        }
+
+        @Override
+        public String kinds() {
+            return targets.isAllLinear() ? "Linear layer" : "Linear layer or 1x1 Conv2d";
+        }
+
+        @Override
+        public String refusal(Block layer) {
+            if (layer instanceof Conv2d) {
+                return "a Conv2d with "
+                        + LbpConv2d.whyNot((Conv2d) layer)
+                        + ", which LBP-WHT does not adapt (1x1 only)";
+            }
+            return null;
+        }
     }
 
     private static RewriteReport warnSkipped(RewriteReport report) {
@@ -117,24 +163,24 @@ public final class LbpRewriter {
     }
 
     /**
-     * Restores plain Linear layers in place of every LbpLinear of a tree, with the weights as
-     * trained (the same arrays).
+     * Restores plain Linear and Conv2d layers in place of every LbpLinear and LbpConv2d of a tree,
+     * with the weights as trained (the same arrays).
      *
      * @param root the root block
      * @return the paths restored
      */
     public static List<String> undo(Block root) {
-        return AdapterInjector.undo(root, LbpLinear.class);
+        return AdapterInjector.undo(root, LAYERS);
     }
 
     /**
-     * Restores plain Linear layers in a model, including a root LbpLinear.
+     * Restores plain Linear and Conv2d layers in a model, including a root LbpLinear or LbpConv2d.
      *
      * @param model the model
      * @return the paths restored
      */
     public static List<String> undo(Model model) {
-        return AdapterInjector.undo(model, LbpLinear.class);
+        return AdapterInjector.undo(model, LAYERS);
     }
 
     /**
@@ -154,6 +200,20 @@ public final class LbpRewriter {
             l = fromModel;
         }
         return l == null ? config : config.toBuilder().optLayout(l).build();
+    }
+
+    /**
+     * The configuration of one replaced 1x1 Conv2d: its grid is its input's H x W unless a
+     * per-pattern layout names it (the rewriter's, the configuration's and the model's layouts
+     * describe token sequences, not feature maps).
+     */
+    private LbpConfig convConfigFor(String path) {
+        for (Map.Entry<TargetModules, TokenLayout> e : layouts.entrySet()) {
+            if (e.getKey().matches(path)) {
+                return config.toBuilder().optLayout(e.getValue()).build();
+            }
+        }
+        return config.toBuilder().optLayout(null).build();
     }
 
     /** Two rewriters are equal if they adapt the same layers the same way. */
