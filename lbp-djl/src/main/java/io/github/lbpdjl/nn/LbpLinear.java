@@ -1,12 +1,10 @@
 package io.github.lbpdjl.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.ndarray.Intermediates;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -77,7 +75,7 @@ public class LbpLinear extends AdaptedLinear implements LbpLayer {
                 biasParam == null
                         ? null
                         : parameterStore.getValue(biasParam, input.getDevice(), true);
-        return new Weights(x, bias, weight, input.getManager());
+        return new LinearMap(x, bias, weight, input.getManager());
     }
 
     /**
@@ -103,38 +101,6 @@ public class LbpLinear extends AdaptedLinear implements LbpLayer {
             out.add(new NDArray[] {p.getLeaf(), p.getGather()});
         }
         return out;
-    }
-
-    /**
-     * The plain linear map x W^T of this layer. The detached weight belongs to the forward pass's
-     * manager: an array made from a parameter belongs to the model's manager, which lives until the
-     * model closes (one leaked array per layer per step).
-     */
-    private static final class Weights extends TokenwiseMap {
-        private final NDArray weight;
-        private final NDArray frozen;
-
-        Weights(NDArray x, NDArray bias, NDArray weight, NDManager manager) {
-            super(x, bias);
-            this.weight = weight;
-            this.frozen = weight.stopGradient();
-            frozen.attach(manager);
-        }
-
-        @Override
-        public NDArray apply(NDArray x) {
-            return Linear.linear(x, weight).singletonOrThrow();
-        }
-
-        @Override
-        public NDArray applyFrozen(NDArray x, NDArray bias) {
-            return Linear.linear(x, frozen, bias).singletonOrThrow();
-        }
-
-        @Override
-        protected void release() {
-            Intermediates.release(frozen);
-        }
     }
 
     /** Builds an {@link LbpLinear}: {@code setUnits} is required. */

@@ -69,4 +69,37 @@ final class TokenInputs {
         }
         return inferred;
     }
+
+    /**
+     * Checks a feature map (B, C, H, W) given to a 1x1 convolution and returns its token layout:
+     * its H x W grid with no extra tokens, which a configured layout must be.
+     *
+     * @param layer the layer's description for messages
+     * @param shape the input shape
+     * @param channels the input channels the weight expects, or -1 if not known yet
+     * @param c the LBP-WHT configuration
+     * @return the layout of the positions
+     * @throws IllegalArgumentException naming the layer, the shape and what it needs
+     */
+    static TokenLayout grid(String layer, Shape shape, long channels, LbpConfig c) {
+        String problem = null;
+        TokenLayout grid = null;
+        if (shape.dimension() != 4) {
+            problem = "LBP-WHT needs (batch, channels, height, width)";
+        } else if (channels >= 0 && shape.get(1) != channels) {
+            problem = "the weight needs " + channels + " channels";
+        } else {
+            grid = TokenLayout.grid(0, (int) shape.get(2), (int) shape.get(3));
+            TokenLayout configured = c.getLayout();
+            if (configured != null && !configured.equals(grid)) {
+                problem =
+                        "the configured layout (" + configured + ") is not its grid (" + grid + ")";
+            }
+        }
+        if (problem != null) {
+            throw new IllegalArgumentException(
+                    layer + ": got input of shape " + shape + "; " + problem);
+        }
+        return grid;
+    }
 }

@@ -3,6 +3,7 @@ package io.github.lbpdjl.peft;
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.modules.BlockTree;
+import io.github.lbpdjl.nn.AdaptedBlock;
 import io.github.lbpdjl.rewrite.AdapterInjector;
 import io.github.lbpdjl.rewrite.RewriteReport;
 import io.github.lbpdjl.rewrite.TargetModules;
@@ -66,6 +67,30 @@ final class LoraInjection {
             }
         }
         return false;
+    }
+
+    /**
+     * Returns the layers a target pattern matched that are of a kind LoRA does not adapt (a Conv2d,
+     * which PEFT would adapt), with the reason.
+     *
+     * @param root the tree the injection ran on
+     * @param report its report
+     * @return path to reason, in model order
+     */
+    static Map<String, String> notAdaptable(Block root, RewriteReport report) {
+        Map<String, Block> modules = BlockTree.modules(root);
+        Map<String, String> out = new LinkedHashMap<>();
+        report.getLeftOut()
+                .forEach(
+                        (path, reason) -> {
+                            Block b = modules.get(path);
+                            if (b != null
+                                    && !(b instanceof Linear)
+                                    && !(b instanceof AdaptedBlock)) {
+                                out.put(path, reason);
+                            }
+                        });
+        return out;
     }
 
     /**

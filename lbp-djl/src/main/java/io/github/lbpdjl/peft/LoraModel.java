@@ -48,6 +48,7 @@ public final class LoraModel {
     private final Map<String, LoraLinear> layers;
     private final Map<String, Block> modulesToSave;
     private final RewriteReport lbpReport;
+    private final RewriteReport report;
     private final AdapterStore adapters;
 
     private LoraModel(
@@ -55,8 +56,10 @@ public final class LoraModel {
             LoraConfig config,
             Map<String, LoraLinear> layers,
             Map<String, Block> modulesToSave,
+            RewriteReport report,
             RewriteReport lbpReport) {
         this.model = model;
+        this.report = report;
         this.config = config;
         this.layers = Collections.unmodifiableMap(layers);
         this.modulesToSave = Collections.unmodifiableMap(modulesToSave);
@@ -82,12 +85,16 @@ public final class LoraModel {
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
         RewriteReport injected = LoraInjection.inject(root, config, save.keySet(), layers);
         if (!injected.getSkipped().isEmpty()) {
-            logger.warn("LoRA: left as they are (adapted already): {}", injected.getLeftOut());
+            logger.warn("LoRA: left as they are (adapted already): {}", injected.getSkipped());
+        }
+        Map<String, String> refused = LoraInjection.notAdaptable(root, injected);
+        if (!refused.isEmpty()) {
+            logger.warn("LoRA: target patterns name layers it does not adapt: {}", refused);
         }
         @SuppressWarnings("deprecation")
         LbpRewriter others = config.getLbpRewriter();
         RewriteReport report = others == null ? null : others.apply(model);
-        LoraModel lm = new LoraModel(model, config, layers, save, report);
+        LoraModel lm = new LoraModel(model, config, layers, save, injected, report);
         lm.freeze();
         return lm;
     }
@@ -104,7 +111,7 @@ public final class LoraModel {
         Map<String, LoraLinear> layers =
                 new LinkedHashMap<>(BlockTree.find(model.getBlock(), LoraLinear.class));
         Map<String, Block> save = LoraInjection.modulesToSave(model.getBlock(), config);
-        return new LoraModel(model, config, layers, save, null);
+        return new LoraModel(model, config, layers, save, null, null);
     }
 
     /**
@@ -289,6 +296,18 @@ public final class LoraModel {
      */
     public Map<String, Block> getModulesToSave() {
         return modulesToSave;
+    }
+
+    /**
+     * Returns what the LoRA injection did: the layers replaced, and those a target pattern matched
+     * but left as they were, with the reason (already adapted, excluded, the output layer of
+     * all-linear, under a module to save, or of a kind LoRA does not adapt here, e.g. "a Conv2d,
+     * which LoRA does not adapt here").
+     *
+     * @return the report, or null for a handle made with {@link #of}
+     */
+    public RewriteReport getReport() {
+        return report;
     }
 
     /**

@@ -17,9 +17,11 @@ import java.util.Set;
  * the kinds a tuner adapts (by default {@link Linear}) whose paths match the targets, leave out the
  * excluded ones, those under modules trained fully and, for all-linear, the output layer; refuse
  * patterns that match nothing; skip layers some tuner adapted already; then replace each chosen
- * Linear by the adapted layer a tuner makes from it (sharing its Parameter objects), once every one
+ * layer by the adapted layer a tuner makes from it (sharing its Parameter objects), once every one
  * of them was made. A tuner (LBP-WHT's {@link LbpRewriter}, LoRA's LoraModel) supplies only the
- * {@link LayerFactory}.
+ * {@link LayerFactory}. A block that a target pattern names but the factory does not accept (a
+ * Conv2d for LoRA, a LayerNorm) is never skipped silently: if it has parameters of its own, the
+ * report's {@link RewriteReport#getLeftOut()} and the unmatched-pattern error name it and say why.
  *
  * <p>Nothing changes if a check fails. Immutable; apply it to any number of trees.
  */
@@ -57,6 +59,18 @@ public final class AdapterInjector {
         default String kinds() {
             return "Linear layer";
         }
+
+        /**
+         * Says why a layer a target matched, of a kind this factory does not accept, is not
+         * adapted, for the report and the unmatched-pattern error.
+         *
+         * @param layer a block with parameters that this factory does not accept
+         * @return the reason, or null for the injector's own ("a Conv2d, which LoRA does not adapt
+         *     here")
+         */
+        default String refusal(Block layer) {
+            return null;
+        }
     }
 
     private final String method;
@@ -93,7 +107,7 @@ public final class AdapterInjector {
     }
 
     /**
-     * Adapts a model's block; a root block that is itself a target Linear is replaced with {@link
+     * Adapts a model's block; a root block that is itself a target layer is replaced with {@link
      * Model#setBlock(Block)}.
      *
      * @param model the model
@@ -111,12 +125,13 @@ public final class AdapterInjector {
     }
 
     /**
-     * Adapts the target Linear layers of a tree in place.
+     * Adapts the target layers of a tree in place.
      *
      * @param root the root block
-     * @return the report: paths replaced, paths skipped with the reason, unmatched patterns
+     * @return the report: paths replaced, paths skipped or left out with the reason, unmatched
+     *     patterns
      * @throws IllegalArgumentException if a pattern matches nothing (unless allowed), naming the
-     *     Linear layers there are and why others were skipped
+     *     layers of the accepted kinds there are and why others were left out
      */
     public RewriteReport apply(Block root) {
         return inject(root, true);
@@ -145,7 +160,11 @@ public final class AdapterInjector {
         for (BlockTree.Node n : BlockTree.walk(root)) {
             String path = n.getPath();
             boolean adapted = n.getBlock() instanceof AdaptedBlock;
-            if (n.getParent() == null || !(adapted || factory.accepts(n.getBlock()))) {
+            if (n.getParent() == null) {
+                continue;
+            }
+            if (!(adapted || factory.accepts(n.getBlock()))) {
+                noteRefused(n, reasons);
                 continue;
             }
             String reason = reasonToLeave(n, outputLayer);
@@ -195,7 +214,34 @@ public final class AdapterInjector {
         return new RewriteReport(replaced, skipped, unmatched, reasons, matches);
     }
 
-    /** Why a Linear is never adapted by this injector, or null if it may be. */
+    /**
+     * Records a block a target pattern names that the factory does not accept, if it has parameters
+     * of its own (PEFT would adapt it or refuse it; here it is left out, never silently).
+     * All-linear names only Linear layers, so nothing is recorded for it.
+     */
+    private void noteRefused(BlockTree.Node n, Map<String, String> reasons) {
+        Block block = n.getBlock();
+        if (targets.isAllLinear()
+                || block.getDirectParameters().isEmpty()
+                || targets.matchingPattern(n.getPath()) < 0) {
+            return;
+        }
+        String reason = reasonToLeave(n, null);
+        if (reason == null) {
+            reason = factory.refusal(block);
+        }
+        if (reason == null) {
+            reason =
+                    "a "
+                            + block.getClass().getSimpleName()
+                            + ", which "
+                            + method
+                            + " does not adapt here";
+        }
+        reasons.put(n.getPath(), reason);
+    }
+
+    /** Why a layer is never adapted by this injector, or null if it may be. */
     private String reasonToLeave(BlockTree.Node n, String outputLayer) {
         String path = n.getPath();
         if (exclude != null && exclude.matches(path)) {
@@ -246,7 +292,7 @@ public final class AdapterInjector {
     }
 
     /**
-     * Restores plain Linear layers in place of every adapted layer of a type in a model, the root
+     * Restores plain layers in place of every adapted layer of a type in a model, the root
      * included, with the base weights as they are (the same arrays).
      *
      * @param model the model
@@ -254,29 +300,61 @@ public final class AdapterInjector {
      * @return the paths restored
      */
     public static List<String> undo(Model model, Class<? extends AdaptedBlock> type) {
-        if (type.isInstance(model.getBlock())) {
-            model.setBlock(((AdaptedBlock) model.getBlock()).toOriginal());
-            return List.of("");
-        }
-        return undo(model.getBlock(), type);
+        return undo(model, List.of(type));
     }
 
     /**
-     * Restores plain Linear layers in place of every adapted layer of a type below a root block.
+     * Restores plain layers in place of every adapted layer of some types in a model, the root
+     * included, with the base weights as they are (the same arrays).
+     *
+     * @param model the model
+     * @param types the adapted layer types to undo, e.g. LbpLinear and LbpConv2d
+     * @return the paths restored, in model order
+     */
+    public static List<String> undo(Model model, List<Class<? extends AdaptedBlock>> types) {
+        if (isOneOf(model.getBlock(), types)) {
+            model.setBlock(((AdaptedBlock) model.getBlock()).toOriginal());
+            return List.of("");
+        }
+        return undo(model.getBlock(), types);
+    }
+
+    /**
+     * Restores plain layers in place of every adapted layer of a type below a root block.
      *
      * @param root the root block
      * @param type the adapted layer type to undo
      * @return the paths restored
      */
     public static List<String> undo(Block root, Class<? extends AdaptedBlock> type) {
+        return undo(root, List.of(type));
+    }
+
+    /**
+     * Restores plain layers in place of every adapted layer of some types below a root block.
+     *
+     * @param root the root block
+     * @param types the adapted layer types to undo
+     * @return the paths restored, in model order
+     */
+    public static List<String> undo(Block root, List<Class<? extends AdaptedBlock>> types) {
         List<String> restored = new ArrayList<>();
         for (BlockTree.Node n : BlockTree.walk(root)) {
-            if (type.isInstance(n.getBlock()) && n.getParent() != null) {
+            if (isOneOf(n.getBlock(), types) && n.getParent() != null) {
                 AdaptedBlock layer = (AdaptedBlock) n.getBlock();
                 BlockTree.replaceChild(n.getParent(), n.getKey(), layer, layer.toOriginal());
                 restored.add(n.getPath());
             }
         }
         return restored;
+    }
+
+    private static boolean isOneOf(Block block, List<Class<? extends AdaptedBlock>> types) {
+        for (Class<? extends AdaptedBlock> t : types) {
+            if (t.isInstance(block)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

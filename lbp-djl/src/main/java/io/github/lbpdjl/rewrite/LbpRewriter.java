@@ -1,12 +1,13 @@
 package io.github.lbpdjl.rewrite;
 
 import ai.djl.Model;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.modules.TokenGrid;
+import io.github.lbpdjl.nn.AdaptedBlock;
+import io.github.lbpdjl.nn.LbpConv2d;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.wht.TokenLayout;
 import java.util.LinkedHashMap;
@@ -18,9 +19,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns the chosen {@link Linear} layers of a DJL block tree into {@link LbpLinear}, keeping the
- * trained parameter arrays, and back ({@link #undo(Block)}). Layers a tuner adapted already (LoRA
- * layers) are never rewritten: they take LBP-WHT through their own configuration.
+ * Turns the chosen {@link Linear} layers of a DJL block tree into {@link LbpLinear}, and the 1x1
+ * {@link Conv2d} layers that targets name (names, globs, a regex; not all-linear, which means
+ * Linear only, as in PEFT) into {@link LbpConv2d}, keeping the trained parameter arrays, and back
+ * ({@link #undo(Block)}). A convolution's grid is its input's H x W unless a per-pattern layout
+ * ({@link Builder#optLayout(TargetModules, TokenLayout)}) names it; other layouts are for Linear
+ * layers. A Conv2d that a target names but is not 1x1 (stride 1, no groups, dilation or padding) is
+ * left out, with the reason in the report. Layers a tuner adapted already (LoRA layers) are never
+ * rewritten: they take LBP-WHT through their own configuration.
  *
  * <pre>{@code
  * RewriteReport r = LbpRewriter.builder()
@@ -36,6 +42,10 @@ import org.slf4j.LoggerFactory;
 public final class LbpRewriter {
 
     private static final Logger logger = LoggerFactory.getLogger(LbpRewriter.class);
+
+    /** The layer types this tuner makes, which undo restores. */
+    private static final List<Class<? extends AdaptedBlock>> LAYERS =
+            List.of(LbpLinear.class, LbpConv2d.class);
 
     private final TargetModules targets;
     private final TargetModules exclude;
@@ -79,7 +89,7 @@ public final class LbpRewriter {
     }
 
     /**
-     * Rewrites a model's block; a root block that is itself a target Linear is replaced with {@link
+     * Rewrites a model's block; a root block that is itself a target layer is replaced with {@link
      * Model#setBlock(Block)}.
      *
      * @param model the model
@@ -90,7 +100,7 @@ public final class LbpRewriter {
     }
 
     /**
-     * Rewrites the target Linear layers of a tree in place.
+     * Rewrites the target layers of a tree in place.
      *
      * @param root the root block
      * @return the report: paths replaced, paths already adapted (skipped, with a warning)
@@ -129,39 +139,7 @@ public final class LbpRewriter {
                 exclude,
                 Set.of(),
                 allowUnmatched,
-                (layer, path) -> {
-                    Linear linear = (Linear) layer;
-                    LbpLinear lbp = LbpLinear.from(linear, configFor(path, fromModel), path);
-                    Shape in = knownInputShape(linear);
-                    layouts.put(
-                            path, in == null ? lbp.getConfig().getLayout() : lbp.checkInput(in));
-                    return lbp;
-                });
-    }
-
-    /**
-     * The input shape a Linear was initialised with, or null if it is not initialised or the shape
-     * is not fully known (DJL's attention block initialises its projections with (-1, C), then
-     * feeds them (B, N, C)).
-     */
-    private static Shape knownInputShape(Linear linear) {
-        Parameter weight = linear.getParameters().get("weight");
-        if (!weight.isInitialized()) {
-            return null;
-        }
-        // .params metadata of a loaded Linear holds the input shape without its last axis
-        Shape in = linear.getInputShapes()[0];
-        long features = weight.getArray().getShape().get(1);
-        Shape full =
-                in.dimension() > 0 && in.get(in.dimension() - 1) == features
-                        ? in
-                        : in.add(features);
-        for (long d : full.getShape()) {
-            if (d <= 0) {
-                return null;
-            }
-        }
-        return full;
+                new LbpLayerFactory(this, fromModel, layouts));
     }
 
     private static RewriteReport warnSkipped(RewriteReport report) {
@@ -172,24 +150,24 @@ public final class LbpRewriter {
     }
 
     /**
-     * Restores plain Linear layers in place of every LbpLinear of a tree, with the weights as
-     * trained (the same arrays).
+     * Restores plain Linear and Conv2d layers in place of every LbpLinear and LbpConv2d of a tree,
+     * with the weights as trained (the same arrays).
      *
      * @param root the root block
      * @return the paths restored
      */
     public static List<String> undo(Block root) {
-        return AdapterInjector.undo(root, LbpLinear.class);
+        return AdapterInjector.undo(root, LAYERS);
     }
 
     /**
-     * Restores plain Linear layers in a model, including a root LbpLinear.
+     * Restores plain Linear and Conv2d layers in a model, including a root LbpLinear or LbpConv2d.
      *
      * @param model the model
      * @return the paths restored
      */
     public static List<String> undo(Model model) {
-        return AdapterInjector.undo(model, LbpLinear.class);
+        return AdapterInjector.undo(model, LAYERS);
     }
 
     /**
@@ -197,7 +175,7 @@ public final class LbpRewriter {
      * else the rewriter's, else the configuration's own, else the one the model states ({@link
      * TokenGrid}); with none, the layer infers E + a square grid at run time.
      */
-    private LbpConfig configFor(String path, TokenLayout fromModel) {
+    LbpConfig configFor(String path, TokenLayout fromModel) {
         TokenLayout l = layout;
         for (Map.Entry<TargetModules, TokenLayout> e : layouts.entrySet()) {
             if (e.getKey().matches(path)) {
@@ -209,6 +187,20 @@ public final class LbpRewriter {
             l = fromModel;
         }
         return l == null ? config : config.toBuilder().optLayout(l).build();
+    }
+
+    /**
+     * The configuration of one replaced 1x1 Conv2d: its grid is its input's H x W unless a
+     * per-pattern layout names it (the rewriter's, the configuration's and the model's layouts
+     * describe token sequences, not feature maps).
+     */
+    LbpConfig convConfigFor(String path) {
+        for (Map.Entry<TargetModules, TokenLayout> e : layouts.entrySet()) {
+            if (e.getKey().matches(path)) {
+                return config.toBuilder().optLayout(e.getValue()).build();
+            }
+        }
+        return config.toBuilder().optLayout(null).build();
     }
 
     /** Two rewriters are equal if they adapt the same layers the same way. */

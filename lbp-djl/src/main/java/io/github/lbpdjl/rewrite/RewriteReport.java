@@ -40,9 +40,10 @@ public final class RewriteReport {
     }
 
     /**
-     * Returns every Linear a target pattern matched that was not replaced, with the reason: already
-     * adapted (e.g. "already LoraLinear"), excluded, the output layer of all-linear, or under a
-     * module trained fully.
+     * Returns every layer a target pattern matched that was not replaced, with the reason: already
+     * adapted (e.g. "already LoraLinear"), excluded, the output layer of all-linear, under a module
+     * trained fully, or of a kind the tuner does not adapt (a block with parameters of its own,
+     * e.g. "a Conv2d, which LoRA does not adapt here").
      *
      * @return path to reason, in model order
      */

@@ -3,8 +3,7 @@ package io.github.lbpdjl.training;
 import ai.djl.Model;
 import ai.djl.training.Trainer;
 import ai.djl.training.listener.TrainingListenerAdapter;
-import io.github.lbpdjl.nn.LbpLinear;
-import io.github.lbpdjl.rewrite.AdapterInjector;
+import io.github.lbpdjl.rewrite.LbpRewriter;
 import java.util.List;
 import java.util.Objects;
 import org.slf4j.Logger;
@@ -12,9 +11,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Applies a {@link FineTuning} when training begins, after {@code newTrainer} (which unfreezes a
- * loaded PyTorch model), and optionally restores plain Linear layers in place of the LbpLinear
- * layers when training ends. Add it before the other LBP-WHT listeners: they find the layers it
- * makes.
+ * loaded PyTorch model), and optionally restores plain Linear and Conv2d layers in place of the
+ * LbpLinear and LbpConv2d layers when training ends. Add it before the other LBP-WHT listeners:
+ * they find the layers it makes.
  */
 public final class FineTuningListener extends TrainingListenerAdapter {
 
@@ -27,7 +26,7 @@ public final class FineTuningListener extends TrainingListenerAdapter {
      * Creates the listener.
      *
      * @param fineTuning the preparation applied at the start of training
-     * @param undoAtEnd whether to restore plain Linear layers when training ends
+     * @param undoAtEnd whether to restore plain Linear and Conv2d layers when training ends
      */
     public FineTuningListener(FineTuning fineTuning, boolean undoAtEnd) {
         this.fineTuning = Objects.requireNonNull(fineTuning, "fineTuning");
@@ -40,7 +39,7 @@ public final class FineTuningListener extends TrainingListenerAdapter {
         Model model = trainer.getModel();
         fineTuning.apply(model);
         if (LbpLayers.of(model).isEmpty()) {
-            logger.warn("LBP-WHT: the model has no LbpLinear layer; nothing to schedule or report");
+            logger.warn("LBP-WHT: the model has no LBP-WHT layer; nothing to schedule or report");
         }
     }
 
@@ -48,8 +47,8 @@ public final class FineTuningListener extends TrainingListenerAdapter {
     @Override
     public void onTrainingEnd(Trainer trainer) {
         if (undoAtEnd) {
-            List<String> restored = AdapterInjector.undo(trainer.getModel(), LbpLinear.class);
-            logger.info("LBP-WHT: restored {} plain Linear layers", restored.size());
+            List<String> restored = LbpRewriter.undo(trainer.getModel());
+            logger.info("LBP-WHT: restored {} plain layers", restored.size());
         }
     }
 

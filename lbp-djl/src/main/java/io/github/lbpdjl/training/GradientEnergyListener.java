@@ -61,16 +61,7 @@ public final class GradientEnergyListener extends TrainingListenerAdapter
             int everyNBatches, double target, int kMax, int calibrationBatches) {
         this.every =
                 LbpScheduleListener.requireNonNegative(everyNBatches, "energy sampling period");
-        if (!(target > 0 && target <= 1)) {
-            throw new IllegalArgumentException("energy target must be in (0, 1], got " + target);
-        }
-        if (kMax < 1 || calibrationBatches < 0) {
-            throw new IllegalArgumentException(
-                    "kMax must be >= 1 and calibrationBatches >= 0, got "
-                            + kMax
-                            + " and "
-                            + calibrationBatches);
-        }
+        checkAdaptive(target, kMax, calibrationBatches, 0);
         this.target = target;
         this.kMax = kMax;
         this.calibrationBatches = calibrationBatches;
@@ -253,6 +244,22 @@ public final class GradientEnergyListener extends TrainingListenerAdapter
     public GradientEnergyListener setWarnBelow(double fraction) {
         this.warnBelow = requireWarnFraction(fraction);
         return this;
+    }
+
+    /** Checks the arguments of an energy-adaptive selection, naming the one that is wrong. */
+    static void checkAdaptive(double target, int kMax, int calibrationBatches, int minBatches) {
+        if (!(target > 0 && target <= 1)) {
+            throw new IllegalArgumentException("energy target must be in (0, 1], got " + target);
+        }
+        if (kMax < 1 || calibrationBatches < minBatches) {
+            throw new IllegalArgumentException(
+                    "kMax must be >= 1 and calibrationBatches >= "
+                            + minBatches
+                            + ", got "
+                            + kMax
+                            + " and "
+                            + calibrationBatches);
+        }
     }
 
     static double requireWarnFraction(double fraction) {

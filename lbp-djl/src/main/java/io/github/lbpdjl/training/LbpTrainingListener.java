@@ -331,17 +331,7 @@ public final class LbpTrainingListener implements StatefulListener {
          * @return this builder
          */
         public Builder optEnergyAdaptive(double target, int kMax, int calibrationBatches) {
-            if (!(target > 0 && target <= 1)) {
-                throw new IllegalArgumentException(
-                        "energy target must be in (0, 1], got " + target);
-            }
-            if (kMax < 1 || calibrationBatches < 1) {
-                throw new IllegalArgumentException(
-                        "kMax and calibrationBatches must be >= 1, got "
-                                + kMax
-                                + " and "
-                                + calibrationBatches);
-            }
+            GradientEnergyListener.checkAdaptive(target, kMax, calibrationBatches, 1);
             this.adaptiveTarget = target;
             this.adaptiveKMax = kMax;
             this.calibrationBatches = calibrationBatches;
