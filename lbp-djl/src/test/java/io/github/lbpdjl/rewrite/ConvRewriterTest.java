@@ -172,7 +172,7 @@ class ConvRewriterTest {
 
             LoraModel lora =
                     LoraConfig.builder()
-                            .optTargets(TargetModules.regex("0\\.pw1"))
+                            .optTargets(TargetModules.regex("0\\.pw1|2"))
                             .build()
                             .apply(model);
             assertEquals(List.of("2"), lora.getReport().getReplaced());
