@@ -10,7 +10,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.training.DefaultTrainingConfig;
@@ -22,10 +24,12 @@ import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.tracker.Tracker;
+import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.checkpoint.ResumableAdamW;
 import io.github.lbpdjl.checkpoint.TrainingCheckpoint;
 import io.github.lbpdjl.modules.BlockTree;
+import io.github.lbpdjl.nn.LbpConv2d;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.RewriteReport;
@@ -92,6 +96,34 @@ class ReadmeSnippetsTest {
                                     true)
                             .singletonOrThrow();
             assertEquals(new Shape(2, 197, 3072), y.getShape());
+        }
+    }
+
+    @Test
+    void theConvolution() {
+        try (Model model = Model.newInstance("mlp", "PyTorch")) {
+            model.setBlock(new ConvMlp());
+            model.getBlock().initialize(model.getNDManager(), DataType.FLOAT32, MAPS);
+            LbpConfig config =
+                    LbpConfig.builder().optSelection(BasisSelection.lowPassL1(2)).build();
+            Conv2d conv1x1 = Conv2d.builder().setFilters(8).setKernelShape(new Shape(1, 1)).build();
+            conv1x1.initialize(model.getNDManager(), DataType.FLOAT32, MAPS);
+            // README
+            Block pw =
+                    LbpConv2d.builder()
+                            .setFilters(256)
+                            .optConfig(config)
+                            .build(); // grid: the input's H x W
+            LbpConv2d taken = LbpConv2d.from(conv1x1, config, "mlp.fc1"); // shares its Parameters
+            LbpRewriter.builder()
+                    .optTargets(TargetModules.names("fc1", "fc2"))
+                    .build()
+                    .apply(model); // 1x1 convs too
+            // what it did
+            assertEquals(2, BlockTree.find(model.getBlock(), LbpConv2d.class).size());
+            assertEquals(
+                    conv1x1.getParameters().get("weight"), taken.getParameters().get("weight"));
+            assertEquals(256, ((LbpConv2d) pw).getOutputShapes(new Shape[] {MAPS})[0].get(1));
         }
     }
 
@@ -190,6 +222,41 @@ class ReadmeSnippetsTest {
             resumed.close();
             assertTrue(Files.isDirectory(dir));
             assertEquals(16, lbp.getLayers().size());
+        }
+    }
+
+    private static final Shape MAPS = new Shape(2, 4, 8, 8);
+
+    /** Two 1x1 convolutions named as an EfficientFormer MLP names them. */
+    private static final class ConvMlp extends AbstractBlock {
+        private final Conv2d fc1;
+        private final Conv2d fc2;
+
+        ConvMlp() {
+            fc1 = addChildBlock("fc1", pointwise(16));
+            fc2 = addChildBlock("fc2", pointwise(4));
+        }
+
+        private static Conv2d pointwise(int filters) {
+            return Conv2d.builder().setFilters(filters).setKernelShape(new Shape(1, 1)).build();
+        }
+
+        @Override
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
+            return children.valueAt(1)
+                    .forward(ps, children.valueAt(0).forward(ps, in, training), training);
+        }
+
+        @Override
+        public Shape[] getOutputShapes(Shape[] inputs) {
+            return fc2.getOutputShapes(fc1.getOutputShapes(inputs));
+        }
+
+        @Override
+        protected void initializeChildBlocks(NDManager manager, DataType type, Shape... inputs) {
+            fc1.initialize(manager, type, inputs);
+            fc2.initialize(manager, type, fc1.getOutputShapes(inputs));
         }
     }
 
