@@ -2,12 +2,9 @@ package io.github.lbpdjl.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.convolutional.Convolution;
-import java.lang.reflect.Field;
-import java.util.Map;
 
 /**
  * What makes a Conv2d a 1x1 convolution LBP-WHT can take over, and sharing its Parameter objects
@@ -108,18 +105,6 @@ final class Conv2dParameters {
 
     /** Puts a Parameter into a Conv2d: its parameter map and Convolution's own field. */
     private static void setParameter(Conv2d target, String key, Parameter parameter) {
-        try {
-            Field map = AbstractBlock.class.getDeclaredField("parameters");
-            map.setAccessible(true);
-            @SuppressWarnings("unchecked")
-            Map<String, Parameter> params = (Map<String, Parameter>) map.get(target);
-            params.put(key, parameter);
-            Field field = Convolution.class.getDeclaredField(key);
-            field.setAccessible(true);
-            field.set(target, parameter);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(
-                    "cannot share parameter '" + key + "' with " + target, e);
-        }
+        LinearParameters.setParameter(target, Convolution.class, key, parameter);
     }
 }

@@ -56,13 +56,27 @@ final class LinearParameters {
 
     /** Puts a Parameter into a Linear: its parameter map and Linear's own private field. */
     private static void setParameter(Linear target, String key, Parameter parameter) {
+        setParameter(target, Linear.class, key, parameter);
+    }
+
+    /**
+     * Puts a Parameter into a block: its parameter map and the field of that name that the block's
+     * class (or a superclass) keeps it in, so the forward pass uses it.
+     *
+     * @param target the block
+     * @param fieldOwner the class that declares the field, e.g. Linear or Convolution
+     * @param key the parameter name, also the field name ("weight", "bias")
+     * @param parameter the Parameter to share
+     */
+    static void setParameter(
+            AbstractBlock target, Class<?> fieldOwner, String key, Parameter parameter) {
         try {
             Field map = AbstractBlock.class.getDeclaredField("parameters");
             map.setAccessible(true);
             @SuppressWarnings("unchecked")
             Map<String, Parameter> params = (Map<String, Parameter>) map.get(target);
             params.put(key, parameter);
-            Field field = Linear.class.getDeclaredField(key);
+            Field field = fieldOwner.getDeclaredField(key);
             field.setAccessible(true);
             field.set(target, parameter);
         } catch (ReflectiveOperationException e) {
