@@ -20,6 +20,7 @@ import ai.djl.training.optimizer.AdamW;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.CosineTracker;
 import ai.djl.training.tracker.Tracker;
+import ai.djl.translate.TranslateException;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Parameters;
 import io.github.lbpdjl.examples.common.RssSampler;
@@ -59,31 +60,32 @@ final class Adaptation {
      * @return its results
      * @throws Exception if loading, training or evaluating fails
      */
-    Results.Row run(Method method, ImageData train, ImageData test) throws Exception {
+    Row run(Method method, ImageData train, ImageData test) throws Exception {
         Adapt o = options;
         Engine.getEngine(o.engine).setRandomSeed(o.seed);
         try (ZooModel<NDList, NDList> zm = criteria(train).loadModel()) {
             VisionTransformer vit = (VisionTransformer) zm.getBlock();
-            List<Integer> blocks = TrainedBlocks.last(o.trainBlocks, vit.getDepth(), 0);
+            List<Integer> blocks = TrainedBlocks.last(o.trainBlocks, vit.getDepth(), 1);
             TokenLayout layout = TokenLayout.of(vit);
             Recipe recipe = Recipe.apply(zm, method, blocks, o.trainBlocks, o.energyEvery);
             LbpTrainingListener lbp = recipe.listener;
-            LossCurve curve = new LossCurve();
+            TrainingLog log = new TrainingLog(TrainingLog.isTerminal());
             DefaultTrainingConfig cfg =
                     new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                             .optOptimizer(optimizer(train))
                             .addEvaluator(new Accuracy())
-                            .addTrainingListeners(TrainingListener.Defaults.logging())
-                            .addTrainingListeners(lbp, curve);
-            RssSampler rss = new RssSampler();
-            Results.Row row = new Results.Row();
+                            .addTrainingListeners(TrainingListener.Defaults.basic())
+                            .addTrainingListeners(log);
+            if (lbp != null) {
+                cfg.addTrainingListeners(lbp);
+            }
+            RssSampler rss = o.isolatedChild ? new RssSampler() : null;
+            Row row = new Row();
             try (Trainer trainer = zm.newTrainer(cfg);
                     NDManager dm = trainer.getManager().newSubManager()) {
                 // DJL logs loss and accuracy per epoch only with metrics
                 trainer.setMetrics(new Metrics());
-                if (recipe.lora != null) {
-                    recipe.lora.freeze(); // newTrainer unfreezes a loaded PyTorch model
-                }
+                recipe.prepare(zm);
                 trainer.initialize(vit.getInputShape(o.batch));
                 ArrayDataset trainSet = dataset(dm, train, true);
                 ArrayDataset testSet = dataset(dm, test, false);
@@ -94,30 +96,27 @@ final class Adaptation {
                         method.getKind() == Method.Kind.HEAD
                                 ? "the head only"
                                 : o.trainBlocks + " of " + vit.getDepth() + " blocks");
-                rss.start();
-                long start = System.nanoTime();
-                EasyTrain.fit(trainer, o.epochs, trainSet, testSet);
-                long nanos = System.nanoTime() - start;
-                rss.stop();
-                long steps = (long) o.epochs * ((train.count + o.batch - 1) / o.batch);
+                if (rss != null) {
+                    rss.start();
+                }
+                long nanos = fit(trainer, trainSet, testSet, log);
+                if (rss != null) {
+                    rss.stop();
+                    row.peakRssMb = rss.peakMb();
+                }
                 Parameters params = Parameters.count(vit);
                 row.testAccuracy = accuracy(trainer, testSet);
                 row.trainSeconds = nanos / 1e9;
-                row.stepMillis = nanos / 1e6 / steps;
+                row.stepMillis = nanos / 1e6 / steps(train);
                 row.trainableParams = params.trainable();
                 row.totalParams = params.all();
                 row.backwardMflops = BackwardCost.mflops(vit, blocks, layout, method);
                 row.fullBackwardMflops = BackwardCost.mflops(vit, blocks, layout, null);
                 row.basisCount = BackwardCost.basisCount(method, lbp);
-                row.peakRssMb = rss.peakMb();
-                row.energyKept =
-                        lbp.getLastEnergyKept().values().stream()
-                                .mapToDouble(Double::doubleValue)
-                                .average()
-                                .orElse(Double.NaN);
+                row.energyKept = lbp == null ? null : meanEnergy(lbp);
             }
             row.method = method.getName();
-            row.lossCurve = curve.points;
+            row.lossCurve = log.curve().points;
             System.out.printf(
                     Locale.ROOT,
                     "== %s: test accuracy %.2f%%, backward %.2f MFLOPs/image, %.1f ms/step ==%n",
@@ -127,6 +126,52 @@ final class Adaptation {
                     row.stepMillis);
             return row;
         }
+    }
+
+    /**
+     * Trains for the epochs, evaluating after each as {@code EasyTrain.fit} does, and times the
+     * training batches alone.
+     *
+     * @return nanoseconds spent in the training batches
+     */
+    private long fit(Trainer trainer, ArrayDataset trainSet, ArrayDataset testSet, TrainingLog log)
+            throws IOException, TranslateException {
+        long nanos = 0;
+        for (int epoch = 1; epoch <= options.epochs; epoch++) {
+            long start = System.nanoTime();
+            int batches = 0;
+            for (Batch batch : trainer.iterateDataset(trainSet)) {
+                EasyTrain.trainBatch(trainer, batch);
+                trainer.step();
+                batch.close();
+                batches++;
+            }
+            long epochNanos = System.nanoTime() - start;
+            nanos += epochNanos;
+            System.out.printf(
+                    Locale.ROOT,
+                    "epoch %d: train loss %.4f, %.1f ms/step (training batches only)%n",
+                    epoch,
+                    log.epochLoss(),
+                    epochNanos / 1e6 / Math.max(1, batches));
+            EasyTrain.evaluateDataset(trainer, testSet);
+            trainer.notifyListeners(listener -> listener.onEpoch(trainer));
+        }
+        return nanos;
+    }
+
+    private long steps(ImageData train) {
+        return (long) options.epochs * ((train.count + options.batch - 1) / options.batch);
+    }
+
+    private static Double meanEnergy(LbpTrainingListener lbp) {
+        return lbp.getLastEnergyKept().values().stream()
+                .mapToDouble(Double::doubleValue)
+                .average()
+                .stream()
+                .boxed()
+                .findFirst()
+                .orElse(null);
     }
 
     /** The zoo model, its head and input sized for the data, with the chosen weights. */
@@ -152,7 +197,7 @@ final class Adaptation {
     /** AdamW, a fixed or cosine learning rate, gradient clipping if asked. */
     private Optimizer optimizer(ImageData train) {
         Adapt o = options;
-        int totalSteps = o.epochs * ((train.count + o.batch - 1) / o.batch);
+        int totalSteps = (int) steps(train);
         Tracker schedule =
                 o.cosine
                         ? CosineTracker.builder()
