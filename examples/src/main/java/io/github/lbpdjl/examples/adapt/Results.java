@@ -186,9 +186,9 @@ final class Results {
     List<String> notes() {
         List<String> notes = new ArrayList<>();
         notes.add(
-                "train s, ms/step: the training batches only (the evaluation after each epoch is"
-                        + " not counted). k: bases per 8x8 patch, 64 = full rank; '-' for the head"
-                        + " alone.");
+                "train s: the training steps only (the evaluation after each epoch is not"
+                        + " counted); ms/step: their median. k: bases per 8x8 patch, 64 = full"
+                        + " rank; '-' for the head alone.");
         if (rows.stream().anyMatch(r -> !r.diverged && r.peakRssMb == null)) {
             notes.add(
                     "peak RSS: blank unless measured with --isolate (each method in a JVM of its"

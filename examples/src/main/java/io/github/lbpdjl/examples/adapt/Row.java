@@ -22,10 +22,10 @@ final class Row {
     Double backwardMflops;
     Double fullBackwardMflops;
 
-    /** Training time: the training batches of every epoch, not the evaluation passes. */
+    /** Training time: the training steps of every epoch, not the evaluation passes. */
     Double trainSeconds;
 
-    /** {@link #trainSeconds} over the number of steps. */
+    /** The median training step (batch and update; warm-up and stalls do not move it). */
     Double stepMillis;
 
     /** Peak resident set of a JVM that ran this method alone (--isolate), else null. */

@@ -6,8 +6,9 @@ import java.util.Locale;
 
 /**
  * The one line that says what a run shows and what it does not: how far LBP-WHT cut the backward
- * FLOPs and the step time against full fine-tuning on this model, and where the speed-ups measured
- * on a model large enough for arithmetic to dominate are.
+ * FLOPs against full fine-tuning on this model, at what accuracy, what its step times are worth
+ * (timed one method after the other, not side by side), and where the speed-ups measured on a model
+ * whose linear layers dominate the step are.
  */
 final class Summary {
 
@@ -18,6 +19,11 @@ final class Summary {
     private static final String VIT_B16 =
             "on ViT-B/16 (batch 8, 2 cores, PyTorch) a step was measured 1.48x faster with LP_L1-4"
                     + " and 1.95x with LP_L1-2 (docs/BENCHMARKS.md)";
+
+    /** A step of the micro model, timed side by side (methods alternated) against full backprop. */
+    private static final String MICRO =
+            "a step with LP_L1-4 is only ~1.1x faster than full backprop, its 64-wide linear layers"
+                    + " being a small part of it";
 
     private Summary() {}
 
@@ -46,28 +52,29 @@ final class Summary {
         }
         double flops = full.backwardMflops / lbp.backwardMflops;
         double step = full.stepMillis / lbp.stepMillis;
-        boolean large = model != null && model.contains("base");
+        boolean micro = model != null && model.startsWith("vit_micro");
         return String.format(
                 Locale.ROOT,
                 "What this run shows: on %s, %s cuts the backward FLOPs of the trained linear"
-                    + " layers %.1fx against full fine-tuning (%.2f -> %.2f MFLOPs/image) but the"
-                    + " training step only %.2fx (%.0f -> %.0f ms/step), with test accuracy %.2f%%"
-                    + " against %.2f%%. What it does not show: %s.",
+                        + " layers %.1fx (%.2f -> %.2f MFLOPs/image) for %.2f%% test accuracy"
+                        + " against full fine-tuning's %.2f%%; its median step took %.0f against"
+                        + " %.0f ms (%.2fx), the methods timed one after the other under whatever"
+                        + " load the machine had%s. What it does not show: %s.",
                 model,
                 lbp.method,
                 flops,
                 full.backwardMflops,
                 lbp.backwardMflops,
-                step,
-                full.stepMillis,
-                lbp.stepMillis,
                 100 * lbp.testAccuracy,
                 100 * full.testAccuracy,
-                large
-                        ? "accuracy after convergence (docs/RESULTS.md trains 10 epochs)"
-                        : "the speed-up on a model large enough for arithmetic, not per-op"
-                                + " overhead, to dominate a step: "
-                                + VIT_B16);
+                lbp.stepMillis,
+                full.stepMillis,
+                step,
+                micro ? "; timed side by side (bash .ci/bench --smoke) " + MICRO : "",
+                micro
+                        ? "the speed-up on a model whose linear layers dominate the step: "
+                                + VIT_B16
+                        : "a side-by-side step time (bash .ci/bench --model " + model + ")");
     }
 
     private static boolean isLbp(String method) {
