@@ -5,21 +5,33 @@ import io.github.lbpdjl.examples.common.ChildJvm;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Offline;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * The main job: load a ViT from the zoo through Criteria, adapt it to a data set with one or more
  * methods under the same recipe and seed, evaluate, and write CSV, JSON, Markdown and PNG plots.
  * Each method's run is an {@link Adaptation}; with {@code --isolate} each runs in a child JVM of
- * its own ({@link ChildJvm}), which writes its row for this program to merge.
+ * its own ({@link ChildJvm}), which writes its row for this program to merge. Every option is
+ * checked before any data is read ({@link OptionCheck}): a bad value is one line naming the option
+ * and exit code 2. Results are saved after each method with the options that produced them ({@link
+ * ResultStore}); a re-run with the same options resumes.
  */
 @Command(
         name = "adapt",
@@ -141,8 +153,25 @@ public final class Adapt implements Callable<Integer> {
                             + " alone.")
     boolean isolate;
 
-    @Option(names = "--out", description = "Output folder (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--out",
+            description =
+                    "Output folder (default: ${DEFAULT-VALUE}). Results are saved after each"
+                            + " method; a re-run with the same options resumes there, keeping the"
+                            + " finished methods.")
     Path out = Paths.get("output", "adapt");
+
+    @Option(
+            names = "--fresh",
+            description =
+                    "Discard the results in --out (of these or other options) and start afresh.")
+    boolean fresh;
+
+    /** Set by {@link #runInChild}: this JVM runs one method alone, so its peak RSS is its own. */
+    @Option(names = "--isolated-child", hidden = true)
+    boolean isolatedChild;
+
+    @Spec CommandSpec spec;
 
     /**
      * Runs the program.
@@ -151,61 +180,161 @@ public final class Adapt implements Callable<Integer> {
      */
     public static void main(String[] args) {
         Offline.ensure();
-        System.exit(new CommandLine(new Adapt()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * The program's command line: a bad option value prints one line naming the option and the
+     * value and exits with 2; an I/O failure (a file that cannot be read or written, a failed
+     * download) prints its message and exits with 1; anything else, a bug, its stack trace.
+     *
+     * @return the command line, ready to {@code execute}
+     */
+    static CommandLine commandLine() {
+        CommandLine cmd = new CommandLine(new Adapt());
+        cmd.setParameterExceptionHandler(Adapt::badValue);
+        cmd.setExecutionExceptionHandler(Adapt::failed);
+        return cmd;
+    }
+
+    private static int badValue(ParameterException e, String[] args) {
+        CommandLine cmd = e.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        err.println(e.getMessage());
+        if (!UnmatchedArgumentException.printSuggestions(e, err)) {
+            err.println("Run with --help for the options.");
+        }
+        err.flush();
+        return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    private static int failed(Exception e, CommandLine cmd, ParseResult parsed) throws Exception {
+        if (!(e instanceof IOException)) {
+            throw e;
+        }
+        cmd.getErr().println("adapt: " + e.getMessage());
+        cmd.getErr().flush();
+        return cmd.getCommandSpec().exitCodeOnExecutionException();
     }
 
     @Override
     public Integer call() throws Exception {
-        List<Method> list = new ArrayList<>();
-        for (String m : sweep ? List.of(SWEEP.split(",")) : methods) {
-            list.add(Method.parse(m));
+        CommandLine cmd = spec != null ? spec.commandLine() : new CommandLine(this);
+        List<Method> list = OptionCheck.all(this, cmd);
+        Results results = ResultStore.open(out, resultOptions(), fresh, cmd);
+        List<Method> todo = list.stream().filter(m -> !results.has(m.getName())).toList();
+        if (!results.rows().isEmpty()) {
+            System.out.printf(
+                    Locale.ROOT,
+                    "%s: resuming; kept from an earlier run with the same options: %s (--fresh"
+                            + " runs everything again)%n",
+                    out,
+                    results.rows().stream().map(r -> r.method).collect(Collectors.joining(", ")));
         }
-        ImageData train = load(true).head(trainSize);
-        ImageData test = load(false).head(testSize);
-        System.out.printf(
-                Locale.ROOT,
-                "%s (%s) from %s: %d training and %d test images; %s%n",
-                model,
-                pretrained,
-                data,
-                train.count,
-                test.count,
-                list);
-        Results results = new Results();
-        Adaptation adaptation = new Adaptation(this);
-        for (Method m : list) {
-            if (isolate) {
-                for (Results.Row r : runInChild(m)) {
-                    results.add(r);
-                }
-                continue;
-            }
-            try {
-                results.add(adaptation.run(m, train, test));
-            } catch (TrainingDivergedException e) {
-                System.out.printf(
-                        Locale.ROOT,
-                        "== %s: training diverged (%s); recorded as such ==%n",
-                        m,
-                        e.getMessage());
-                results.add(Results.Row.diverged(m.getName()));
-            }
+        if (!todo.isEmpty()) {
+            run(todo, results);
         }
         results.write(out);
         System.out.println();
-        System.out.println(results.markdown());
+        System.out.println(results.markdown().strip());
         System.out.println("wrote " + out.toAbsolutePath());
         return 0;
     }
 
+    /** Runs the methods, saving the results after each. */
+    private void run(List<Method> todo, Results results) throws Exception {
+        ImageData train = ImageData.load(data, format, cache, true).head(trainSize);
+        ImageData test = ImageData.load(data, format, cache, false).head(testSize);
+        System.out.printf(
+                Locale.ROOT,
+                "%s (%s) from %s: %d training and %d test images; %s%n",
+                model,
+                weights != null ? weights : pretrained,
+                data,
+                train.count,
+                test.count,
+                todo);
+        Adaptation adaptation = new Adaptation(this);
+        for (Method m : todo) {
+            Row row;
+            if (isolate) {
+                row = runInChild(m);
+            } else {
+                try {
+                    row = adaptation.run(m, train, test);
+                } catch (TrainingDivergedException e) {
+                    System.out.printf(
+                            Locale.ROOT,
+                            "== %s: training diverged (%s); recorded as such ==%n",
+                            m,
+                            e.getMessage());
+                    row = Row.diverged(m.getName());
+                }
+            }
+            results.add(row);
+            results.write(out);
+            System.out.printf(Locale.ROOT, "== %s: saved to %s ==%n", m, out.resolve(Results.JSON));
+        }
+    }
+
+    /**
+     * The options that change results, by name, as given: stored with the results, compared when
+     * resuming, and handed to child JVMs. Not among them: which methods, --out, --cache, --isolate.
+     *
+     * @return option name to value; a flag's value is true or false, an unset option's absent
+     */
+    Map<String, String> resultOptions() {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("--model", model);
+        o.put("--pretrained", pretrained);
+        if (weights != null) {
+            o.put("--weights", weights);
+        }
+        o.put("--data", data);
+        o.put("--format", format);
+        o.put("--train-blocks", trainBlocks);
+        o.put("--epochs", String.valueOf(epochs));
+        o.put("--batch", String.valueOf(batch));
+        o.put("--lr", String.valueOf(lr));
+        o.put("--cosine", String.valueOf(cosine));
+        o.put("--clip-grad", String.valueOf(clipGrad));
+        o.put("--train-size", String.valueOf(trainSize));
+        o.put("--test-size", String.valueOf(testSize));
+        o.put("--energy-every", String.valueOf(energyEvery));
+        o.put("--seed", String.valueOf(seed));
+        o.put("--engine", engine);
+        return o;
+    }
+
     /** Runs one method in a child JVM with the same options and reads back its row. */
-    private List<Results.Row> runInChild(Method m) throws IOException, InterruptedException {
+    private Row runInChild(Method m) throws IOException, InterruptedException {
         Path dir = out.resolve("methods").resolve(m.getName().replaceAll("[^a-z0-9.+-]", "_"));
         System.out.printf(Locale.ROOT, "%n== %s: in a child JVM ==%n", m);
+        List<String> args = new ArrayList<>();
+        for (Map.Entry<String, String> e : resultOptions().entrySet()) {
+            if (e.getKey().equals("--cosine")) {
+                if (cosine) {
+                    args.add("--cosine");
+                }
+            } else {
+                args.add(e.getKey());
+                args.add(e.getValue());
+            }
+        }
+        args.addAll(
+                List.of(
+                        "--cache",
+                        cache.toString(),
+                        "--methods",
+                        m.getName(),
+                        "--out",
+                        dir.toString(),
+                        "--fresh",
+                        "--isolated-child"));
         int rc =
                 ChildJvm.of(Adapt.class)
                         .jvmOption("-Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m")
-                        .args(childArgs(m, dir))
+                        .args(args)
                         .runInheritingIo();
         if (rc != 0) {
             throw new IllegalStateException(
@@ -215,74 +344,9 @@ public final class Adapt implements Callable<Integer> {
                             + rc
                             + "); see its output above");
         }
-        return Results.readRows(dir.resolve("results.json"));
-    }
-
-    /** This run's options for one method, written to {@code dir}. */
-    private List<String> childArgs(Method m, Path dir) {
-        List<String> args =
-                new ArrayList<>(
-                        List.of(
-                                "--model",
-                                model,
-                                "--pretrained",
-                                pretrained,
-                                "--data",
-                                data,
-                                "--format",
-                                format,
-                                "--cache",
-                                cache.toString(),
-                                "--methods",
-                                m.getName(),
-                                "--train-blocks",
-                                trainBlocks,
-                                "--epochs",
-                                String.valueOf(epochs),
-                                "--batch",
-                                String.valueOf(batch),
-                                "--lr",
-                                String.valueOf(lr),
-                                "--clip-grad",
-                                String.valueOf(clipGrad),
-                                "--train-size",
-                                String.valueOf(trainSize),
-                                "--test-size",
-                                String.valueOf(testSize),
-                                "--energy-every",
-                                String.valueOf(energyEvery),
-                                "--seed",
-                                String.valueOf(seed),
-                                "--engine",
-                                engine,
-                                "--out",
-                                dir.toString()));
-        if (weights != null) {
-            args.addAll(List.of("--weights", weights));
-        }
-        if (cosine) {
-            args.add("--cosine");
-        }
-        return args;
-    }
-
-    private ImageData load(boolean trainSplit) throws IOException {
-        switch (format) {
-            case "idx":
-                return ImageData.idx(Fetch.idxFolder(data, cache), trainSplit);
-            case "cifar10":
-            case "cifar100":
-                if (Fetch.isUrl(data)) {
-                    throw new IllegalArgumentException(
-                            "--data "
-                                    + data
-                                    + ": a URL is supported for IDX data sets; download and extract"
-                                    + " CIFAR, then pass its folder");
-                }
-                return ImageData.cifar(Path.of(data), trainSplit, format.equals("cifar100"), true);
-            default:
-                throw new IllegalArgumentException(
-                        "unknown --format " + format + "; use idx, cifar10 or cifar100");
-        }
+        return Results.read(dir.resolve(Results.JSON)).rows().stream()
+                .filter(r -> r.method.equals(m.getName()))
+                .findFirst()
+                .orElseThrow(() -> new IOException(dir + ": no row of " + m));
     }
 }

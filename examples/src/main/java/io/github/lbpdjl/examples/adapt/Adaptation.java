@@ -20,6 +20,8 @@ import ai.djl.training.optimizer.AdamW;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.CosineTracker;
 import ai.djl.training.tracker.Tracker;
+import ai.djl.translate.TranslateException;
+import io.github.lbpdjl.examples.common.Medians;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Parameters;
 import io.github.lbpdjl.examples.common.RssSampler;
@@ -30,6 +32,8 @@ import io.github.lbpdjl.zoo.VitModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -59,31 +63,32 @@ final class Adaptation {
      * @return its results
      * @throws Exception if loading, training or evaluating fails
      */
-    Results.Row run(Method method, ImageData train, ImageData test) throws Exception {
+    Row run(Method method, ImageData train, ImageData test) throws Exception {
         Adapt o = options;
         Engine.getEngine(o.engine).setRandomSeed(o.seed);
         try (ZooModel<NDList, NDList> zm = criteria(train).loadModel()) {
             VisionTransformer vit = (VisionTransformer) zm.getBlock();
-            List<Integer> blocks = TrainedBlocks.last(o.trainBlocks, vit.getDepth(), 0);
+            List<Integer> blocks = TrainedBlocks.last(o.trainBlocks, vit.getDepth(), 1);
             TokenLayout layout = TokenLayout.of(vit);
             Recipe recipe = Recipe.apply(zm, method, blocks, o.trainBlocks, o.energyEvery);
             LbpTrainingListener lbp = recipe.listener;
-            LossCurve curve = new LossCurve();
+            TrainingLog log = new TrainingLog(TrainingLog.isTerminal());
             DefaultTrainingConfig cfg =
                     new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                             .optOptimizer(optimizer(train))
                             .addEvaluator(new Accuracy())
-                            .addTrainingListeners(TrainingListener.Defaults.logging())
-                            .addTrainingListeners(lbp, curve);
-            RssSampler rss = new RssSampler();
-            Results.Row row = new Results.Row();
+                            .addTrainingListeners(TrainingListener.Defaults.basic())
+                            .addTrainingListeners(log);
+            if (lbp != null) {
+                cfg.addTrainingListeners(lbp);
+            }
+            RssSampler rss = o.isolatedChild ? new RssSampler() : null;
+            Row row = new Row();
             try (Trainer trainer = zm.newTrainer(cfg);
                     NDManager dm = trainer.getManager().newSubManager()) {
                 // DJL logs loss and accuracy per epoch only with metrics
                 trainer.setMetrics(new Metrics());
-                if (recipe.lora != null) {
-                    recipe.lora.freeze(); // newTrainer unfreezes a loaded PyTorch model
-                }
+                recipe.prepare(zm);
                 trainer.initialize(vit.getInputShape(o.batch));
                 ArrayDataset trainSet = dataset(dm, train, true);
                 ArrayDataset testSet = dataset(dm, test, false);
@@ -94,30 +99,27 @@ final class Adaptation {
                         method.getKind() == Method.Kind.HEAD
                                 ? "the head only"
                                 : o.trainBlocks + " of " + vit.getDepth() + " blocks");
-                rss.start();
-                long start = System.nanoTime();
-                EasyTrain.fit(trainer, o.epochs, trainSet, testSet);
-                long nanos = System.nanoTime() - start;
-                rss.stop();
-                long steps = (long) o.epochs * ((train.count + o.batch - 1) / o.batch);
+                if (rss != null) {
+                    rss.start();
+                }
+                double[] steps = fit(trainer, trainSet, testSet, log);
+                if (rss != null) {
+                    rss.stop();
+                    row.peakRssMb = rss.peakMb();
+                }
                 Parameters params = Parameters.count(vit);
                 row.testAccuracy = accuracy(trainer, testSet);
-                row.trainSeconds = nanos / 1e9;
-                row.stepMillis = nanos / 1e6 / steps;
+                row.trainSeconds = Arrays.stream(steps).sum() / 1e9;
+                row.stepMillis = steps.length == 0 ? null : Medians.of(steps) / 1e6;
                 row.trainableParams = params.trainable();
                 row.totalParams = params.all();
                 row.backwardMflops = BackwardCost.mflops(vit, blocks, layout, method);
                 row.fullBackwardMflops = BackwardCost.mflops(vit, blocks, layout, null);
                 row.basisCount = BackwardCost.basisCount(method, lbp);
-                row.peakRssMb = rss.peakMb();
-                row.energyKept =
-                        lbp.getLastEnergyKept().values().stream()
-                                .mapToDouble(Double::doubleValue)
-                                .average()
-                                .orElse(Double.NaN);
+                row.energyKept = lbp == null ? null : meanEnergy(lbp);
             }
             row.method = method.getName();
-            row.lossCurve = curve.points;
+            row.lossCurve = log.curve().points;
             System.out.printf(
                     Locale.ROOT,
                     "== %s: test accuracy %.2f%%, backward %.2f MFLOPs/image, %.1f ms/step ==%n",
@@ -127,6 +129,55 @@ final class Adaptation {
                     row.stepMillis);
             return row;
         }
+    }
+
+    /**
+     * Trains for the epochs, evaluating after each as {@code EasyTrain.fit} does, and times each
+     * training step (batch and optimizer update) alone.
+     *
+     * @return each step's nanoseconds, in order
+     */
+    private double[] fit(
+            Trainer trainer, ArrayDataset trainSet, ArrayDataset testSet, TrainingLog log)
+            throws IOException, TranslateException {
+        List<Double> steps = new ArrayList<>();
+        for (int epoch = 1; epoch <= options.epochs; epoch++) {
+            long epochNanos = 0;
+            int batches = 0;
+            for (Batch batch : trainer.iterateDataset(trainSet)) {
+                long start = System.nanoTime();
+                EasyTrain.trainBatch(trainer, batch);
+                trainer.step();
+                long nanos = System.nanoTime() - start;
+                batch.close();
+                steps.add((double) nanos);
+                epochNanos += nanos;
+                batches++;
+            }
+            System.out.printf(
+                    Locale.ROOT,
+                    "epoch %d: train loss %.4f, %.1f ms/step (mean of the training steps)%n",
+                    epoch,
+                    log.epochLoss(),
+                    epochNanos / 1e6 / Math.max(1, batches));
+            EasyTrain.evaluateDataset(trainer, testSet);
+            trainer.notifyListeners(listener -> listener.onEpoch(trainer));
+        }
+        return steps.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private long steps(ImageData train) {
+        return (long) options.epochs * ((train.count + options.batch - 1) / options.batch);
+    }
+
+    private static Double meanEnergy(LbpTrainingListener lbp) {
+        return lbp.getLastEnergyKept().values().stream()
+                .mapToDouble(Double::doubleValue)
+                .average()
+                .stream()
+                .boxed()
+                .findFirst()
+                .orElse(null);
     }
 
     /** The zoo model, its head and input sized for the data, with the chosen weights. */
@@ -152,7 +203,7 @@ final class Adaptation {
     /** AdamW, a fixed or cosine learning rate, gradient clipping if asked. */
     private Optimizer optimizer(ImageData train) {
         Adapt o = options;
-        int totalSteps = o.epochs * ((train.count + o.batch - 1) / o.batch);
+        int totalSteps = (int) steps(train);
         Tracker schedule =
                 o.cosine
                         ? CosineTracker.builder()

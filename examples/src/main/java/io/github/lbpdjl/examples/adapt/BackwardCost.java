@@ -61,19 +61,28 @@ final class BackwardCost {
 
     /**
      * The number of bases k per 8x8 patch: the mean over the LBP layers for an LBP method (energy
-     * methods choose per layer), the selection's for LoRA + LBP-WHT, else all 64.
+     * methods choose per layer), the selection's for LoRA + LBP-WHT, 64 (full rank) for full
+     * backprop and LoRA, none for the head alone (it trains no token-wise layer).
      *
      * @param method the method
-     * @param lbp the training listener, whose layers are the LBP layers
-     * @return k
+     * @param lbp the training listener, whose layers are the LBP layers; null without them
+     * @return k, or null for the head alone
      */
-    static double basisCount(Method method, LbpTrainingListener lbp) {
+    static Double basisCount(Method method, LbpTrainingListener lbp) {
+        if (method.getKind() == Method.Kind.HEAD) {
+            return null;
+        }
         if (method.usesLbp()) {
             return lbp.getLayers().values().stream()
                     .mapToInt(l -> l.getConfig().getBasisCount())
                     .average()
-                    .orElse(Double.NaN);
+                    .stream()
+                    .boxed()
+                    .findFirst()
+                    .orElse(null);
         }
-        return method.getKind() == Method.Kind.LORA_LBP ? method.getSelection().count(8) : 64;
+        return method.getKind() == Method.Kind.LORA_LBP
+                ? (double) method.getSelection().count(8)
+                : 64.0;
     }
 }

@@ -45,6 +45,24 @@ final class ImageData {
     }
 
     /**
+     * Loads a split of the program's --data in its --format.
+     *
+     * @param data a local folder, or (IDX only) a base URL downloaded once into {@code cache}
+     * @param format idx, cifar10 or cifar100 (checked before, by {@link OptionCheck})
+     * @param cache the download cache
+     * @param train the training split, else the test split
+     * @return the split
+     * @throws IOException if a file is missing or malformed, or a download fails
+     */
+    static ImageData load(String data, String format, Path cache, boolean train)
+            throws IOException {
+        if (format.equals("idx")) {
+            return idx(Fetch.idxFolder(data, cache), train);
+        }
+        return cifar(Path.of(data), train, format.equals("cifar100"), true);
+    }
+
+    /**
      * Loads an IDX data set (28x28 grey, zero-padded to 32x32 and normalised as the zoo's MNIST
      * model was trained).
      */

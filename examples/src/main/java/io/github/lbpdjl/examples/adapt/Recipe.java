@@ -7,6 +7,7 @@ import io.github.lbpdjl.peft.LoraConfig;
 import io.github.lbpdjl.peft.LoraModel;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
+import io.github.lbpdjl.training.FineTuning;
 import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
@@ -19,15 +20,36 @@ import java.util.List;
  */
 final class Recipe {
 
-    /** Freezes, rewrites and samples gradient energy; apply it as a training listener. */
+    /**
+     * For the methods that rewrite with LBP-WHT: freezes, rewrites and samples gradient energy;
+     * apply it as a training listener. Null for the others, which have no LBP layer to report on.
+     */
     final LbpTrainingListener listener;
 
-    /** The LoRA model, or null; freeze it again after the trainer is made. */
+    /** The LoRA model, or null. */
     final LoraModel lora;
 
-    private Recipe(LbpTrainingListener listener, LoraModel lora) {
+    /** What {@link #prepare} freezes for a method without listener or LoRA, else null. */
+    private final TargetModules frozen;
+
+    private Recipe(LbpTrainingListener listener, LoraModel lora, TargetModules frozen) {
         this.listener = listener;
         this.lora = lora;
+        this.frozen = frozen;
+    }
+
+    /**
+     * Freezes what the method does not train; call it after the trainer is made (newTrainer
+     * unfreezes a loaded PyTorch model). The LBP-WHT listener freezes by itself.
+     *
+     * @param model the model
+     */
+    void prepare(Model model) {
+        if (lora != null) {
+            lora.freeze();
+        } else if (listener == null) {
+            FineTuning.freeze(model, frozen);
+        }
     }
 
     /**
@@ -38,7 +60,7 @@ final class Recipe {
      * @param blocks the trained blocks
      * @param trainBlocks the --train-blocks setting ('all' trains the embeddings too)
      * @param energyEvery sample the gradient energy kept every N batches; 0 = off
-     * @return the listener and LoRA model
+     * @return the listener (LBP-WHT methods), LoRA model (LoRA methods) and what to freeze
      */
     static Recipe apply(
             Model model, Method method, List<Integer> blocks, String trainBlocks, int energyEvery) {
@@ -48,6 +70,7 @@ final class Recipe {
                 TargetModules.regex(TrainedBlocks.regex(blocks) + TrainedBlocks.LINEARS);
         LbpTrainingListener.Builder lb = LbpTrainingListener.builder();
         LoraModel lora = null;
+        TargetModules frozen = null;
         if (method.usesLora()) {
             // PEFT's recipe: the base model frozen, LoRA on the blocks' linear layers, the head
             // trained
@@ -61,21 +84,23 @@ final class Recipe {
             }
             lora = LoraModel.apply(model, lc.build());
         } else {
-            lb.optFrozen(frozen(method, blocks, trainBlocks));
+            frozen = frozen(method, blocks, trainBlocks);
+            lb.optFrozen(frozen);
         }
-        if (method.usesLbp()) {
-            lb.optRewriter(
-                    LbpRewriter.builder()
-                            .optTargets(linears)
-                            .optConfig(method.lbpConfig())
-                            .optLayout(layout)
-                            .build());
-            lb.optEnergySampling(energyEvery);
-            if (method.getKind() == Method.Kind.ENERGY) {
-                lb.optEnergyAdaptive(method.getEnergyTarget(), 21, 20);
-            }
+        if (!method.usesLbp()) {
+            return new Recipe(null, lora, frozen);
         }
-        return new Recipe(lb.build(), lora);
+        lb.optRewriter(
+                LbpRewriter.builder()
+                        .optTargets(linears)
+                        .optConfig(method.lbpConfig())
+                        .optLayout(layout)
+                        .build());
+        lb.optEnergySampling(energyEvery);
+        if (method.getKind() == Method.Kind.ENERGY) {
+            lb.optEnergyAdaptive(method.getEnergyTarget(), 21, 20);
+        }
+        return new Recipe(lb.build(), lora, null);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.github.lbpdjl.examples.adapt;
 
+import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
 import io.github.lbpdjl.examples.plot.Chart;
@@ -8,47 +9,149 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
-/** The results of one run: a row per method, written as CSV, JSON, Markdown and PNG plots. */
+/**
+ * The results of one set of options: the options that produced them and a row per finished method.
+ * {@code results.json} holds both (strict JSON: a measure not taken is null, never NaN); CSV,
+ * Markdown and the PNG plots are written from it. Every file is written atomically ({@link
+ * AtomicFiles}), results.json first, so that a killed run leaves the rows of its finished methods.
+ */
 final class Results {
 
-    /** One method's outcome. */
-    static final class Row {
-        String method;
-        double basisCount;
-        long trainableParams;
-        long totalParams;
-        double backwardMflops;
-        double fullBackwardMflops;
-        double trainSeconds;
-        double stepMillis;
-        double peakRssMb;
-        double testAccuracy;
-        double energyKept;
-        List<double[]> lossCurve = new ArrayList<>();
+    /** The file that holds the options and rows; the others are derived from it. */
+    static final String JSON = "results.json";
 
-        /** A method whose training diverged: every measure NaN. */
-        static Row diverged(String method) {
-            Row r = new Row();
-            r.method = method + " (diverged)";
-            r.basisCount = Double.NaN;
-            r.backwardMflops = Double.NaN;
-            r.fullBackwardMflops = Double.NaN;
-            r.trainSeconds = Double.NaN;
-            r.stepMillis = Double.NaN;
-            r.peakRssMb = Double.NaN;
-            r.testAccuracy = Double.NaN;
-            r.energyKept = Double.NaN;
-            return r;
-        }
+    /** Every file {@link #write} writes. */
+    static final List<String> FILES =
+            List.of(JSON, "results.csv", "results.md", "accuracy_vs_flops.png", "loss_curves.png");
+
+    private static final Gson GSON =
+            new GsonBuilder().setPrettyPrinting().serializeNulls().create();
+
+    /** The options that change results (see {@link Adapt#resultOptions}), as given. */
+    private Map<String, String> options = new LinkedHashMap<>();
+
+    private List<Row> rows = new ArrayList<>();
+
+    /**
+     * Creates empty results of some options.
+     *
+     * @param options the options that change results
+     * @return the results, no rows yet
+     */
+    static Results of(Map<String, String> options) {
+        Results r = new Results();
+        r.options = new LinkedHashMap<>(options);
+        return r;
     }
 
-    private final List<Row> rows = new ArrayList<>();
+    Map<String, String> options() {
+        return options;
+    }
+
+    List<Row> rows() {
+        return rows;
+    }
 
     void add(Row r) {
         rows.add(r);
+    }
+
+    /** Whether a method has a row (finished, or diverged). */
+    boolean has(String method) {
+        return rows.stream().anyMatch(r -> r.method.equals(method));
+    }
+
+    /**
+     * Reads a results.json written by {@link #write}.
+     *
+     * @param file the file
+     * @return its options and rows
+     * @throws IOException if it cannot be read or is not such a file
+     */
+    static Results read(Path file) throws IOException {
+        try {
+            Results r = GSON.fromJson(Files.readString(file), Results.class);
+            if (r == null || r.options == null || r.rows == null) {
+                throw new IOException(file + ": no options and rows");
+            }
+            for (Row row : r.rows) {
+                if (row == null || row.method == null) {
+                    throw new IOException(file + ": a row without a method");
+                }
+            }
+            return r;
+        } catch (JsonParseException e) {
+            throw new IOException(file + ": not a results.json (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Writes results.json, then CSV, Markdown and, when there are rows, the plots; each atomically.
+     *
+     * @param dir the folder
+     * @throws IOException if a file cannot be written
+     */
+    void write(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        AtomicFiles.writeString(dir.resolve(JSON), GSON.toJson(this));
+        AtomicFiles.writeString(dir.resolve("results.csv"), csv());
+        AtomicFiles.writeString(dir.resolve("results.md"), markdown());
+        Chart acc =
+                new Chart(
+                        "Test accuracy against backward cost",
+                        "backward MFLOPs per image (linear layers)",
+                        "test accuracy (%)");
+        Chart loss = new Chart("Training loss", "step", "loss (mean of 10 batches)");
+        int points = 0;
+        for (Row r : rows) {
+            if (r.diverged) {
+                continue;
+            }
+            acc.point(r.method, r.backwardMflops, 100 * r.testAccuracy);
+            double[] x = new double[r.lossCurve.size()];
+            double[] y = new double[x.length];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = r.lossCurve.get(i)[0];
+                y[i] = r.lossCurve.get(i)[1];
+            }
+            loss.line(r.method, x, y);
+            points++;
+        }
+        if (points > 0) {
+            acc.write(dir.resolve("accuracy_vs_flops.png"), 1000, 600);
+            loss.write(dir.resolve("loss_curves.png"), 1000, 600);
+        }
+    }
+
+    String csv() {
+        StringBuilder sb =
+                new StringBuilder(
+                        "method,k,trainable_params,total_params,backward_mflops_per_image,"
+                                + "full_backward_mflops_per_image,train_seconds,step_ms,"
+                                + "peak_rss_mb,energy_kept,test_accuracy\n");
+        for (Row r : rows) {
+            sb.append(
+                    String.join(
+                            ",",
+                            r.label(),
+                            fmtK(r.basisCount, ""),
+                            String.valueOf(r.trainableParams),
+                            String.valueOf(r.totalParams),
+                            fmt("%.4f", r.backwardMflops, ""),
+                            fmt("%.4f", r.fullBackwardMflops, ""),
+                            fmt("%.2f", r.trainSeconds, ""),
+                            fmt("%.2f", r.stepMillis, ""),
+                            fmt("%.1f", r.peakRssMb, ""),
+                            fmt("%.4f", r.energyKept, ""),
+                            fmt("%.5f", r.testAccuracy, "")));
+            sb.append('\n');
+        }
+        return sb.toString();
     }
 
     String markdown() {
@@ -61,109 +164,54 @@ final class Results {
             sb.append(
                     String.format(
                             Locale.ROOT,
-                            "| %s | %s | %d | %.2f | %.1f | %.1f | %.0f | %s | %.2f |%n",
-                            r.method,
-                            fmtK(r.basisCount),
+                            "| %s | %s | %d | %s | %s | %s | %s | %s | %s |%n",
+                            r.label(),
+                            fmtK(r.basisCount, "-"),
                             r.trainableParams,
-                            r.backwardMflops,
-                            r.trainSeconds,
-                            r.stepMillis,
-                            r.peakRssMb,
-                            Double.isNaN(r.energyKept)
-                                    ? "-"
-                                    : String.format(Locale.ROOT, "%.3f", r.energyKept),
-                            100 * r.testAccuracy));
+                            fmt("%.2f", r.backwardMflops, "-"),
+                            fmt("%.1f", r.trainSeconds, "-"),
+                            fmt("%.1f", r.stepMillis, "-"),
+                            fmt("%.0f", r.peakRssMb, ""),
+                            fmt("%.3f", r.energyKept, "-"),
+                            r.testAccuracy == null ? "-" : fmt("%.2f", 100 * r.testAccuracy, "")));
+        }
+        sb.append('\n');
+        for (String note : notes()) {
+            sb.append(note).append("\n\n");
         }
         return sb.toString();
     }
 
-    private static String fmtK(double k) {
-        if (Double.isNaN(k)) {
-            return "-";
+    /** What the columns mean where they could mislead, and the summary line. */
+    List<String> notes() {
+        List<String> notes = new ArrayList<>();
+        notes.add(
+                "train s: the training steps only (the evaluation after each epoch is not"
+                        + " counted); ms/step: their median. k: bases per 8x8 patch, 64 = full"
+                        + " rank; '-' for the head alone.");
+        if (rows.stream().anyMatch(r -> !r.diverged && r.peakRssMb == null)) {
+            notes.add(
+                    "peak RSS: blank unless measured with --isolate (each method in a JVM of its"
+                            + " own); in one JVM a method's peak carries what earlier methods"
+                            + " left.");
         }
-        return k == Math.rint(k) ? String.valueOf((long) k) : String.format(Locale.ROOT, "%.1f", k);
+        String summary = Summary.line(options.get("--model"), rows);
+        if (summary != null) {
+            notes.add(summary);
+        }
+        return notes;
     }
 
-    /**
-     * Reads the rows of a results.json written by {@link #write}.
-     *
-     * @param file the JSON file
-     * @return the rows
-     * @throws IOException if it cannot be read or is not such a file
-     */
-    static List<Row> readRows(Path file) throws IOException {
-        try {
-            Row[] rows =
-                    new GsonBuilder()
-                            .serializeSpecialFloatingPointValues()
-                            .create()
-                            .fromJson(Files.readString(file), Row[].class);
-            if (rows == null) {
-                throw new IOException(file + ": no results");
-            }
-            return List.of(rows);
-        } catch (JsonParseException e) {
-            throw new IOException(file + ": not a results.json (" + e.getMessage() + ")", e);
+    private static String fmtK(Double k, String none) {
+        if (k == null) {
+            return none;
         }
+        return k == Math.rint(k)
+                ? String.valueOf(k.longValue())
+                : String.format(Locale.ROOT, "%.1f", k);
     }
 
-    void write(Path dir) throws IOException {
-        Files.createDirectories(dir);
-        List<String> csv = new ArrayList<>();
-        csv.add(
-                "method,k,trainable_params,total_params,backward_mflops_per_image,"
-                        + "full_backward_mflops_per_image,"
-                        + "train_seconds,step_ms,peak_rss_mb,energy_kept,test_accuracy");
-        for (Row r : rows) {
-            csv.add(
-                    String.format(
-                            Locale.ROOT,
-                            "%s,%s,%d,%d,%.4f,%.4f,%.2f,%.2f,%.1f,%.4f,%.5f",
-                            r.method,
-                            fmtK(r.basisCount),
-                            r.trainableParams,
-                            r.totalParams,
-                            r.backwardMflops,
-                            r.fullBackwardMflops,
-                            r.trainSeconds,
-                            r.stepMillis,
-                            r.peakRssMb,
-                            r.energyKept,
-                            r.testAccuracy));
-        }
-        atomicWrite(dir.resolve("results.csv"), String.join("\n", csv) + "\n");
-        atomicWrite(
-                dir.resolve("results.json"),
-                new GsonBuilder()
-                        .setPrettyPrinting()
-                        .serializeSpecialFloatingPointValues()
-                        .create()
-                        .toJson(rows));
-        atomicWrite(dir.resolve("results.md"), markdown());
-        Chart acc =
-                new Chart(
-                        "Test accuracy against backward cost",
-                        "backward MFLOPs per image (linear layers)",
-                        "test accuracy (%)");
-        for (Row r : rows) {
-            acc.point(r.method, r.backwardMflops, 100 * r.testAccuracy);
-        }
-        acc.write(dir.resolve("accuracy_vs_flops.png"), 1000, 600);
-        Chart loss = new Chart("Training loss", "step", "loss (mean of 10 batches)");
-        for (Row r : rows) {
-            double[] x = new double[r.lossCurve.size()];
-            double[] y = new double[x.length];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = r.lossCurve.get(i)[0];
-                y[i] = r.lossCurve.get(i)[1];
-            }
-            loss.line(r.method, x, y);
-        }
-        loss.write(dir.resolve("loss_curves.png"), 1000, 600);
-    }
-
-    /** Saves atomically ({@link AtomicFiles}): a failed or killed write loses nothing. */
-    static void atomicWrite(Path file, String text) throws IOException {
-        AtomicFiles.writeString(file, text);
+    private static String fmt(String format, Double v, String none) {
+        return v == null ? none : String.format(Locale.ROOT, format, v);
     }
 }

@@ -126,7 +126,7 @@ public final class ChildJvm {
      * @throws InterruptedException if interrupted while waiting
      */
     public Finished run(Consumer<String> lines) throws IOException, InterruptedException {
-        Process p = processBuilder().redirectErrorStream(true).start();
+        Process p = start();
         List<String> tail = new ArrayList<>();
         try (BufferedReader r =
                 new BufferedReader(
@@ -141,6 +141,17 @@ public final class ChildJvm {
             }
         }
         return new Finished(p.waitFor(), tail);
+    }
+
+    /**
+     * Starts the child without waiting for it, standard output and error merged into its input
+     * stream: for a caller that watches it, and may kill it.
+     *
+     * @return the running process; read its input stream, or it may block on a full pipe
+     * @throws IOException if it cannot be started
+     */
+    public Process start() throws IOException {
+        return processBuilder().redirectErrorStream(true).start();
     }
 
     private ProcessBuilder processBuilder() {

@@ -1,64 +1,35 @@
 package io.github.lbpdjl.examples.adapt;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.Gson;
+import com.google.gson.JsonElement;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
 import com.sun.net.httpserver.HttpServer;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.StringReader;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 import java.util.zip.GZIPOutputStream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine.ParameterException;
 
 class AdaptTest {
-
-    /** Writes a tiny IDX data set: class c has a bright c-th row band, so it is learnable. */
-    private static void writeIdx(Path dir, String prefix, int n, long seed) throws IOException {
-        Random r = new Random(seed);
-        byte[] labels = new byte[n];
-        byte[] pixels = new byte[n * 28 * 28];
-        for (int i = 0; i < n; i++) {
-            int c = r.nextInt(10);
-            labels[i] = (byte) c;
-            for (int p = 0; p < 28 * 28; p++) {
-                int row = p / 28;
-                int v = row / 3 == c ? 200 + r.nextInt(55) : r.nextInt(60);
-                pixels[i * 784 + p] = (byte) v;
-            }
-        }
-        try (DataOutputStream out =
-                new DataOutputStream(
-                        new GZIPOutputStream(
-                                Files.newOutputStream(
-                                        dir.resolve(prefix + "-images-idx3-ubyte.gz"))))) {
-            out.writeInt(0x803);
-            out.writeInt(n);
-            out.writeInt(28);
-            out.writeInt(28);
-            out.write(pixels);
-        }
-        try (DataOutputStream out =
-                new DataOutputStream(
-                        Files.newOutputStream(dir.resolve(prefix + "-labels-idx1-ubyte")))) {
-            out.writeInt(0x801);
-            out.writeInt(n);
-            out.write(labels);
-        }
-    }
 
     @Test
     void runsMethodsSideBySideAndWritesResults(@TempDir Path tmp) throws Exception {
         Path data = Files.createDirectories(tmp.resolve("data"));
-        writeIdx(data, "train", 256, 1);
-        writeIdx(data, "t10k", 128, 2);
+        TinyIdx.write(data, "train", 256, 1);
+        TinyIdx.write(data, "t10k", 128, 2);
         Path out = tmp.resolve("out");
         Adapt a = new Adapt();
         a.data = data.toString();
@@ -100,15 +71,41 @@ class AdaptTest {
         for (String png : List.of("accuracy_vs_flops.png", "loss_curves.png")) {
             assertTrue(ImageIO.read(out.resolve(png).toFile()).getWidth() > 0, png);
         }
-        assertTrue(Files.readString(out.resolve("results.md")).contains("| lbp-l1-2 |"));
-        assertTrue(Files.readString(out.resolve("results.json")).contains("\"testAccuracy\""));
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains("| lbp-l1-2 |"), md);
+        int rss = List.of(header).indexOf("peak_rss_mb");
+        for (String row : csv.subList(1, 5)) {
+            assertEquals("", row.split(",", -1)[rss], "no peak RSS without --isolate: " + row);
+        }
+        assertTrue(md.contains("peak RSS: blank unless measured with --isolate"), md);
+        assertTrue(
+                md.contains(
+                                "What this run shows: on vit_micro_patch4_32, lbp-l1-2 cuts the"
+                                        + " backward FLOPs")
+                        && md.contains("What it does not show:")
+                        && md.contains("docs/BENCHMARKS.md"),
+                md);
+        JsonElement json = strictJson(out.resolve("results.json"));
+        assertEquals(4, json.getAsJsonObject().getAsJsonArray("rows").size(), json.toString());
+    }
+
+    /**
+     * Parses a file as strict JSON (RFC 8259: no NaN or Infinity, which Gson writes only when
+     * asked), and checks it has no such words anywhere.
+     */
+    static JsonElement strictJson(Path file) throws IOException {
+        String text = Files.readString(file);
+        assertFalse(text.matches("(?s).*\\b(NaN|Infinity)\\b.*"), text);
+        JsonReader reader = new JsonReader(new StringReader(text));
+        reader.setStrictness(Strictness.STRICT);
+        return new Gson().getAdapter(JsonElement.class).read(reader);
     }
 
     @Test
     void isolatedMethodsRunInChildJvmsAndMerge(@TempDir Path tmp) throws Exception {
         Path data = Files.createDirectories(tmp.resolve("data"));
-        writeIdx(data, "train", 64, 1);
-        writeIdx(data, "t10k", 32, 2);
+        TinyIdx.write(data, "train", 64, 1);
+        TinyIdx.write(data, "t10k", 32, 2);
         Adapt a = new Adapt();
         a.data = data.toString();
         a.pretrained = "none";
@@ -129,15 +126,19 @@ class AdaptTest {
                     Double.parseDouble(row.split(",")[rss]) > 0,
                     "each child measured its own peak: " + row);
         }
+        int k = List.of(csv.get(0).split(",")).indexOf("k");
+        assertEquals("", csv.get(1).split(",", -1)[k], "the head alone has no k: " + csv.get(1));
+        assertEquals("3", csv.get(2).split(",", -1)[k], csv.get(2));
         assertTrue(Files.exists(a.out.resolve("methods/head/results.json")));
+        strictJson(a.out.resolve("results.json"));
         assertTrue(ImageIO.read(a.out.resolve("loss_curves.png").toFile()).getWidth() > 0);
     }
 
     @Test
     void dataFromABaseUrlIsDownloadedOnceIntoTheCache(@TempDir Path tmp) throws Exception {
         Path served = Files.createDirectories(tmp.resolve("served"));
-        writeIdx(served, "train", 64, 1);
-        writeIdx(served, "t10k", 32, 2);
+        TinyIdx.write(served, "train", 64, 1);
+        TinyIdx.write(served, "t10k", 32, 2);
         for (String f :
                 List.of(
                         "train-labels-idx1-ubyte",
@@ -189,7 +190,8 @@ class AdaptTest {
         Adapt a = new Adapt();
         a.data = tmp.resolve("nowhere").toString();
         a.pretrained = "none";
-        Exception e = assertThrows(IOException.class, a::call);
+        a.out = tmp.resolve("out");
+        Exception e = assertThrows(ParameterException.class, a::call);
         assertTrue(
                 e.getMessage().contains("dataset-fashion-mnist")
                         && e.getMessage().contains("nowhere"),
