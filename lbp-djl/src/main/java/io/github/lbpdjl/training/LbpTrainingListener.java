@@ -163,7 +163,9 @@ public final class LbpTrainingListener implements StatefulListener {
     }
 
     /**
-     * @return the LbpLinear layers the listener manages, by path
+     * @return the LbpLinear layers the listener manages, by path (it schedules and reports every
+     *     {@link io.github.lbpdjl.nn.LbpLayer}, LbpConv2d too; this map keeps its type for
+     *     compatibility)
      */
     public Map<String, LbpLinear> getLayers() {
         Map<String, LbpLinear> out = new LinkedHashMap<>();
