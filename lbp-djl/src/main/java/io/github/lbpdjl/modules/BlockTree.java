@@ -4,6 +4,8 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.BlockList;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.norm.BatchNorm;
+import ai.djl.nn.norm.LayerNorm;
 import ai.djl.util.Pair;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -117,13 +119,13 @@ public final class BlockTree {
      * in walk order; a Parameter shared by two blocks is listed under each path.
      *
      * @param root the root block
-     * @return path to parameter, names as {@link #torchName(String)} gives them
+     * @return path to parameter, names as {@link #torchName(Block, String)} gives them
      */
     public static Map<String, Parameter> parameters(Block root) {
         Map<String, Parameter> map = new LinkedHashMap<>();
         for (Node n : walk(root)) {
             for (Pair<String, Parameter> p : n.getBlock().getDirectParameters()) {
-                String name = torchName(p.getKey());
+                String name = torchName(n.getBlock(), p.getKey());
                 map.put(n.getPath().isEmpty() ? name : n.getPath() + "." + name, p.getValue());
             }
         }
@@ -152,6 +154,22 @@ public final class BlockTree {
             default:
                 return djlName;
         }
+    }
+
+    /**
+     * Returns PyTorch's name for a parameter of a block: the names of DJL's norm layers ({@link
+     * BatchNorm}, {@link LayerNorm} and their subclasses) as {@link #torchName(String)} maps them,
+     * every other block's as they are. A model's own block may so call a parameter {@code gamma} as
+     * its PyTorch twin does (timm's {@code LayerScale}: {@code blocks.0.ls1.gamma}).
+     *
+     * @param block the block that holds the parameter
+     * @param djlName the DJL parameter name
+     * @return the PyTorch name
+     */
+    public static String torchName(Block block, String djlName) {
+        return block instanceof BatchNorm || block instanceof LayerNorm
+                ? torchName(djlName)
+                : djlName;
     }
 
     private static void walk(Block block, Block parent, String key, String path, List<Node> out) {

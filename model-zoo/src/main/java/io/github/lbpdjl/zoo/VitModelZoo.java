@@ -4,9 +4,12 @@ import ai.djl.repository.zoo.ModelZoo;
 import java.util.Set;
 
 /**
- * The lbp-djl model zoo: one {@link VitModelLoader} per {@link VitVariant}, artifact ids as the
- * timm names ({@code vit_tiny_patch16_224}, ..., {@code vit_micro_patch4_32}). Registered through
- * {@link VitZooProvider}; see {@link VitModelLoader} for the Criteria arguments.
+ * The lbp-djl model zoo, one group for every family: a {@link VitModelLoader} per {@link
+ * VitVariant} and an {@link EfficientFormerModelLoader} per {@link EfficientFormerVariant},
+ * artifact ids as the timm names ({@code vit_tiny_patch16_224}, ..., {@code vit_micro_patch4_32},
+ * {@code efficientformer_l1}, ...). Registered through {@link VitZooProvider} (DJL keeps one zoo
+ * per group id, so a new family adds its loaders here); see {@link TimmModelLoader} for the
+ * Criteria arguments.
  */
 public class VitModelZoo extends ModelZoo {
 
@@ -15,10 +18,13 @@ public class VitModelZoo extends ModelZoo {
 
     private static final Set<String> ENGINES = Set.of("PyTorch", "MXNet");
 
-    /** Creates the zoo with every variant. */
+    /** Creates the zoo with every variant of every family. */
     public VitModelZoo() {
         for (VitVariant v : VitVariant.values()) {
             addModel(new VitModelLoader(v));
+        }
+        for (EfficientFormerVariant v : EfficientFormerVariant.values()) {
+            addModel(new EfficientFormerModelLoader(v));
         }
     }
 

@@ -43,7 +43,9 @@ class ZooLoadingTest {
     void zooIsRegistered() {
         ModelZoo zoo = ModelZoo.getModelZoo(VitModelZoo.GROUP_ID);
         assertNotNull(zoo, "zoo not registered through ServiceLoader");
-        assertEquals(VitVariant.values().length, zoo.getModelLoaders().size());
+        assertEquals(
+                VitVariant.values().length + EfficientFormerVariant.values().length,
+                zoo.getModelLoaders().size());
         assertNotNull(zoo.getModelLoader("deit_small_patch16_224"));
         Map<Application, List<MRL>> models =
                 ModelZoo.listModels(

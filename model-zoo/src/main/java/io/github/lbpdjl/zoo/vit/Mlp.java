@@ -9,9 +9,12 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.lbpdjl.ndarray.Intermediates;
+import java.util.Objects;
+import java.util.function.UnaryOperator;
 
 /**
- * timm's ViT MLP: {@code fc1} Linear -> exact GELU -> {@code fc2} Linear, over the last axis.
+ * timm's ViT MLP: {@code fc1} Linear -> exact GELU (or another activation) -> {@code fc2} Linear,
+ * over the last axis.
  *
  * <p>Children (timm names): {@code fc1}, {@code fc2}; both replaceable with {@link
  * #replaceChild(String, ai.djl.nn.Block)}.
@@ -20,14 +23,27 @@ public class Mlp extends TimmBlock {
 
     private final int inFeatures;
     private final int hiddenFeatures;
+    private final UnaryOperator<NDArray> activation;
 
     /**
-     * Creates the MLP.
+     * Creates the MLP with exact GELU.
      *
      * @param inFeatures input (and output) features
      * @param hiddenFeatures hidden features
      */
     public Mlp(int inFeatures, int hiddenFeatures) {
+        this(inFeatures, hiddenFeatures, Gelu::gelu);
+    }
+
+    /**
+     * Creates the MLP with another activation (timm's {@code act_layer}).
+     *
+     * @param inFeatures input (and output) features
+     * @param hiddenFeatures hidden features
+     * @param activation the activation between fc1 and fc2, e.g. {@link Gelu#gelu(NDArray)}
+     */
+    public Mlp(int inFeatures, int hiddenFeatures, UnaryOperator<NDArray> activation) {
+        this.activation = Objects.requireNonNull(activation, "activation");
         if (inFeatures < 1 || hiddenFeatures < 1) {
             throw new IllegalArgumentException(
                     "features must be >= 1, got in=" + inFeatures + ", hidden=" + hiddenFeatures);
@@ -60,7 +76,7 @@ public class Mlp extends TimmBlock {
             boolean training,
             PairList<String, Object> params) {
         NDArray h = child(0).forward(parameterStore, inputs, training, params).singletonOrThrow();
-        NDArray g = Gelu.gelu(h);
+        NDArray g = activation.apply(h);
         NDList y = child(1).forward(parameterStore, new NDList(g), training, params);
         Intermediates.releaseAll(new NDList(h, g), inputs, y);
         return y;
