@@ -14,12 +14,10 @@ import ai.djl.util.PairList;
 import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.ndarray.Intermediates;
 import io.github.lbpdjl.ndarray.Scalars;
-import io.github.lbpdjl.zoo.vit.TimmBlock;
-import io.github.lbpdjl.zoo.vit.TimmModules;
+import io.github.lbpdjl.zoo.vit.TimmModel;
 import io.github.lbpdjl.zoo.vit.TimmSequential;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
@@ -47,7 +45,7 @@ import java.util.function.UnaryOperator;
  * with zero biases (PyTorch draws those too); norms ones and zeros, BatchNorm statistics 0 and 1;
  * layer scales 1e-5; attention biases zero.
  */
-public class EfficientFormer extends TimmBlock implements TokenGrid {
+public class EfficientFormer extends TimmModel implements TokenGrid {
 
     private final int imageHeight;
     private final int imageWidth;
@@ -244,49 +242,6 @@ public class EfficientFormer extends TimmBlock implements TokenGrid {
     @Override
     public int[] getGridSize() {
         return new int[] {gridHeight, gridWidth};
-    }
-
-    /**
-     * Every module by its timm path ({@code "stages.3.blocks.4.token_mixer.qkv"}), parents first.
-     *
-     * @return an unmodifiable ordered map
-     * @see TimmModules#namedModules(Block)
-     */
-    public Map<String, Block> namedModules() {
-        return TimmModules.namedModules(this);
-    }
-
-    /**
-     * Every parameter by its timm name ({@code "stages.0.blocks.0.ls1.gamma"}), in timm's {@code
-     * state_dict} order.
-     *
-     * @return an unmodifiable ordered map
-     * @see TimmModules#namedParameters(Block)
-     */
-    public Map<String, Parameter> timmParameters() {
-        return TimmModules.namedParameters(this);
-    }
-
-    /**
-     * The module at a timm path.
-     *
-     * @param path e.g. {@code "stages.3.blocks.4.mlp.fc1"}
-     * @return the module
-     */
-    public Block getModule(String path) {
-        return TimmModules.getModule(this, path);
-    }
-
-    /**
-     * Replaces the module at a timm path; the next forward uses the new block. Initialise the new
-     * block yourself if it is not.
-     *
-     * @param path the timm path
-     * @param newBlock the new block
-     * @return the replaced block
-     */
-    public Block replaceModule(String path, Block newBlock) {
-        return TimmModules.replaceModule(this, path, newBlock);
     }
 
     /**

@@ -18,7 +18,6 @@ import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.ndarray.Intermediates;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A Vision Transformer (ViT / DeiT) as timm's {@code VisionTransformer} with class-token pooling,
@@ -39,7 +38,7 @@ import java.util.Map;
  * truncated normal std 0.02 and zero biases, {@code pos_embed} truncated normal std 0.02, {@code
  * cls_token} normal std 1e-6, LayerNorm ones/zeros, the patch Conv2d DJL's default Xavier.
  */
-public class VisionTransformer extends TimmBlock implements TokenGrid {
+public class VisionTransformer extends TimmModel implements TokenGrid {
 
     private final int imageHeight;
     private final int imageWidth;
@@ -228,48 +227,6 @@ public class VisionTransformer extends TimmBlock implements TokenGrid {
      */
     public Shape getInputShape(long batchSize) {
         return new Shape(batchSize, inChannels, imageHeight, imageWidth);
-    }
-
-    /**
-     * Every module by its timm path ({@code "blocks.0.attn.qkv"}), parents first.
-     *
-     * @return an unmodifiable ordered map
-     * @see TimmModules#namedModules(Block)
-     */
-    public Map<String, Block> namedModules() {
-        return TimmModules.namedModules(this);
-    }
-
-    /**
-     * Every parameter by its timm name ({@code "blocks.0.attn.qkv.weight"}, {@code "cls_token"}).
-     *
-     * @return an unmodifiable ordered map
-     * @see TimmModules#namedParameters(Block)
-     */
-    public Map<String, Parameter> timmParameters() {
-        return TimmModules.namedParameters(this);
-    }
-
-    /**
-     * The module at a timm path.
-     *
-     * @param path e.g. {@code "blocks.3.mlp.fc1"}
-     * @return the module
-     */
-    public Block getModule(String path) {
-        return TimmModules.getModule(this, path);
-    }
-
-    /**
-     * Replaces the module at a timm path (e.g. {@code "blocks.3.attn.qkv"} or {@code "head"}); the
-     * next forward uses the new block. Initialise the new block yourself if it is not.
-     *
-     * @param path the timm path
-     * @param newBlock the new block
-     * @return the replaced block
-     */
-    public Block replaceModule(String path, Block newBlock) {
-        return TimmModules.replaceModule(this, path, newBlock);
     }
 
     /**
