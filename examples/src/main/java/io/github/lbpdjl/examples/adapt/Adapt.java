@@ -4,6 +4,7 @@ import ai.djl.TrainingDivergedException;
 import io.github.lbpdjl.examples.common.ChildJvm;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Offline;
+import io.github.lbpdjl.examples.common.TrainedPart;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -93,6 +94,13 @@ public final class Adapt implements Callable<Integer> {
 
     @Option(names = "--sweep", description = "Run every method: " + SWEEP + ".")
     boolean sweep;
+
+    @Option(
+            names = "--flops",
+            description =
+                    "Print each method's backward MFLOPs per image on the trained part's token-wise"
+                            + " layers, and train nothing.")
+    boolean flops;
 
     @Option(
             names = "--train-blocks",
@@ -209,6 +217,12 @@ public final class Adapt implements Callable<Integer> {
     }
 
     private static int failed(Exception e, CommandLine cmd, ParseResult parsed) throws Exception {
+        if (e instanceof ParameterException) {
+            // found once the data is read: still the user's option, not a bug
+            cmd.getErr().println(e.getMessage());
+            cmd.getErr().flush();
+            return cmd.getCommandSpec().exitCodeOnInvalidInput();
+        }
         if (!(e instanceof IOException)) {
             throw e;
         }
@@ -221,6 +235,12 @@ public final class Adapt implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cmd = spec != null ? spec.commandLine() : new CommandLine(this);
         List<Method> list = OptionCheck.all(this, cmd);
+        if (flops) {
+            cmd.getOut()
+                    .print(FlopTable.of(model, TrainedPart.of(model, trainBlocks), engine, list));
+            cmd.getOut().flush();
+            return 0;
+        }
         Results results = ResultStore.open(out, resultOptions(), fresh, cmd);
         List<Method> todo = list.stream().filter(m -> !results.has(m.getName())).toList();
         if (!results.rows().isEmpty()) {
@@ -254,7 +274,23 @@ public final class Adapt implements Callable<Integer> {
                 train.count,
                 test.count,
                 todo);
-        Adaptation adaptation = new Adaptation(this);
+        long side = TrainedPart.build(model).getInputShape(1).get(2);
+        int factor = Upsampling.factor(train.size, side);
+        if (factor == 0) {
+            throw new ParameterException(
+                    spec != null ? spec.commandLine() : new CommandLine(this),
+                    String.format(
+                            Locale.ROOT,
+                            "--data %s: its %dx%d images do not enlarge to %s's %dx%d input by a"
+                                    + " whole factor",
+                            data,
+                            train.size,
+                            train.size,
+                            model,
+                            side,
+                            side));
+        }
+        Adaptation adaptation = new Adaptation(this, factor);
         for (Method m : todo) {
             Row row;
             if (isolate) {

@@ -219,6 +219,7 @@ public class EfficientFormer extends TimmModel implements TokenGrid {
      * @param batchSize the batch size
      * @return (batchSize, C_in, H, W)
      */
+    @Override
     public Shape getInputShape(long batchSize) {
         return new Shape(batchSize, inChannels, imageHeight, imageWidth);
     }
@@ -268,6 +269,7 @@ public class EfficientFormer extends TimmModel implements TokenGrid {
     /**
      * @return the number of classes of each classifier
      */
+    @Override
     public int getNumClasses() {
         return numClasses;
     }

@@ -1,5 +1,6 @@
 package io.github.lbpdjl.zoo.vit;
 
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import java.util.Map;
@@ -9,6 +10,21 @@ import java.util.Map;
  * a module in place. The zoo's model families extend it.
  */
 public abstract class TimmModel extends TimmBlock {
+
+    /**
+     * The shape of a batch of input images, (B, C, H, W).
+     *
+     * @param batchSize B
+     * @return the shape
+     */
+    public abstract Shape getInputShape(long batchSize);
+
+    /**
+     * The number of classes of the head (0: features only).
+     *
+     * @return the number of classes
+     */
+    public abstract int getNumClasses();
 
     /**
      * Every module by its timm path ({@code "blocks.0.attn.qkv"}), parents first.
