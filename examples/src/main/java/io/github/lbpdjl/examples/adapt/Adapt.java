@@ -175,6 +175,14 @@ public final class Adapt implements Callable<Integer> {
                     "Discard the results in --out (of these or other options) and start afresh.")
     boolean fresh;
 
+    @Option(
+            names = "--save",
+            description =
+                    "Save each method's adapted model run now into --out/models/<method>/ (DJL"
+                            + " .params with synset.txt), ready to serve: load it with the zoo's"
+                            + " Criteria argument 'weights'.")
+    boolean save;
+
     /** Set by {@link #runInChild}: this JVM runs one method alone, so its peak RSS is its own. */
     @Option(names = "--isolated-child", hidden = true)
     boolean isolatedChild;
@@ -342,9 +350,18 @@ public final class Adapt implements Callable<Integer> {
         return o;
     }
 
+    /**
+     * The folder of saved models: {@code --out/models}; a child JVM's --out is {@code
+     * --out/methods/<method>}, so it saves beside its parent's.
+     */
+    Path modelsDir() {
+        Path root = isolatedChild ? out.toAbsolutePath().getParent().getParent() : out;
+        return root.resolve("models");
+    }
+
     /** Runs one method in a child JVM with the same options and reads back its row. */
     private Row runInChild(Method m) throws IOException, InterruptedException {
-        Path dir = out.resolve("methods").resolve(m.getName().replaceAll("[^a-z0-9.+-]", "_"));
+        Path dir = out.resolve("methods").resolve(Results.folderName(m.getName()));
         System.out.printf(Locale.ROOT, "%n== %s: in a child JVM ==%n", m);
         List<String> args = new ArrayList<>();
         for (Map.Entry<String, String> e : resultOptions().entrySet()) {
@@ -367,6 +384,9 @@ public final class Adapt implements Callable<Integer> {
                         dir.toString(),
                         "--fresh",
                         "--isolated-child"));
+        if (save) {
+            args.add("--save");
+        }
         int rc =
                 ChildJvm.of(Adapt.class)
                         .jvmOption("-Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m")

@@ -34,6 +34,7 @@ import io.github.lbpdjl.zoo.VitModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
 import io.github.lbpdjl.zoo.vit.TimmModel;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -122,6 +123,16 @@ final class Adaptation {
                 row.fullBackwardMflops = cost.fullMflops();
                 row.basisCount = basisCount(method, lbp);
                 row.energyKept = lbp == null ? null : meanEnergy(lbp);
+            }
+            if (o.save) {
+                Path dir = o.modelsDir().resolve(Results.folderName(method.getName()));
+                Path file = SavedModel.save(zm, recipe.lora, dir, train.classes);
+                System.out.printf(
+                        Locale.ROOT,
+                        "== %s: model saved to %s (Criteria argument weights=%s) ==%n",
+                        method,
+                        dir,
+                        file);
             }
             row.method = method.getName();
             row.lossCurve = log.curve().points;
