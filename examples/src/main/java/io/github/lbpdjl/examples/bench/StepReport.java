@@ -102,14 +102,14 @@ final class StepReport {
         int k = r.method.getBasisCount();
         System.out.printf(
                 Locale.ROOT,
-                "%-16s %3s %10.1f %8.3f %8.2f %10.3f %10.2f %9s %7s %9s %9s %9s%n",
+                "%-16s %3s %10.1f %8.3f %8.2f %10s %10s %9s %7s %9s %9s %9s%n",
                 r.method.getName(),
                 k == 0 ? "-" : String.valueOf(k),
                 r.medianMs,
                 r.timeRatio,
                 1 / r.timeRatio,
-                r.flopRatio,
-                r.flopRatio / r.timeRatio,
+                Double.isNaN(r.flopRatio) ? "-" : fmt(r.flopRatio, "%.3f"),
+                Double.isNaN(r.flopRatio) ? "-" : fmt(r.flopRatio / r.timeRatio, "%.2f"),
                 mm == null ? "-" : fmt(mm.peakMb(), "%.0f"),
                 mm == null || r.fullMemory == null
                         ? "-"
