@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /**
@@ -103,11 +105,14 @@ class AdaptEfficientFormerTest {
                 stages.err.contains("'5' is not 'all' or a number of stages in 1..4"), stages.err);
     }
 
-    @Test
-    void theLastStageSettingTrainsOnUpsampledDigits(@TempDir Path tmp) throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"PyTorch", "MXNet"})
+    void theLastStageSettingTrainsOnUpsampledDigits(String engine, @TempDir Path tmp)
+            throws Exception {
         Path data = TinyIdx.write(tmp.resolve("data"), 16, 8);
         Adapt a = new Adapt();
         a.model = "efficientformer_l1";
+        a.engine = engine;
         a.trainBlocks = "1";
         a.data = data.toString();
         a.pretrained = "none";
