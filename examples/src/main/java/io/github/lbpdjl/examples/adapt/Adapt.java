@@ -81,8 +81,25 @@ public final class Adapt implements Callable<Integer> {
 
     @Option(
             names = "--format",
-            description = "idx, cifar10 or cifar100 (default: ${DEFAULT-VALUE}).")
+            description =
+                    "idx, cifar10, cifar100, or folder: images in one sub-folder per class, or in"
+                            + " train/ and test/ holding such sub-folders (default: folder when"
+                            + " --data holds class sub-folders, else ${DEFAULT-VALUE}).")
     String format = "idx";
+
+    @Option(
+            names = "--test-fraction",
+            description =
+                    "A folder without train/ and test/: the share of its images held out for"
+                            + " testing, chosen with --seed (default: ${DEFAULT-VALUE}).")
+    double testFraction = 0.2;
+
+    @Option(
+            names = "--no-augment",
+            description =
+                    "A folder: train on resized, centre-cropped images, without the random resized"
+                            + " crop and horizontal flip.")
+    boolean noAugment;
 
     @Option(
             names = "--methods",
@@ -271,17 +288,49 @@ public final class Adapt implements Callable<Integer> {
 
     /** Runs the methods, saving the results after each. */
     private void run(List<Method> todo, Results results) throws Exception {
-        ImageData train = ImageData.load(data, format, cache, true).head(trainSize);
-        ImageData test = ImageData.load(data, format, cache, false).head(testSize);
+        Splits splits = splits();
         System.out.printf(
                 Locale.ROOT,
-                "%s (%s) from %s: %d training and %d test images; %s%n",
+                "%s (%s) from %s: %d training and %d test images, %d classes, %d channel(s); %s%n",
                 model,
                 weights != null ? weights : pretrained,
                 data,
-                train.count,
-                test.count,
+                splits.trainCount(),
+                splits.testCount(),
+                splits.classNames().size(),
+                splits.channels(),
                 todo);
+        Adaptation adaptation = new Adaptation(this);
+        for (Method m : todo) {
+            Row row;
+            if (isolate) {
+                row = runInChild(m);
+            } else {
+                try {
+                    row = adaptation.run(m, splits);
+                } catch (TrainingDivergedException e) {
+                    System.out.printf(
+                            Locale.ROOT,
+                            "== %s: training diverged (%s); recorded as such ==%n",
+                            m,
+                            e.getMessage());
+                    row = Row.diverged(m.getName());
+                }
+            }
+            results.add(row);
+            results.write(out);
+            System.out.printf(Locale.ROOT, "== %s: saved to %s ==%n", m, out.resolve(Results.JSON));
+        }
+    }
+
+    /** The data: a folder of images, or IDX / CIFAR files enlarged to the model's input. */
+    private Splits splits() throws IOException {
+        if (format.equals("folder")) {
+            return FolderSplits.open(
+                    Path.of(data), model, testFraction, seed, !noAugment, trainSize, testSize);
+        }
+        ImageData train = ImageData.load(data, format, cache, true).head(trainSize);
+        ImageData test = ImageData.load(data, format, cache, false).head(testSize);
         long side = TrainedPart.build(model).getInputShape(1).get(2);
         int factor = Upsampling.factor(train.size, side);
         if (factor == 0) {
@@ -298,27 +347,7 @@ public final class Adapt implements Callable<Integer> {
                             side,
                             side));
         }
-        Adaptation adaptation = new Adaptation(this, factor);
-        for (Method m : todo) {
-            Row row;
-            if (isolate) {
-                row = runInChild(m);
-            } else {
-                try {
-                    row = adaptation.run(m, train, test);
-                } catch (TrainingDivergedException e) {
-                    System.out.printf(
-                            Locale.ROOT,
-                            "== %s: training diverged (%s); recorded as such ==%n",
-                            m,
-                            e.getMessage());
-                    row = Row.diverged(m.getName());
-                }
-            }
-            results.add(row);
-            results.write(out);
-            System.out.printf(Locale.ROOT, "== %s: saved to %s ==%n", m, out.resolve(Results.JSON));
-        }
+        return new ArraySplits(train, test, factor);
     }
 
     /**
@@ -336,6 +365,10 @@ public final class Adapt implements Callable<Integer> {
         }
         o.put("--data", data);
         o.put("--format", format);
+        if (format.equals("folder")) {
+            o.put("--test-fraction", String.valueOf(testFraction));
+            o.put("--no-augment", String.valueOf(noAugment));
+        }
         o.put("--train-blocks", trainBlocks);
         o.put("--epochs", String.valueOf(epochs));
         o.put("--batch", String.valueOf(batch));
@@ -365,9 +398,9 @@ public final class Adapt implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%n== %s: in a child JVM ==%n", m);
         List<String> args = new ArrayList<>();
         for (Map.Entry<String, String> e : resultOptions().entrySet()) {
-            if (e.getKey().equals("--cosine")) {
-                if (cosine) {
-                    args.add("--cosine");
+            if (e.getKey().equals("--cosine") || e.getKey().equals("--no-augment")) {
+                if (Boolean.parseBoolean(e.getValue())) {
+                    args.add(e.getKey());
                 }
             } else {
                 args.add(e.getKey());

@@ -5,14 +5,13 @@ import ai.djl.metric.Metrics;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
-import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.dataset.Batch;
+import ai.djl.training.dataset.RandomAccessDataset;
 import ai.djl.training.evaluator.Accuracy;
 import ai.djl.training.listener.TrainingListener;
 import ai.djl.training.loss.Loss;
@@ -48,32 +47,28 @@ import java.util.Locale;
 final class Adaptation {
 
     private final Adapt options;
-    private final int upsampling;
 
     /**
      * Creates a run with the program's options.
      *
      * @param options the options (model, weights, recipe, engine, seed)
-     * @param upsampling the whole factor from the data's image size to the model's
      */
-    Adaptation(Adapt options, int upsampling) {
+    Adaptation(Adapt options) {
         this.options = options;
-        this.upsampling = upsampling;
     }
 
     /**
      * Adapts the model with one method.
      *
      * @param method the method
-     * @param train the training split
-     * @param test the test split
+     * @param data the training and test splits
      * @return its results
      * @throws Exception if loading, training or evaluating fails
      */
-    Row run(Method method, ImageData train, ImageData test) throws Exception {
+    Row run(Method method, Splits data) throws Exception {
         Adapt o = options;
         Engine.getEngine(o.engine).setRandomSeed(o.seed);
-        try (ZooModel<NDList, NDList> zm = criteria(train).loadModel()) {
+        try (ZooModel<NDList, NDList> zm = criteria(data).loadModel()) {
             TimmModel net = (TimmModel) zm.getBlock();
             TrainedPart part = TrainedPart.of(o.model, o.trainBlocks);
             TokenwiseCost cost =
@@ -83,7 +78,7 @@ final class Adaptation {
             TrainingLog log = new TrainingLog(TrainingLog.isTerminal());
             DefaultTrainingConfig cfg =
                     new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(optimizer(train))
+                            .optOptimizer(optimizer(data))
                             .addEvaluator(new Accuracy())
                             .addTrainingListeners(TrainingListener.Defaults.basic())
                             .addTrainingListeners(log);
@@ -98,8 +93,8 @@ final class Adaptation {
                 trainer.setMetrics(new Metrics());
                 recipe.prepare(zm);
                 trainer.initialize(net.getInputShape(o.batch));
-                ArrayDataset trainSet = dataset(dm, train, true);
-                ArrayDataset testSet = dataset(dm, test, false);
+                RandomAccessDataset trainSet = data.train(dm, o.batch);
+                RandomAccessDataset testSet = data.test(dm, o.batch);
                 System.out.printf(
                         Locale.ROOT,
                         "%n== %s: training %s ==%n",
@@ -126,7 +121,7 @@ final class Adaptation {
             }
             if (o.save) {
                 Path dir = o.modelsDir().resolve(Results.folderName(method.getName()));
-                Path file = SavedModel.save(zm, recipe.lora, dir, train.classes);
+                Path file = SavedModel.save(zm, recipe.lora, dir, data.classNames());
                 System.out.printf(
                         Locale.ROOT,
                         "== %s: model saved to %s (Criteria argument weights=%s) ==%n",
@@ -154,7 +149,10 @@ final class Adaptation {
      * @return each step's nanoseconds, in order
      */
     private double[] fit(
-            Trainer trainer, ArrayDataset trainSet, ArrayDataset testSet, TrainingLog log)
+            Trainer trainer,
+            RandomAccessDataset trainSet,
+            RandomAccessDataset testSet,
+            TrainingLog log)
             throws IOException, TranslateException {
         List<Double> steps = new ArrayList<>();
         for (int epoch = 1; epoch <= options.epochs; epoch++) {
@@ -182,8 +180,8 @@ final class Adaptation {
         return steps.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
-    private long steps(ImageData train) {
-        return (long) options.epochs * ((train.count + options.batch - 1) / options.batch);
+    private long steps(Splits data) {
+        return (long) options.epochs * ((data.trainCount() + options.batch - 1) / options.batch);
     }
 
     /**
@@ -220,7 +218,7 @@ final class Adaptation {
     }
 
     /** The zoo model, its head and input sized for the data, with the chosen weights. */
-    private Criteria<NDList, NDList> criteria(ImageData train) throws IOException {
+    private Criteria<NDList, NDList> criteria(Splits data) throws IOException {
         Adapt o = options;
         Criteria.Builder<NDList, NDList> cb =
                 Criteria.builder()
@@ -228,8 +226,8 @@ final class Adaptation {
                         .optGroupId(VitModelZoo.GROUP_ID)
                         .optArtifactId(o.model)
                         .optEngine(o.engine)
-                        .optArgument(VitModelLoader.ARG_NUM_CLASSES, train.classes)
-                        .optArgument(VitModelLoader.ARG_IN_CHANNELS, train.channels)
+                        .optArgument(VitModelLoader.ARG_NUM_CLASSES, data.classNames().size())
+                        .optArgument(VitModelLoader.ARG_IN_CHANNELS, data.channels())
                         .optArgument(VitModelLoader.ARG_SEED, o.seed);
         if (o.weights != null) {
             cb.optArgument(VitModelLoader.ARG_WEIGHTS, Fetch.file(o.weights, o.cache).toString());
@@ -240,9 +238,9 @@ final class Adaptation {
     }
 
     /** AdamW, a fixed or cosine learning rate, gradient clipping if asked. */
-    private Optimizer optimizer(ImageData train) {
+    private Optimizer optimizer(Splits data) {
         Adapt o = options;
-        int totalSteps = (int) steps(train);
+        int totalSteps = (int) steps(data);
         Tracker schedule =
                 o.cosine
                         ? CosineTracker.builder()
@@ -259,18 +257,7 @@ final class Adaptation {
         return ob.build();
     }
 
-    private ArrayDataset dataset(NDManager m, ImageData d, boolean shuffle) {
-        NDArray x = m.create(d.images, new Shape(d.count, d.channels, d.size, d.size));
-        NDArray y = m.create(d.labels);
-        return new ArrayDataset.Builder()
-                .setData(x)
-                .optLabels(y)
-                .optDataBatchifier(new Upsampling(upsampling))
-                .setSampling(options.batch, shuffle)
-                .build();
-    }
-
-    private static double accuracy(Trainer trainer, ArrayDataset test) throws Exception {
+    private static double accuracy(Trainer trainer, RandomAccessDataset test) throws Exception {
         long correct = 0;
         long n = 0;
         for (Batch b : trainer.iterateDataset(test)) {

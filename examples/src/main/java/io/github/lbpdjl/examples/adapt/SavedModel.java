@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.List;
-import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 /**
@@ -30,11 +29,12 @@ final class SavedModel {
      * @param model the model, after training
      * @param lora its LoRA model, or null
      * @param dir the folder to (re)place
-     * @param classes the number of classes, named by their index
+     * @param classes the class names, in label order
      * @return the weights file
      * @throws IOException if writing fails; an earlier folder is then left as it was
      */
-    static Path save(Model model, LoraModel lora, Path dir, int classes) throws IOException {
+    static Path save(Model model, LoraModel lora, Path dir, List<String> classes)
+            throws IOException {
         if (lora != null) {
             lora.unload(true);
         }
@@ -53,8 +53,7 @@ final class SavedModel {
                                 .orElseThrow(
                                         () -> new IOException("DJL wrote no .params in " + tmp));
             }
-            List<String> names = IntStream.range(0, classes).mapToObj(String::valueOf).toList();
-            Files.write(tmp.resolve("synset.txt"), names);
+            Files.write(tmp.resolve("synset.txt"), classes);
             Path old = null;
             if (Files.exists(dir)) {
                 old = Files.createTempDirectory(parent, "." + dir.getFileName() + "-old-");

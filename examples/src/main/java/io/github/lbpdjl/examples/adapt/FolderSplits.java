@@ -1,0 +1,258 @@
+package io.github.lbpdjl.examples.adapt;
+
+import ai.djl.basicdataset.cv.classification.ImageFolder;
+import ai.djl.modality.cv.Image;
+import ai.djl.modality.cv.transform.CenterCrop;
+import ai.djl.modality.cv.transform.Normalize;
+import ai.djl.modality.cv.transform.RandomFlipLeftRight;
+import ai.djl.modality.cv.transform.RandomResizedCrop;
+import ai.djl.modality.cv.transform.ResizeShort;
+import ai.djl.modality.cv.transform.ToTensor;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.dataset.RandomAccessDataset;
+import ai.djl.translate.TranslateException;
+import io.github.lbpdjl.examples.common.TrainedPart;
+import io.github.lbpdjl.zoo.vit.TimmModel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.stream.Stream;
+
+/**
+ * A folder of images, one sub-folder per class (JPEG, PNG, ...), read with DJL's {@link
+ * ImageFolder} from disk batch by batch, so a data set larger than memory is never loaded whole.
+ * Either {@code DIR/train} and {@code DIR/test} with the same class folders, or one folder split by
+ * a seeded shuffle. Images go to the model at its input size and channels (grey images are repeated
+ * over three channels, colour ones made grey for a one-channel model) and normalised as the model
+ * expects ({@link ModelInput}); training images get timm's augmentation (random resized crop,
+ * horizontal flip) unless switched off, test images are resized and centre-cropped.
+ */
+final class FolderSplits implements Splits {
+
+    private final List<String> classes;
+    private final ModelInput input;
+    private final boolean augment;
+    private final Path trainDir;
+    private final Path testDir;
+    private final List<Long> trainIndices;
+    private final List<Long> testIndices;
+
+    private FolderSplits(
+            List<String> classes,
+            ModelInput input,
+            boolean augment,
+            Path trainDir,
+            Path testDir,
+            List<Long> trainIndices,
+            List<Long> testIndices) {
+        this.classes = classes;
+        this.input = input;
+        this.augment = augment;
+        this.trainDir = trainDir;
+        this.testDir = testDir;
+        this.trainIndices = trainIndices;
+        this.testIndices = testIndices;
+    }
+
+    /**
+     * Returns whether a folder holds class sub-folders rather than IDX or CIFAR files.
+     *
+     * @param dir the folder
+     * @return true if it has a sub-folder and no IDX ({@code *-ubyte*}) or CIFAR ({@code *.bin})
+     *     file
+     * @throws IOException if it cannot be listed
+     */
+    static boolean isImageFolder(Path dir) throws IOException {
+        boolean sub = false;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (n.contains("-ubyte") || n.endsWith(".bin")) {
+                    return false;
+                }
+                sub |= Files.isDirectory(p) && !n.startsWith(".");
+            }
+        }
+        return sub;
+    }
+
+    /**
+     * Opens a folder of images and checks it.
+     *
+     * @param dir the folder
+     * @param model the zoo model the images are for
+     * @param testFraction the share of images held out for testing when there is no test folder
+     * @param seed the seed of that split
+     * @param augment whether training images are augmented
+     * @param trainSize training images used, 0 = all
+     * @param testSize test images used, 0 = all
+     * @return the splits
+     * @throws IOException naming the folder if it holds no images in class folders, has fewer than
+     *     two classes, or its train and test folders name other classes
+     */
+    static FolderSplits open(
+            Path dir,
+            String model,
+            double testFraction,
+            int seed,
+            boolean augment,
+            int trainSize,
+            int testSize)
+            throws IOException {
+        TimmModel net = TrainedPart.build(model);
+        ModelInput input = ModelInput.of(model, net);
+        Path train = dir.resolve("train");
+        Path test = dir.resolve("test");
+        boolean two = Files.isDirectory(train) && Files.isDirectory(test);
+        List<String> classes = list(two ? train : dir);
+        List<Long> trainIdx;
+        List<Long> testIdx;
+        if (two) {
+            List<String> testClasses = list(test);
+            if (!testClasses.equals(classes)) {
+                throw new IOException(
+                        test + " has the classes " + testClasses + ", " + train + " " + classes);
+            }
+            trainIdx = range(count(train));
+            testIdx = range(count(test));
+        } else {
+            List<Long> all = range(count(dir));
+            Collections.shuffle(all, new Random(seed));
+            int held = (int) Math.round(all.size() * testFraction);
+            if (held < 1 || held >= all.size()) {
+                throw new IOException(
+                        String.format(
+                                Locale.ROOT,
+                                "%s: %d images cannot be split %.2f for testing; give more images,"
+                                        + " another --test-fraction, or train/ and test/"
+                                        + " folders",
+                                dir,
+                                all.size(),
+                                testFraction));
+            }
+            testIdx = new ArrayList<>(all.subList(0, held));
+            trainIdx = new ArrayList<>(all.subList(held, all.size()));
+        }
+        return new FolderSplits(
+                classes,
+                input,
+                augment,
+                two ? train : dir,
+                two ? test : dir,
+                head(trainIdx, trainSize),
+                head(testIdx, testSize));
+    }
+
+    private static List<String> list(Path dir) throws IOException {
+        ImageFolder f = ImageFolder.builder().setRepositoryPath(dir).setSampling(1, false).build();
+        List<String> classes;
+        try {
+            f.prepare();
+            classes = f.getSynset();
+        } catch (TranslateException | RuntimeException e) {
+            throw new IOException(dir + ": cannot list its images: " + e.getMessage(), e);
+        }
+        if (classes.size() < 2 || f.size() == 0) {
+            throw new IOException(
+                    dir
+                            + " holds "
+                            + f.size()
+                            + " images in "
+                            + classes.size()
+                            + " class folders; need at least two class folders of images (JPEG,"
+                            + " PNG)");
+        }
+        return classes;
+    }
+
+    private static long count(Path dir) throws IOException {
+        ImageFolder f = ImageFolder.builder().setRepositoryPath(dir).setSampling(1, false).build();
+        try {
+            f.prepare();
+        } catch (TranslateException e) {
+            throw new IOException(dir + ": " + e.getMessage(), e);
+        }
+        return f.size();
+    }
+
+    private static List<Long> range(long n) {
+        List<Long> out = new ArrayList<>();
+        for (long i = 0; i < n; i++) {
+            out.add(i);
+        }
+        return out;
+    }
+
+    private static List<Long> head(List<Long> indices, int n) {
+        return n <= 0 || n >= indices.size() ? indices : new ArrayList<>(indices.subList(0, n));
+    }
+
+    @Override
+    public List<String> classNames() {
+        return classes;
+    }
+
+    @Override
+    public int channels() {
+        return input.channels();
+    }
+
+    @Override
+    public long trainCount() {
+        return trainIndices.size();
+    }
+
+    @Override
+    public long testCount() {
+        return testIndices.size();
+    }
+
+    @Override
+    public RandomAccessDataset train(NDManager manager, int batch) throws IOException {
+        return folder(trainDir, augment, batch, true).subDataset(trainIndices);
+    }
+
+    @Override
+    public RandomAccessDataset test(NDManager manager, int batch) throws IOException {
+        return folder(testDir, false, batch, false).subDataset(testIndices);
+    }
+
+    private ImageFolder folder(Path dir, boolean train, int batch, boolean shuffle)
+            throws IOException {
+        int side = input.side();
+        ImageFolder.Builder b =
+                ImageFolder.builder()
+                        .setRepositoryPath(dir)
+                        .optFlag(input.channels() == 1 ? Image.Flag.GRAYSCALE : Image.Flag.COLOR)
+                        .setSampling(batch, shuffle);
+        if (train) {
+            // timm's training transform: scale 0.08-1, aspect 3/4-4/3, then a horizontal flip
+            b.addTransform(new RandomResizedCrop(side, side, 0.08, 1, 3.0 / 4, 4.0 / 3))
+                    .addTransform(new RandomFlipLeftRight());
+        } else {
+            b.addTransform(new ResizeShort((int) Math.floor(side / input.cropPct())))
+                    .addTransform(new CenterCrop(side, side));
+        }
+        b.addTransform(new ToTensor());
+        if (input.channels() == 3) {
+            b.addTransform(new Normalize(input.mean(), input.std()));
+        } else {
+            // DJL's Normalize assumes three channels
+            float mean = input.mean()[0];
+            float std = input.std()[0];
+            b.addTransform(x -> x.sub(mean).div(std));
+        }
+        ImageFolder f = b.build();
+        try {
+            f.prepare();
+        } catch (TranslateException e) {
+            throw new IOException(dir + ": " + e.getMessage(), e);
+        }
+        return f;
+    }
+}
