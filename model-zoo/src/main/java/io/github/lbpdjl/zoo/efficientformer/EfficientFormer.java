@@ -261,6 +261,7 @@ public class EfficientFormer extends TimmModel implements TokenGrid {
     /**
      * @return the number of input channels
      */
+    @Override
     public int getInChannels() {
         return inChannels;
     }
@@ -268,6 +269,7 @@ public class EfficientFormer extends TimmModel implements TokenGrid {
     /**
      * @return the number of classes of each classifier
      */
+    @Override
     public int getNumClasses() {
         return numClasses;
     }

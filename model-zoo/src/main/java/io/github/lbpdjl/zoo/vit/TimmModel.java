@@ -11,6 +11,16 @@ import java.util.Map;
 public abstract class TimmModel extends TimmBlock {
 
     /**
+     * @return the number of classes of the classifier
+     */
+    public abstract int getNumClasses();
+
+    /**
+     * @return the number of input channels
+     */
+    public abstract int getInChannels();
+
+    /**
      * Every module by its timm path ({@code "blocks.0.attn.qkv"}), parents first.
      *
      * @return an unmodifiable ordered map

@@ -281,6 +281,7 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
     /**
      * @return the number of classes of the head
      */
+    @Override
     public int getNumClasses() {
         return numClasses;
     }
@@ -288,6 +289,7 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
     /**
      * @return the number of input channels
      */
+    @Override
     public int getInChannels() {
         return inChannels;
     }
