@@ -3,6 +3,7 @@ package io.github.lbpdjl.training;
 import ai.djl.Model;
 import ai.djl.training.Trainer;
 import ai.djl.training.listener.TrainingListener;
+import io.github.lbpdjl.nn.LbpLayer;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
@@ -163,9 +164,15 @@ public final class LbpTrainingListener implements StatefulListener {
     }
 
     /**
-     * @return the LbpLinear layers the listener manages, by path (it schedules and reports every
-     *     {@link io.github.lbpdjl.nn.LbpLayer}, LbpConv2d too; this map keeps its type for
-     *     compatibility)
+     * @return every LBP-WHT layer the listener manages (LbpLinear and LbpConv2d), by path
+     */
+    public Map<String, LbpLayer> getLbpLayers() {
+        return schedule.getLayers();
+    }
+
+    /**
+     * @return the LbpLinear layers the listener manages, by path; {@link #getLbpLayers()} has the
+     *     1x1-convolution layers too
      */
     public Map<String, LbpLinear> getLayers() {
         Map<String, LbpLinear> out = new LinkedHashMap<>();

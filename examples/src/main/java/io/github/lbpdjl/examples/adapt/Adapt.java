@@ -4,6 +4,7 @@ import ai.djl.TrainingDivergedException;
 import io.github.lbpdjl.examples.common.ChildJvm;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Offline;
+import io.github.lbpdjl.examples.common.TrainedPart;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -95,6 +96,13 @@ public final class Adapt implements Callable<Integer> {
     boolean sweep;
 
     @Option(
+            names = "--flops",
+            description =
+                    "Print each method's backward MFLOPs per image on the trained part's token-wise"
+                            + " layers, and train nothing.")
+    boolean flops;
+
+    @Option(
             names = "--train-blocks",
             description =
                     "'all', or N to train only the last N blocks (default: ${DEFAULT-VALUE}).")
@@ -167,6 +175,14 @@ public final class Adapt implements Callable<Integer> {
                     "Discard the results in --out (of these or other options) and start afresh.")
     boolean fresh;
 
+    @Option(
+            names = "--save",
+            description =
+                    "Save each method's adapted model run now into --out/models/<method>/ (DJL"
+                            + " .params with synset.txt), ready to serve: load it with the zoo's"
+                            + " Criteria argument 'weights'.")
+    boolean save;
+
     /** Set by {@link #runInChild}: this JVM runs one method alone, so its peak RSS is its own. */
     @Option(names = "--isolated-child", hidden = true)
     boolean isolatedChild;
@@ -209,6 +225,12 @@ public final class Adapt implements Callable<Integer> {
     }
 
     private static int failed(Exception e, CommandLine cmd, ParseResult parsed) throws Exception {
+        if (e instanceof ParameterException) {
+            // found once the data is read: still the user's option, not a bug
+            cmd.getErr().println(e.getMessage());
+            cmd.getErr().flush();
+            return cmd.getCommandSpec().exitCodeOnInvalidInput();
+        }
         if (!(e instanceof IOException)) {
             throw e;
         }
@@ -221,6 +243,12 @@ public final class Adapt implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cmd = spec != null ? spec.commandLine() : new CommandLine(this);
         List<Method> list = OptionCheck.all(this, cmd);
+        if (flops) {
+            cmd.getOut()
+                    .print(FlopTable.of(model, TrainedPart.of(model, trainBlocks), engine, list));
+            cmd.getOut().flush();
+            return 0;
+        }
         Results results = ResultStore.open(out, resultOptions(), fresh, cmd);
         List<Method> todo = list.stream().filter(m -> !results.has(m.getName())).toList();
         if (!results.rows().isEmpty()) {
@@ -254,7 +282,23 @@ public final class Adapt implements Callable<Integer> {
                 train.count,
                 test.count,
                 todo);
-        Adaptation adaptation = new Adaptation(this);
+        long side = TrainedPart.build(model).getInputShape(1).get(2);
+        int factor = Upsampling.factor(train.size, side);
+        if (factor == 0) {
+            throw new ParameterException(
+                    spec != null ? spec.commandLine() : new CommandLine(this),
+                    String.format(
+                            Locale.ROOT,
+                            "--data %s: its %dx%d images do not enlarge to %s's %dx%d input by a"
+                                    + " whole factor",
+                            data,
+                            train.size,
+                            train.size,
+                            model,
+                            side,
+                            side));
+        }
+        Adaptation adaptation = new Adaptation(this, factor);
         for (Method m : todo) {
             Row row;
             if (isolate) {
@@ -306,9 +350,18 @@ public final class Adapt implements Callable<Integer> {
         return o;
     }
 
+    /**
+     * The folder of saved models: {@code --out/models}; a child JVM's --out is {@code
+     * --out/methods/<method>}, so it saves beside its parent's.
+     */
+    Path modelsDir() {
+        Path root = isolatedChild ? out.toAbsolutePath().getParent().getParent() : out;
+        return root.resolve("models");
+    }
+
     /** Runs one method in a child JVM with the same options and reads back its row. */
     private Row runInChild(Method m) throws IOException, InterruptedException {
-        Path dir = out.resolve("methods").resolve(m.getName().replaceAll("[^a-z0-9.+-]", "_"));
+        Path dir = out.resolve("methods").resolve(Results.folderName(m.getName()));
         System.out.printf(Locale.ROOT, "%n== %s: in a child JVM ==%n", m);
         List<String> args = new ArrayList<>();
         for (Map.Entry<String, String> e : resultOptions().entrySet()) {
@@ -331,6 +384,9 @@ public final class Adapt implements Callable<Integer> {
                         dir.toString(),
                         "--fresh",
                         "--isolated-child"));
+        if (save) {
+            args.add("--save");
+        }
         int rc =
                 ChildJvm.of(Adapt.class)
                         .jvmOption("-Xmx" + Runtime.getRuntime().maxMemory() / (1024 * 1024) + "m")

@@ -25,33 +25,40 @@ import io.github.lbpdjl.examples.common.Medians;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Parameters;
 import io.github.lbpdjl.examples.common.RssSampler;
-import io.github.lbpdjl.examples.common.TrainedBlocks;
+import io.github.lbpdjl.examples.common.TokenwiseCost;
+import io.github.lbpdjl.examples.common.TrainedPart;
+import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.VitModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
-import io.github.lbpdjl.zoo.vit.VisionTransformer;
+import io.github.lbpdjl.zoo.vit.TimmModel;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * One method's run of the adaptation program: loads the ViT from the zoo through Criteria, applies
- * the method ({@link Recipe}), trains with AdamW, evaluates and measures it into a result row.
+ * One method's run of the adaptation program: loads the model from the zoo through Criteria,
+ * applies the method ({@link Recipe}), trains with AdamW, evaluates and measures it into a result
+ * row.
  */
 final class Adaptation {
 
     private final Adapt options;
+    private final int upsampling;
 
     /**
      * Creates a run with the program's options.
      *
      * @param options the options (model, weights, recipe, engine, seed)
+     * @param upsampling the whole factor from the data's image size to the model's
      */
-    Adaptation(Adapt options) {
+    Adaptation(Adapt options, int upsampling) {
         this.options = options;
+        this.upsampling = upsampling;
     }
 
     /**
@@ -67,10 +74,11 @@ final class Adaptation {
         Adapt o = options;
         Engine.getEngine(o.engine).setRandomSeed(o.seed);
         try (ZooModel<NDList, NDList> zm = criteria(train).loadModel()) {
-            VisionTransformer vit = (VisionTransformer) zm.getBlock();
-            List<Integer> blocks = TrainedBlocks.last(o.trainBlocks, vit.getDepth(), 1);
-            TokenLayout layout = TokenLayout.of(vit);
-            Recipe recipe = Recipe.apply(zm, method, blocks, o.trainBlocks, o.energyEvery);
+            TimmModel net = (TimmModel) zm.getBlock();
+            TrainedPart part = TrainedPart.of(o.model, o.trainBlocks);
+            TokenwiseCost cost =
+                    TokenwiseCost.of(net, part.tokenwiseLayers(), TokenLayout.of((TokenGrid) net));
+            Recipe recipe = Recipe.apply(zm, method, part, o.energyEvery);
             LbpTrainingListener lbp = recipe.listener;
             TrainingLog log = new TrainingLog(TrainingLog.isTerminal());
             DefaultTrainingConfig cfg =
@@ -89,16 +97,14 @@ final class Adaptation {
                 // DJL logs loss and accuracy per epoch only with metrics
                 trainer.setMetrics(new Metrics());
                 recipe.prepare(zm);
-                trainer.initialize(vit.getInputShape(o.batch));
+                trainer.initialize(net.getInputShape(o.batch));
                 ArrayDataset trainSet = dataset(dm, train, true);
                 ArrayDataset testSet = dataset(dm, test, false);
                 System.out.printf(
                         Locale.ROOT,
                         "%n== %s: training %s ==%n",
                         method,
-                        method.getKind() == Method.Kind.HEAD
-                                ? "the head only"
-                                : o.trainBlocks + " of " + vit.getDepth() + " blocks");
+                        method.getKind() == Method.Kind.HEAD ? "the head only" : part.describe());
                 if (rss != null) {
                     rss.start();
                 }
@@ -107,16 +113,26 @@ final class Adaptation {
                     rss.stop();
                     row.peakRssMb = rss.peakMb();
                 }
-                Parameters params = Parameters.count(vit);
+                Parameters params = Parameters.count(net);
                 row.testAccuracy = accuracy(trainer, testSet);
                 row.trainSeconds = Arrays.stream(steps).sum() / 1e9;
                 row.stepMillis = steps.length == 0 ? null : Medians.of(steps) / 1e6;
                 row.trainableParams = params.trainable();
                 row.totalParams = params.all();
-                row.backwardMflops = BackwardCost.mflops(vit, blocks, layout, method);
-                row.fullBackwardMflops = BackwardCost.mflops(vit, blocks, layout, null);
-                row.basisCount = BackwardCost.basisCount(method, lbp);
+                row.backwardMflops = cost.mflops(method, net.namedModules());
+                row.fullBackwardMflops = cost.fullMflops();
+                row.basisCount = basisCount(method, lbp);
                 row.energyKept = lbp == null ? null : meanEnergy(lbp);
+            }
+            if (o.save) {
+                Path dir = o.modelsDir().resolve(Results.folderName(method.getName()));
+                Path file = SavedModel.save(zm, recipe.lora, dir, train.classes);
+                System.out.printf(
+                        Locale.ROOT,
+                        "== %s: model saved to %s (Criteria argument weights=%s) ==%n",
+                        method,
+                        dir,
+                        file);
             }
             row.method = method.getName();
             row.lossCurve = log.curve().points;
@@ -168,6 +184,29 @@ final class Adaptation {
 
     private long steps(ImageData train) {
         return (long) options.epochs * ((train.count + options.batch - 1) / options.batch);
+    }
+
+    /**
+     * The number of bases k per 8x8 patch: the mean over the LBP layers for an LBP method (energy
+     * methods choose per layer), the selection's for LoRA + LBP-WHT, 64 (full rank) for full
+     * backprop and LoRA, none for the head alone (it trains no token-wise layer).
+     */
+    private static Double basisCount(Method method, LbpTrainingListener lbp) {
+        if (method.getKind() == Method.Kind.HEAD) {
+            return null;
+        }
+        if (method.usesLbp()) {
+            return lbp.getLbpLayers().values().stream()
+                    .mapToInt(l -> l.getConfig().getBasisCount())
+                    .average()
+                    .stream()
+                    .boxed()
+                    .findFirst()
+                    .orElse(null);
+        }
+        return method.getKind() == Method.Kind.LORA_LBP
+                ? (double) method.getSelection().count(8)
+                : 64.0;
     }
 
     private static Double meanEnergy(LbpTrainingListener lbp) {
@@ -226,6 +265,7 @@ final class Adaptation {
         return new ArrayDataset.Builder()
                 .setData(x)
                 .optLabels(y)
+                .optDataBatchifier(new Upsampling(upsampling))
                 .setSampling(options.batch, shuffle)
                 .build();
     }

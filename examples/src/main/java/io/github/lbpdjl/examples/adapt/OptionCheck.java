@@ -2,19 +2,16 @@ package io.github.lbpdjl.examples.adapt;
 
 import ai.djl.engine.Engine;
 import io.github.lbpdjl.examples.common.Method;
-import io.github.lbpdjl.examples.common.TrainedBlocks;
-import io.github.lbpdjl.zoo.VitModelLoader;
+import io.github.lbpdjl.examples.common.TrainedPart;
+import io.github.lbpdjl.zoo.TimmModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
-import io.github.lbpdjl.zoo.VitVariant;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
@@ -47,11 +44,13 @@ final class OptionCheck {
         OptionCheck c = new OptionCheck(a, cmd);
         List<Method> methods = c.methods();
         c.numbers();
-        c.model();
+        methods = c.model(methods);
         c.engine();
         c.weights();
-        c.data();
-        c.out();
+        if (!a.flops) {
+            c.data();
+            c.out();
+        }
         return methods;
     }
 
@@ -95,36 +94,56 @@ final class OptionCheck {
         }
     }
 
-    private void model() {
-        VitVariant variant;
+    /** Checks the model and its settings; returns the methods it can run. */
+    private List<Method> model(List<Method> methods) {
+        TrainedPart part;
         try {
-            variant = VitVariant.fromName(a.model);
+            part = TrainedPart.of(a.model, "all");
         } catch (IllegalArgumentException e) {
             throw bad(
                     "--model",
                     a.model,
                     "is not a model of the zoo; use one of "
-                            + Arrays.stream(VitVariant.values())
-                                    .map(VitVariant::getName)
-                                    .collect(Collectors.joining(", ")));
+                            + String.join(", ", TrainedPart.modelNames()));
         }
-        int depth = variant.build().getDepth();
         try {
-            TrainedBlocks.last(a.trainBlocks, depth, 1);
+            TrainedPart.of(a.model, a.trainBlocks);
         } catch (IllegalArgumentException e) {
-            throw bad(
-                    "--train-blocks",
-                    a.trainBlocks,
-                    "is not 'all' or a number of blocks in 1.." + depth + " (" + a.model + ")");
+            throw bad("--train-blocks", a.trainBlocks, "is not " + e.getMessage().substring(5));
+        }
+        if (!part.isVit()) {
+            if (a.sweep) {
+                methods = methods.stream().filter(m -> !m.usesLora()).toList();
+                System.out.println(
+                        "--sweep: LoRA left out; it adapts Linear layers only and "
+                                + a.model
+                                + "'s MLPs are 1x1 convolutions");
+            }
+            for (Method m : methods) {
+                if (m.usesLora()) {
+                    throw bad(
+                            "--methods",
+                            m.getName(),
+                            "is LoRA, which adapts Linear layers only; "
+                                    + a.model
+                                    + "'s MLPs are 1x1 convolutions");
+                }
+            }
         }
         if (a.weights == null && !"none".equals(a.pretrained)) {
             String resource =
-                    VitModelLoader.WEIGHTS_RESOURCE_DIR
+                    TimmModelLoader.WEIGHTS_RESOURCE_DIR
                             + a.model
                             + "-"
                             + a.pretrained
                             + ".safetensors";
-            if (VitModelLoader.class.getClassLoader().getResource(resource) == null) {
+            if (TimmModelLoader.class.getClassLoader().getResource(resource) == null) {
+                if (!given("--pretrained")) {
+                    System.out.println(
+                            "the zoo ships no weights for " + a.model + ": random initialisation");
+                    a.pretrained = "none";
+                    return methods;
+                }
                 throw bad(
                         "--pretrained",
                         a.pretrained,
@@ -134,6 +153,7 @@ final class OptionCheck {
                                 + " FILE");
             }
         }
+        return methods;
     }
 
     private void engine() {

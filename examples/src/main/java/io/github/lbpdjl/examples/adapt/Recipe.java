@@ -2,7 +2,8 @@ package io.github.lbpdjl.examples.adapt;
 
 import ai.djl.Model;
 import io.github.lbpdjl.examples.common.Method;
-import io.github.lbpdjl.examples.common.TrainedBlocks;
+import io.github.lbpdjl.examples.common.TrainedPart;
+import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.peft.LoraConfig;
 import io.github.lbpdjl.peft.LoraModel;
 import io.github.lbpdjl.rewrite.LbpRewriter;
@@ -10,13 +11,11 @@ import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.training.FineTuning;
 import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.TokenLayout;
-import io.github.lbpdjl.zoo.vit.VisionTransformer;
-import java.util.List;
 
 /**
- * What a method changes in a loaded ViT before training, under the paper's recipe: which parameters
- * are frozen, where LBP-WHT rewrites the linear layers (the training listener) and, for LoRA, the
- * adapters.
+ * What a method changes in a loaded zoo model before training, under the paper's recipe: which
+ * parameters are frozen, where LBP-WHT rewrites the token-wise layers (the training listener) and,
+ * for LoRA, the adapters.
  */
 final class Recipe {
 
@@ -55,36 +54,32 @@ final class Recipe {
     /**
      * Prepares a model for a method.
      *
-     * @param model the loaded model, its block a {@link VisionTransformer}
+     * @param model the loaded model, its block a zoo model
      * @param method the method
-     * @param blocks the trained blocks
-     * @param trainBlocks the --train-blocks setting ('all' trains the embeddings too)
+     * @param part the trained part of the model
      * @param energyEvery sample the gradient energy kept every N batches; 0 = off
      * @return the listener (LBP-WHT methods), LoRA model (LoRA methods) and what to freeze
      */
-    static Recipe apply(
-            Model model, Method method, List<Integer> blocks, String trainBlocks, int energyEvery) {
-        VisionTransformer vit = (VisionTransformer) model.getBlock();
-        TokenLayout layout = TokenLayout.of(vit);
-        TargetModules linears =
-                TargetModules.regex(TrainedBlocks.regex(blocks) + TrainedBlocks.LINEARS);
+    static Recipe apply(Model model, Method method, TrainedPart part, int energyEvery) {
+        TokenLayout layout = TokenLayout.of((TokenGrid) model.getBlock());
+        TargetModules tokenwise = part.tokenwiseLayers();
         LbpTrainingListener.Builder lb = LbpTrainingListener.builder();
         LoraModel lora = null;
         TargetModules frozen = null;
         if (method.usesLora()) {
-            // PEFT's recipe: the base model frozen, LoRA on the blocks' linear layers, the head
-            // trained
+            // PEFT's recipe: the base model frozen, LoRA on the trained part's linear layers, the
+            // head trained
             LoraConfig.Builder lc =
                     LoraConfig.builder()
                             .optRank(method.getRank())
-                            .optTargets(linears)
-                            .optModulesToSave("head");
+                            .optTargets(tokenwise)
+                            .optModulesToSave(part.heads());
             if (method.getKind() == Method.Kind.LORA_LBP) {
                 lc.optLbp(method.lbpConfig(layout));
             }
             lora = LoraModel.apply(model, lc.build());
         } else {
-            frozen = frozen(method, blocks, trainBlocks);
+            frozen = part.frozen(method.getKind() == Method.Kind.HEAD);
             lb.optFrozen(frozen);
         }
         if (!method.usesLbp()) {
@@ -92,7 +87,7 @@ final class Recipe {
         }
         lb.optRewriter(
                 LbpRewriter.builder()
-                        .optTargets(linears)
+                        .optTargets(tokenwise)
                         .optConfig(method.lbpConfig())
                         .optLayout(layout)
                         .build());
@@ -101,23 +96,5 @@ final class Recipe {
             lb.optEnergyAdaptive(method.getEnergyTarget(), 21, 20);
         }
         return new Recipe(lb.build(), lora, null);
-    }
-
-    /**
-     * The paper's recipe for every method: norm layers frozen, head trained; with all blocks the
-     * embeddings train too, with the last N only those blocks; head-only trains the head alone.
-     */
-    private static TargetModules frozen(Method method, List<Integer> blocks, String trainBlocks) {
-        if (method.getKind() == Method.Kind.HEAD) {
-            return TargetModules.regex("(?!head\\.).*");
-        }
-        String norms = "|.*norm[0-9]*\\..*";
-        if (trainBlocks.equals("all")) {
-            return TargetModules.regex("(?!.)" + norms); // nothing but norms
-        }
-        if (blocks.isEmpty()) {
-            return TargetModules.regex("(?!head\\.).*");
-        }
-        return TargetModules.regex("(?!" + TrainedBlocks.regex(blocks) + "\\.|head\\.).*" + norms);
     }
 }

@@ -214,4 +214,15 @@ final class Results {
     private static String fmt(String format, Double v, String none) {
         return v == null ? none : String.format(Locale.ROOT, format, v);
     }
+
+    /**
+     * A method's name as a folder name: characters other than a-z, 0-9, '.', '+' and '-' become
+     * '_'.
+     *
+     * @param method the method's name
+     * @return the folder name
+     */
+    static String folderName(String method) {
+        return method.replaceAll("[^a-z0-9.+-]", "_");
+    }
 }

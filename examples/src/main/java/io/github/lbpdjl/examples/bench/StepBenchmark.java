@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import io.github.lbpdjl.examples.common.ChildJvm;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Offline;
+import io.github.lbpdjl.examples.common.TrainedPart;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -150,8 +151,12 @@ public final class StepBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (loraRank > 0 && !TrainedPart.of(model, "all").isVit()) {
+            System.out.println(model + ": LoRA left out (it adapts Linear layers only)");
+            loraRank = 0;
+        }
         StepConfig config = config();
-        config.variant(); // fails early on an unknown model
+        config.isVit(); // fails early on an unknown model
         if (only != null) {
             MemoryProbe.run(config, config.method(only), trainBlocks.get(0), memorySteps);
             return 0;

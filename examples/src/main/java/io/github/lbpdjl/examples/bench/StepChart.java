@@ -48,15 +48,17 @@ final class StepChart {
                                                     && r.method.getKind() == Method.Kind.LBP)
                             .collect(Collectors.toList());
             double[] k = lbp.stream().mapToDouble(r -> r.method.getBasisCount()).toArray();
-            String label = setting.equals("all") ? "all blocks" : "last " + setting;
+            String label = setting.equals("all") ? "all" : "last " + setting;
             chart.line(
                     "measured, " + label,
                     k,
                     lbp.stream().mapToDouble(r -> 1 / r.timeRatio).toArray());
-            chart.line(
-                    "FLOP limit, " + label,
-                    k,
-                    lbp.stream().mapToDouble(r -> 1 / r.flopRatio).toArray());
+            if (lbp.stream().noneMatch(r -> Double.isNaN(r.flopRatio))) {
+                chart.line(
+                        "FLOP limit, " + label,
+                        k,
+                        lbp.stream().mapToDouble(r -> 1 / r.flopRatio).toArray());
+            }
             for (StepRow r : rows) {
                 if (r.setting.equals(setting) && r.method.getKind() == Method.Kind.LORA_LBP) {
                     chart.point(

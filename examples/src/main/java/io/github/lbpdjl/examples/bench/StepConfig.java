@@ -1,7 +1,7 @@
 package io.github.lbpdjl.examples.bench;
 
 import io.github.lbpdjl.examples.common.Method;
-import io.github.lbpdjl.zoo.VitVariant;
+import io.github.lbpdjl.examples.common.TrainedPart;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,7 +9,7 @@ import java.util.List;
  * What every run of the training-step benchmark shares: the model, engine, batch and the methods
  * compared.
  *
- * @param model the zoo variant, e.g. vit_base_patch16_224
+ * @param model the zoo model, e.g. vit_base_patch16_224 or efficientformer_l1
  * @param engine PyTorch or MXNet
  * @param batch the batch size
  * @param orders the LP_L1 orders of LBP-WHT
@@ -24,9 +24,13 @@ record StepConfig(
         int loraRank,
         int loraLbpOrder) {
 
-    /** Returns the zoo variant. */
-    VitVariant variant() {
-        return VitVariant.fromName(model);
+    /**
+     * Returns whether the model is a ViT.
+     *
+     * @throws IllegalArgumentException if the zoo has no such model
+     */
+    boolean isVit() {
+        return TrainedPart.of(model, "all").isVit();
     }
 
     /** Returns the methods compared: full, LP_L1-O for each order, lora-R and lora-R+LP_L1-O. */

@@ -18,11 +18,11 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.util.Pair;
-import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Parameters;
-import io.github.lbpdjl.examples.common.TrainedBlocks;
-import io.github.lbpdjl.nn.LbpLinear;
+import io.github.lbpdjl.examples.common.TrainedPart;
+import io.github.lbpdjl.modules.TokenGrid;
+import io.github.lbpdjl.nn.LbpLayer;
 import io.github.lbpdjl.peft.LoraConfig;
 import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.peft.LoraModel;
@@ -30,19 +30,19 @@ import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.training.LbpTrainingListener;
 import io.github.lbpdjl.wht.TokenLayout;
-import io.github.lbpdjl.zoo.vit.VisionTransformer;
+import io.github.lbpdjl.zoo.vit.TimmModel;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * A zoo ViT with random weights, its trainer (AdamW) and a fixed batch of random images, for one
+ * A zoo model with random weights, its trainer (AdamW) and a fixed batch of random images, for one
  * training setting: either the base model, for full backprop and LBP-WHT (LbpLinear with LBP-WHT
  * off is exactly Linear), or the LoRA model, for LoRA and LoRA + LBP-WHT (LoraLinear with its
  * LBP-WHT off is plain LoRA). Both start from the same seed.
  */
 final class StepModel implements AutoCloseable {
 
-    final VisionTransformer vit;
+    final TimmModel net;
     final Trainer trainer;
     final String summary;
     final long trainable;
@@ -63,13 +63,12 @@ final class StepModel implements AutoCloseable {
     StepModel(StepConfig config, String setting, boolean useLora, List<TrainingListener> extra) {
         int batch = config.batch();
         Engine.getEngine(config.engine()).setRandomSeed(1);
-        vit = config.variant().build();
-        int depth = vit.getDepth();
-        List<Integer> blocks = TrainedBlocks.last(setting, depth, 1);
-        String trained = TrainedBlocks.regex(blocks);
-        TargetModules linears = TargetModules.regex(trained + TrainedBlocks.LINEARS);
+        net = TrainedPart.build(config.model());
+        TrainedPart part = TrainedPart.of(config.model(), setting);
+        TargetModules tokenwise = part.tokenwiseLayers();
+        TokenLayout layout = TokenLayout.of((TokenGrid) net);
         model = Model.newInstance(config.model() + (useLora ? "-lora" : ""), config.engine());
-        model.setBlock(vit);
+        model.setBlock(net);
         DefaultTrainingConfig cfg =
                 new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                         .optOptimizer(
@@ -81,36 +80,36 @@ final class StepModel implements AutoCloseable {
         }
         if (useLora) {
             lbp = null;
-            vit.initialize(model.getNDManager(), DataType.FLOAT32, vit.getInputShape(batch));
+            net.initialize(model.getNDManager(), DataType.FLOAT32, net.getInputShape(batch));
             LoraConfig.Builder lc =
                     LoraConfig.builder()
                             .optRank(config.loraRank())
                             .optAlpha(2f * config.loraRank())
-                            .optTargets(linears)
-                            .optModulesToSave("head");
+                            .optTargets(tokenwise)
+                            .optModulesToSave(part.heads());
             if (config.loraLbp() != null) {
-                lc.optLbp(config.loraLbp().lbpConfig(TokenLayout.of(vit)));
+                lc.optLbp(config.loraLbp().lbpConfig(layout));
             }
             loraModel = lc.build().apply(model);
             trainer = model.newTrainer(cfg);
             loraModel.freeze(); // after newTrainer
         } else {
             loraModel = null;
-            // LBP-WHT only where gradients are computed: the trained blocks' linear layers
+            // LBP-WHT only where gradients are computed: the trained part's token-wise layers
             LbpTrainingListener.Builder lb =
                     LbpTrainingListener.builder()
                             .optRewriter(
                                     LbpRewriter.builder()
-                                            .optTargets(linears)
-                                            .optLayout(TokenLayout.of(vit))
+                                            .optTargets(tokenwise)
+                                            .optLayout(layout)
                                             .build());
-            if (blocks.size() < depth) {
-                lb.optFrozen(TargetModules.regex("(?!head\\.|" + trained + "\\.).*"));
+            if (!part.isAll()) {
+                lb.optFrozen(TargetModules.regex(part.outsideRegex()));
             }
             lbp = lb.build();
             cfg.addTrainingListeners(lbp);
             trainer = model.newTrainer(cfg);
-            trainer.initialize(vit.getInputShape(batch));
+            trainer.initialize(net.getInputShape(batch));
         }
         trainer.setMetrics(new Metrics());
         trainable = Parameters.count(model.getBlock()).trainable();
@@ -121,8 +120,8 @@ final class StepModel implements AutoCloseable {
                         useLora ? "LoRA" : "base",
                         trainable);
         NDManager data = trainer.getManager();
-        x = data.randomNormal(vit.getInputShape(batch));
-        y = data.randomInteger(0, vit.getNumClasses(), new Shape(batch), DataType.INT32);
+        x = data.randomNormal(net.getInputShape(batch));
+        y = data.randomInteger(0, net.getNumClasses(), new Shape(batch), DataType.INT32);
     }
 
     /**
@@ -137,11 +136,11 @@ final class StepModel implements AutoCloseable {
                 l.setLbpEnabled(m.getKind() == Method.Kind.LORA_LBP);
             }
         } else {
-            LbpConfig config = m.lbpConfig(TokenLayout.of(vit));
-            for (LbpLinear l : lbp.getLayers().values()) {
-                l.setLbpEnabled(config != null);
-                if (config != null) {
-                    l.setConfig(config);
+            // each layer keeps its own layout (a 1x1 convolution's is its feature map)
+            for (LbpLayer l : lbp.getLbpLayers().values()) {
+                l.setLbpEnabled(m.getSelection() != null);
+                if (m.getSelection() != null) {
+                    l.setConfig(l.getConfig().toBuilder().optSelection(m.getSelection()).build());
                 }
             }
         }

@@ -4,7 +4,7 @@ import static io.github.lbpdjl.examples.bench.StepRow.fmt;
 
 import io.github.lbpdjl.examples.common.Medians;
 import io.github.lbpdjl.examples.common.Method;
-import io.github.lbpdjl.examples.common.TrainedBlocks;
+import io.github.lbpdjl.examples.common.TrainedPart;
 import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 import java.util.ArrayList;
@@ -38,19 +38,22 @@ final class StepReport {
             String setting,
             StepTimer.Times times,
             Map<String, StepMemory> memory) {
-        VisionTransformer vit = config.variant().build();
-        int n = TrainedBlocks.last(setting, vit.getDepth(), 1).size();
+        TrainedPart part = TrainedPart.of(config.model(), setting);
+        // the FLOP limit is counted for ViTs only (StepFlops)
+        VisionTransformer vit =
+                part.isVit() ? (VisionTransformer) TrainedPart.build(config.model()) : null;
+        int n = part.getUnits().size();
         double full = Medians.of(times.millis.get("full"));
-        double fullFlops = StepFlops.perSample(vit, n, Method.Kind.FULL, null, 0);
+        double fullFlops =
+                vit == null ? Double.NaN : StepFlops.perSample(vit, n, Method.Kind.FULL, null, 0);
         List<StepRow> rows = new ArrayList<>();
         System.out.printf(
                 Locale.ROOT,
-                "%n%s, %s, batch %d, training %s of %d blocks%n",
+                "%n%s, %s, batch %d, training %s%n",
                 config.model(),
                 config.engine(),
                 config.batch(),
-                setting,
-                vit.getDepth());
+                part.describe());
         System.out.printf(
                 Locale.ROOT,
                 "%-16s %3s %10s %8s %8s %10s %10s %9s %7s %9s %9s %9s%n",
@@ -76,8 +79,14 @@ final class StepReport {
             r.maxMs = Arrays.stream(t).max().orElse(Double.NaN);
             r.timeRatio = r.medianMs / full;
             double flops =
-                    StepFlops.perSample(
-                            vit, n, m.getKind(), m.lbpConfig(TokenLayout.of(vit)), m.getRank());
+                    vit == null
+                            ? Double.NaN
+                            : StepFlops.perSample(
+                                    vit,
+                                    n,
+                                    m.getKind(),
+                                    m.lbpConfig(TokenLayout.of(vit)),
+                                    m.getRank());
             r.flopRatio = flops / fullFlops;
             r.memory = memory.get(m.getName());
             r.fullMemory = memory.get("full");
@@ -93,14 +102,14 @@ final class StepReport {
         int k = r.method.getBasisCount();
         System.out.printf(
                 Locale.ROOT,
-                "%-16s %3s %10.1f %8.3f %8.2f %10.3f %10.2f %9s %7s %9s %9s %9s%n",
+                "%-16s %3s %10.1f %8.3f %8.2f %10s %10s %9s %7s %9s %9s %9s%n",
                 r.method.getName(),
                 k == 0 ? "-" : String.valueOf(k),
                 r.medianMs,
                 r.timeRatio,
                 1 / r.timeRatio,
-                r.flopRatio,
-                r.flopRatio / r.timeRatio,
+                Double.isNaN(r.flopRatio) ? "-" : fmt(r.flopRatio, "%.3f"),
+                Double.isNaN(r.flopRatio) ? "-" : fmt(r.flopRatio / r.timeRatio, "%.2f"),
                 mm == null ? "-" : fmt(mm.peakMb(), "%.0f"),
                 mm == null || r.fullMemory == null
                         ? "-"

@@ -1,6 +1,7 @@
 package io.github.lbpdjl.examples.bench;
 
 import io.github.lbpdjl.examples.common.Method;
+import io.github.lbpdjl.examples.common.TrainedPart;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -53,9 +54,8 @@ final class StepTimer {
                 StepModel lora = anyLora ? new StepModel(config, setting, true, null) : null) {
             System.out.printf(
                     Locale.ROOT,
-                    "%ntraining %s of %d blocks%n",
-                    setting,
-                    (base != null ? base : lora).vit.getDepth());
+                    "%ntraining %s%n",
+                    TrainedPart.of(config.model(), setting).describe());
             for (StepModel s : new StepModel[] {base, lora}) {
                 if (s != null) {
                     System.out.println("  " + s.summary);

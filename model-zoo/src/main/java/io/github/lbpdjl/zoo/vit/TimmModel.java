@@ -1,5 +1,6 @@
 package io.github.lbpdjl.zoo.vit;
 
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import java.util.Map;
@@ -11,12 +12,24 @@ import java.util.Map;
 public abstract class TimmModel extends TimmBlock {
 
     /**
-     * @return the number of classes of the classifier
+     * The shape of a batch of input images, (B, C, H, W).
+     *
+     * @param batchSize B
+     * @return the shape
+     */
+    public abstract Shape getInputShape(long batchSize);
+
+    /**
+     * The number of classes of the head (0: features only).
+     *
+     * @return the number of classes
      */
     public abstract int getNumClasses();
 
     /**
-     * @return the number of input channels
+     * The number of input channels, C of {@link #getInputShape}.
+     *
+     * @return the number of channels
      */
     public abstract int getInChannels();
 

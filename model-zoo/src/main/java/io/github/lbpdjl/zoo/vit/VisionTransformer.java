@@ -225,6 +225,7 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
      * @param batchSize the batch size
      * @return (batchSize, C_in, H, W)
      */
+    @Override
     public Shape getInputShape(long batchSize) {
         return new Shape(batchSize, inChannels, imageHeight, imageWidth);
     }

@@ -1,0 +1,241 @@
+package io.github.lbpdjl.examples.common;
+
+import io.github.lbpdjl.rewrite.TargetModules;
+import io.github.lbpdjl.zoo.EfficientFormerVariant;
+import io.github.lbpdjl.zoo.VitVariant;
+import io.github.lbpdjl.zoo.vit.TimmModel;
+import io.github.lbpdjl.zoo.vit.VisionTransformer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The part of a zoo model that trains ({@code --train-blocks}) and the regular expressions over its
+ * timm module paths that the programs need: its token-wise layers (LBP-WHT's and LoRA's targets)
+ * and what stays frozen. A ViT's units are its blocks ({@code blocks.11}); EfficientFormer's are
+ * its four stages ({@code stages.3}), so 1 is the paper's "last stage" setting. 'all' trains the
+ * whole model, embeddings (or stem) included. Norm layers stay frozen and the head trains, as in
+ * the paper.
+ */
+public final class TrainedPart {
+
+    /** The trained head: timm's {@code head} and EfficientFormer's distillation head. */
+    private static final String HEAD = "head(_dist)?\\.";
+
+    private static final String NORMS = ".*norm[0-9]*\\..*";
+
+    private final String model;
+    private final boolean vit;
+    private final int depth;
+    private final List<Integer> units;
+
+    private TrainedPart(String model, boolean vit, int depth, List<Integer> units) {
+        this.model = model;
+        this.vit = vit;
+        this.depth = depth;
+        this.units = units;
+    }
+
+    /**
+     * Resolves a setting for a zoo model.
+     *
+     * @param model the zoo name, e.g. vit_base_patch16_224 or efficientformer_l1
+     * @param setting 'all', or the number of last blocks (ViT) or stages (EfficientFormer)
+     * @return the trained part
+     * @throws IllegalArgumentException naming the model or the setting if either is unknown
+     */
+    public static TrainedPart of(String model, String setting) {
+        boolean vit = isVit(model);
+        int depth = vit ? depthOfVit(model) : 4;
+        List<Integer> units = last(setting, depth, vit ? "blocks" : "stages");
+        return new TrainedPart(model, vit, depth, units);
+    }
+
+    /**
+     * Returns the names of every model of the zoo.
+     *
+     * @return ViTs first, then EfficientFormers
+     */
+    public static List<String> modelNames() {
+        List<String> names = new ArrayList<>();
+        for (VitVariant v : VitVariant.values()) {
+            names.add(v.getName());
+        }
+        for (EfficientFormerVariant v : EfficientFormerVariant.values()) {
+            names.add(v.getName());
+        }
+        return names;
+    }
+
+    /**
+     * Builds the model with random weights and its default head.
+     *
+     * @param model the zoo name
+     * @return the block
+     */
+    public static TimmModel build(String model) {
+        return isVit(model)
+                ? VitVariant.fromName(model).build()
+                : EfficientFormerVariant.fromName(model).build();
+    }
+
+    private static boolean isVit(String model) {
+        for (VitVariant v : VitVariant.values()) {
+            if (v.getName().equals(model)) {
+                return true;
+            }
+        }
+        EfficientFormerVariant.fromName(model); // throws on an unknown name
+        return false;
+    }
+
+    private static int depthOfVit(String model) {
+        VisionTransformer v = VitVariant.fromName(model).build();
+        return v.getDepth();
+    }
+
+    private static List<Integer> last(String setting, int depth, String units) {
+        int n;
+        try {
+            n = setting.equals("all") ? depth : Integer.parseInt(setting);
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n < 1 || n > depth) {
+            throw new IllegalArgumentException(
+                    String.format(
+                            Locale.ROOT,
+                            "need 'all' or a number of %s in 1..%d (the model has %d %s)",
+                            units,
+                            depth,
+                            depth,
+                            units));
+        }
+        List<Integer> out = new ArrayList<>();
+        for (int i = depth - n; i < depth; i++) {
+            out.add(i);
+        }
+        return out;
+    }
+
+    /**
+     * Returns whether the whole model trains.
+     *
+     * @return true for 'all'
+     */
+    public boolean isAll() {
+        return units.size() == depth;
+    }
+
+    /**
+     * Returns the trained units' indices.
+     *
+     * @return the last blocks (ViT) or stages (EfficientFormer), in order
+     */
+    public List<Integer> getUnits() {
+        return units;
+    }
+
+    /**
+     * Returns a regular expression matching the paths under the trained units, e.g. {@code
+     * blocks\.(10|11)\..*}.
+     *
+     * @return the expression
+     */
+    public String trainedRegex() {
+        return unitsRegex() + "\\..*";
+    }
+
+    /** The trained units' paths, e.g. {@code blocks\.(10|11)}. */
+    private String unitsRegex() {
+        StringBuilder sb = new StringBuilder(vit ? "blocks\\.(" : "stages\\.(");
+        for (int i = 0; i < units.size(); i++) {
+            sb.append(i == 0 ? "" : "|").append(units.get(i));
+        }
+        return sb.append(')').toString();
+    }
+
+    /**
+     * The token-wise layers of the trained units: a ViT block's qkv, proj, fc1 and fc2 Linears; an
+     * EfficientFormer stage's 1x1-convolution MLPs (Meta4D blocks) and the Linears of its Meta3D
+     * blocks (qkv, proj, fc1, fc2).
+     *
+     * @return the targets of LBP-WHT and LoRA
+     */
+    public TargetModules tokenwiseLayers() {
+        String layers =
+                vit
+                        ? "(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)"
+                        : "(token_mixer\\.qkv|token_mixer\\.proj|mlp\\.fc1|mlp\\.fc2)";
+        return TargetModules.regex(trainedRegex() + layers);
+    }
+
+    /**
+     * What stays frozen: everything outside the trained units and the head, and the norm layers;
+     * for head-only training, everything but the head.
+     *
+     * @param headOnly whether only the head trains
+     * @return the frozen parameters' modules
+     */
+    public TargetModules frozen(boolean headOnly) {
+        if (headOnly) {
+            return TargetModules.regex("(?!" + HEAD + ").*");
+        }
+        if (isAll()) {
+            return TargetModules.regex(NORMS);
+        }
+        return TargetModules.regex(outsideRegex() + "|" + NORMS);
+    }
+
+    /**
+     * Returns a regular expression matching every path outside the trained units and the heads.
+     *
+     * @return the expression
+     */
+    public String outsideRegex() {
+        return "(?!" + unitsRegex() + "\\.|" + HEAD + ").*";
+    }
+
+    /**
+     * Says what trains, e.g. "the last 2 of 12 blocks" or "the last stage of 4".
+     *
+     * @return the description
+     */
+    public String describe() {
+        String unit = vit ? "block" : "stage";
+        if (isAll()) {
+            return "the whole " + model;
+        }
+        if (units.size() == 1) {
+            return String.format(Locale.ROOT, "the last %s of %d", unit, depth);
+        }
+        return String.format(Locale.ROOT, "the last %d of %d %ss", units.size(), depth, unit);
+    }
+
+    /**
+     * Returns the names of the model's heads, which train with every method.
+     *
+     * @return {@code head}, and EfficientFormer's {@code head_dist}
+     */
+    public String[] heads() {
+        return vit ? new String[] {"head"} : new String[] {"head", "head_dist"};
+    }
+
+    /**
+     * Returns the model's number of units.
+     *
+     * @return its blocks (ViT) or stages (EfficientFormer)
+     */
+    public int getDepth() {
+        return depth;
+    }
+
+    /**
+     * Returns whether the model is a ViT (else an EfficientFormer).
+     *
+     * @return true for a ViT
+     */
+    public boolean isVit() {
+        return vit;
+    }
+}
