@@ -54,6 +54,10 @@ final class ClassificationTranslatorFactory extends BaseImageTranslatorFactory<C
                             + channels
                             + " channels; images give 1 (grey) or 3 (RGB)");
         }
+        if (block.getNumClasses() < 1) {
+            throw new IllegalArgumentException(
+                    model.getName() + " has no classifier: no Image -> Classifications");
+        }
         Preprocessing p = withArguments(defaults, arguments).withChannels(channels);
         List<String> classes = classes(arguments, block.getNumClasses(), model.getName());
         return ImageClassificationTranslator.builder()
