@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Model;
+import ai.djl.inference.Predictor;
+import ai.djl.modality.Classifications;
+import ai.djl.modality.cv.Image;
+import ai.djl.modality.cv.ImageFactory;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -41,11 +45,14 @@ import io.github.lbpdjl.training.NonFiniteAction;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.VitModelZoo;
+import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -223,6 +230,45 @@ class ReadmeSnippetsTest {
             assertTrue(Files.isDirectory(dir));
             assertEquals(16, lbp.getLayers().size());
         }
+    }
+
+    @Test
+    void classifyAnImage(@TempDir Path tmp) throws Exception {
+        Path png = tmp.resolve("digit.png");
+        BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+        Random rng = new Random(1);
+        for (int y = 0; y < 28; y++) {
+            for (int x = 0; x < 28; x++) {
+                img.getRaster().setSample(x, y, 0, rng.nextInt(256));
+            }
+        }
+        ImageIO.write(img, "png", png.toFile());
+        // README
+        Criteria<Image, Classifications> criteria =
+                Criteria.builder()
+                        .setTypes(Image.class, Classifications.class)
+                        .optGroupId(VitModelZoo.GROUP_ID)
+                        .optArtifactId("vit_micro_patch4_32") // or efficientformer_l1,
+                        // deit_small_patch16_224, ...
+                        .optFilter(
+                                "dataset",
+                                "mnist") // shipped weights; or optArgument("weights", file)
+                        .optEngine("PyTorch")
+                        .optArgument(
+                                "synset",
+                                "zero,one,two,three,four,five,six,seven,eight,nine") // else
+                        // "0".."9"
+                        .build();
+        ZooModel<Image, Classifications> digits = criteria.loadModel();
+        Predictor<Image, Classifications> predictor = digits.newPredictor();
+        Classifications result = predictor.predict(ImageFactory.getInstance().fromFile(png));
+        // what it did
+        predictor.close();
+        digits.close();
+        assertEquals(10, result.getClassNames().size());
+        assertEquals("zero", result.getClassNames().get(0));
+        double sum = result.getProbabilities().stream().mapToDouble(Double::doubleValue).sum();
+        assertEquals(1.0, sum, 1e-5);
     }
 
     private static final Shape MAPS = new Shape(2, 4, 8, 8);

@@ -1,5 +1,6 @@
 package io.github.lbpdjl.zoo;
 
+import ai.djl.modality.cv.Image;
 import io.github.lbpdjl.zoo.efficientformer.EfficientFormer;
 import io.github.lbpdjl.zoo.efficientformer.EfficientFormerBuilder;
 import java.util.Locale;
@@ -80,5 +81,20 @@ public enum EfficientFormerVariant {
      */
     public EfficientFormer build() {
         return builder().build();
+    }
+
+    /**
+     * The images every variant takes, as timm's {@code pretrained_cfg} says: (3, 224, 224),
+     * bicubic, {@code crop_pct} 0.95, ImageNet's mean (0.485, 0.456, 0.406) and std (0.229, 0.224,
+     * 0.225).
+     *
+     * @return the preprocessing
+     */
+    public Preprocessing getPreprocessing() {
+        return Preprocessing.builder()
+                .setImageSize(224)
+                .optInterpolation(Image.Interpolation.BICUBIC)
+                .optCropPct(0.95)
+                .build();
     }
 }

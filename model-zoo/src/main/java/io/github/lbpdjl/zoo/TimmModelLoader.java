@@ -4,6 +4,7 @@ import ai.djl.Application;
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
@@ -53,8 +54,22 @@ import java.util.regex.Pattern;
  * </ul>
  *
  * Without weights or a data set the model is untrained. Supported input/output: {@code NDList ->
- * NDList} (input (B, C_in, H, W), output logits (B, classes)) or whatever a supplied translator
- * declares.
+ * NDList} (input (B, C_in, H, W), output logits (B, classes)), {@code Image -> Classifications}
+ * (also from {@code Path}, {@code URL}, {@code String} or {@code InputStream}, and serving {@code
+ * Input -> Output}: DJL's image translator expansions), or whatever a supplied translator declares.
+ *
+ * <p>Images are prepared as the model's {@link #getPreprocessing()} says (timm's evaluation
+ * transform: resize, centre crop, normalise; on the host, the same on both engines) and the
+ * probabilities are the softmax of the logits. Arguments of {@code Image -> Classifications}:
+ *
+ * <ul>
+ *   <li>{@value #ARG_CROP_PCT}, {@value #ARG_INTERPOLATION} ({@code nearest}, {@code bilinear},
+ *       {@code bicubic}), {@value #ARG_MEAN} and {@value #ARG_STD} (one number per channel,
+ *       separated by commas, or a {@code float[]}): override the model's preprocessing;
+ *   <li>{@value #ARG_SYNSET}: the class names separated by commas, or {@value #ARG_SYNSET_FILE}: a
+ *       file with one name per line (blank lines skipped); as many names as the head has classes
+ *       (default: "0", "1", ...).
+ * </ul>
  */
 public abstract class TimmModelLoader implements ModelLoader {
 
@@ -72,6 +87,24 @@ public abstract class TimmModelLoader implements ModelLoader {
 
     /** Argument: the engine random seed for the initialisation. */
     public static final String ARG_SEED = "seed";
+
+    /** Argument: timm's {@code crop_pct} of the Image -> Classifications path. */
+    public static final String ARG_CROP_PCT = "cropPct";
+
+    /** Argument: the resize interpolation (nearest, bilinear, bicubic) of images. */
+    public static final String ARG_INTERPOLATION = "interpolation";
+
+    /** Argument: the normalisation mean per channel, comma-separated. */
+    public static final String ARG_MEAN = "mean";
+
+    /** Argument: the normalisation standard deviation per channel, comma-separated. */
+    public static final String ARG_STD = "std";
+
+    /** Argument: the class names, comma-separated. */
+    public static final String ARG_SYNSET = "synset";
+
+    /** Argument: a file of class names, one per line. */
+    public static final String ARG_SYNSET_FILE = "synsetFile";
 
     /** Filter key selecting shipped weights by data set. */
     public static final String FILTER_DATASET = "dataset";
@@ -124,6 +157,14 @@ public abstract class TimmModelLoader implements ModelLoader {
      */
     protected abstract ImportResult loadSafetensors(Block block, SafetensorsFile file)
             throws IOException;
+
+    /**
+     * The images this artifact takes by default (its variant's), before the Criteria's overrides
+     * and with its default channels.
+     *
+     * @return the preprocessing
+     */
+    public abstract Preprocessing getPreprocessing();
 
     /**
      * Returns the weights the zoo ships for this artifact.
@@ -199,17 +240,20 @@ public abstract class TimmModelLoader implements ModelLoader {
                     "give either weights=" + weights + " or a data set, not both");
         }
 
-        TranslatorFactory factory = criteria.getTranslatorFactory();
-        if (factory == null) {
-            factory = new DefaultTranslatorFactory();
-        }
         Class<I> in = criteria.getInputClass();
         Class<O> out = criteria.getOutputClass();
+        TranslatorFactory factory = criteria.getTranslatorFactory();
+        if (factory == null) {
+            factory =
+                    in == NDList.class && out == NDList.class
+                            ? new DefaultTranslatorFactory()
+                            : new ClassificationTranslatorFactory(getPreprocessing());
+        }
         if (!factory.isSupported(in, out)) {
             throw new ModelNotFoundException(
                     artifactId
-                            + " supports NDList -> NDList unless a translator is given,"
-                            + " got "
+                            + " supports NDList -> NDList and Image -> Classifications unless a"
+                            + " translator is given, got "
                             + in
                             + " -> "
                             + out);

@@ -38,6 +38,12 @@ public class VitModelLoader extends TimmModelLoader {
 
     /** {@inheritDoc} */
     @Override
+    public Preprocessing getPreprocessing() {
+        return variant.getPreprocessing();
+    }
+
+    /** {@inheritDoc} */
+    @Override
     protected Block newBlock(Map<String, Object> arguments) {
         VisionTransformerBuilder builder = variant.builder();
         Integer numClasses = intArgument(arguments, ARG_NUM_CLASSES);

@@ -1,5 +1,7 @@
 package io.github.lbpdjl.zoo;
 
+import ai.djl.modality.cv.Image;
+import io.github.lbpdjl.zoo.data.Mnist;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 import io.github.lbpdjl.zoo.vit.VisionTransformerBuilder;
 import java.util.Locale;
@@ -134,5 +136,38 @@ public enum VitVariant {
      */
     public int getImageSize() {
         return imageSize;
+    }
+
+    /**
+     * The images this variant takes, as timm's {@code pretrained_cfg} of its default weights says:
+     * all bicubic, {@code crop_pct} 0.9; mean and std 0.5 for the ViTs (timm's augreg weights,
+     * {@code IMAGENET_INCEPTION_MEAN}), ImageNet's for the DeiTs. {@code vit_micro_patch4_32} as
+     * its training ({@link io.github.lbpdjl.zoo.train.TrainMicroMnist}, {@link Mnist}): MNIST's 28
+     * pixels padded with black to 32 ({@code crop_pct} 32/28: the shorter side resized to 28, then
+     * padded; a 28x28 image is not resampled), mean 0.1307, std 0.3081, one channel; bilinear for
+     * other sizes.
+     *
+     * @return the preprocessing, for the default channels
+     */
+    public Preprocessing getPreprocessing() {
+        Preprocessing.Builder b =
+                Preprocessing.builder()
+                        .setImageSize(imageSize)
+                        .optInterpolation(Image.Interpolation.BICUBIC)
+                        .optCropPct(0.9);
+        switch (this) {
+            case VIT_MICRO_PATCH4_32:
+                return b.optInterpolation(Image.Interpolation.BILINEAR)
+                        .optCropPct(32.0 / 28)
+                        .optMean(Mnist.MEAN)
+                        .optStd(Mnist.STD)
+                        .build();
+            case DEIT_TINY_PATCH16_224:
+            case DEIT_SMALL_PATCH16_224:
+            case DEIT_BASE_PATCH16_224:
+                return b.build(); // ImageNet's mean and std
+            default:
+                return b.optMean(0.5f, 0.5f, 0.5f).optStd(0.5f, 0.5f, 0.5f).build();
+        }
     }
 }

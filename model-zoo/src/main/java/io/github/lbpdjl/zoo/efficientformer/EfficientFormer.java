@@ -262,6 +262,7 @@ public class EfficientFormer extends TimmModel implements TokenGrid {
     /**
      * @return the number of input channels
      */
+    @Override
     public int getInChannels() {
         return inChannels;
     }

@@ -27,6 +27,13 @@ public abstract class TimmModel extends TimmBlock {
     public abstract int getNumClasses();
 
     /**
+     * The number of input channels, C of {@link #getInputShape}.
+     *
+     * @return the number of channels
+     */
+    public abstract int getInChannels();
+
+    /**
      * Every module by its timm path ({@code "blocks.0.attn.qkv"}), parents first.
      *
      * @return an unmodifiable ordered map

@@ -290,6 +290,7 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
     /**
      * @return the number of input channels
      */
+    @Override
     public int getInChannels() {
         return inChannels;
     }
