@@ -109,10 +109,21 @@ final class ClassificationTranslatorFactory extends BaseImageTranslatorFactory<C
         return b.build();
     }
 
-    /** The class names: from the arguments, checked against the head, else "0" to "n - 1". */
+    /**
+     * The class names: from the arguments, else from a synset.txt beside the weights file, checked
+     * against the head; else "0" to "n - 1".
+     */
     static List<String> classes(Map<String, ?> arguments, int numClasses, String model) {
         String synset = string(arguments, TimmModelLoader.ARG_SYNSET);
         String file = string(arguments, TimmModelLoader.ARG_SYNSET_FILE);
+        String weights = string(arguments, TimmModelLoader.ARG_WEIGHTS);
+        if (synset == null && file == null && weights != null) {
+            // a model saved with its class names (the adaptation program's --save)
+            Path beside = Path.of(weights).toAbsolutePath().resolveSibling("synset.txt");
+            if (Files.isRegularFile(beside)) {
+                file = beside.toString();
+            }
+        }
         List<String> names = new ArrayList<>();
         String source;
         if (synset != null && file != null) {

@@ -103,7 +103,10 @@ public abstract class TimmModelLoader implements ModelLoader {
     /** Argument: the class names, comma-separated. */
     public static final String ARG_SYNSET = "synset";
 
-    /** Argument: a file of class names, one per line. */
+    /**
+     * Argument: a file of class names, one per line; without it and {@value #ARG_SYNSET}, a {@code
+     * synset.txt} beside the weights file is read.
+     */
     public static final String ARG_SYNSET_FILE = "synsetFile";
 
     /** Filter key selecting shipped weights by data set. */

@@ -8,11 +8,14 @@ import ai.djl.modality.cv.transform.RandomFlipLeftRight;
 import ai.djl.modality.cv.transform.RandomResizedCrop;
 import ai.djl.modality.cv.transform.ResizeShort;
 import ai.djl.modality.cv.transform.ToTensor;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.dataset.RandomAccessDataset;
 import ai.djl.translate.TranslateException;
 import io.github.lbpdjl.examples.common.TrainedPart;
-import io.github.lbpdjl.zoo.vit.TimmModel;
+import io.github.lbpdjl.zoo.Preprocessing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +38,7 @@ import java.util.stream.Stream;
 final class FolderSplits implements Splits {
 
     private final List<String> classes;
-    private final ModelInput input;
+    private final Preprocessing input;
     private final boolean augment;
     private final Path trainDir;
     private final Path testDir;
@@ -44,7 +47,7 @@ final class FolderSplits implements Splits {
 
     private FolderSplits(
             List<String> classes,
-            ModelInput input,
+            Preprocessing input,
             boolean augment,
             Path trainDir,
             Path testDir,
@@ -104,8 +107,7 @@ final class FolderSplits implements Splits {
             int trainSize,
             int testSize)
             throws IOException {
-        TimmModel net = TrainedPart.build(model);
-        ModelInput input = ModelInput.of(model, net);
+        Preprocessing input = TrainedPart.preprocessing(model);
         Path train = dir.resolve("train");
         Path test = dir.resolve("test");
         boolean two = Files.isDirectory(train) && Files.isDirectory(test);
@@ -192,6 +194,20 @@ final class FolderSplits implements Splits {
         return n <= 0 || n >= indices.size() ? indices : new ArrayList<>(indices.subList(0, n));
     }
 
+    /** Pads a (C, H, W) image with zeros to side x side, centred. */
+    private static NDArray padTo(NDArray x, int side) {
+        long h = x.getShape().get(1);
+        long w = x.getShape().get(2);
+        if (h >= side && w >= side) {
+            return x;
+        }
+        NDArray out = x.getManager().zeros(new Shape(x.getShape().get(0), side, side));
+        long top = (side - h) / 2;
+        long left = (side - w) / 2;
+        out.set(new NDIndex(":, {}:{}, {}:{}", top, top + h, left, left + w), x);
+        return out;
+    }
+
     @Override
     public List<String> classNames() {
         return classes;
@@ -199,7 +215,7 @@ final class FolderSplits implements Splits {
 
     @Override
     public int channels() {
-        return input.channels();
+        return input.getChannels();
     }
 
     @Override
@@ -224,27 +240,35 @@ final class FolderSplits implements Splits {
 
     private ImageFolder folder(Path dir, boolean train, int batch, boolean shuffle)
             throws IOException {
-        int side = input.side();
+        int side = input.getImageSize();
         ImageFolder.Builder b =
                 ImageFolder.builder()
                         .setRepositoryPath(dir)
-                        .optFlag(input.channels() == 1 ? Image.Flag.GRAYSCALE : Image.Flag.COLOR)
+                        .optFlag(input.getChannels() == 1 ? Image.Flag.GRAYSCALE : Image.Flag.COLOR)
                         .setSampling(batch, shuffle);
         if (train) {
             // timm's training transform: scale 0.08-1, aspect 3/4-4/3, then a horizontal flip
             b.addTransform(new RandomResizedCrop(side, side, 0.08, 1, 3.0 / 4, 4.0 / 3))
                     .addTransform(new RandomFlipLeftRight());
         } else {
-            b.addTransform(new ResizeShort((int) Math.floor(side / input.cropPct())))
-                    .addTransform(new CenterCrop(side, side));
+            int resize = input.getResizeSize();
+            b.addTransform(new ResizeShort(resize, -1, input.getInterpolation()));
+            if (resize >= side) {
+                b.addTransform(new CenterCrop(side, side));
+            }
         }
         b.addTransform(new ToTensor());
-        if (input.channels() == 3) {
-            b.addTransform(new Normalize(input.mean(), input.std()));
+        if (!train && input.getResizeSize() < side) {
+            // the crop is larger than the resized image (the MNIST ViT's 28 in 32): black border,
+            // as the zoo's translator does
+            b.addTransform(x -> padTo(x, side));
+        }
+        if (input.getChannels() == 3) {
+            b.addTransform(new Normalize(input.getMean(), input.getStd()));
         } else {
             // DJL's Normalize assumes three channels
-            float mean = input.mean()[0];
-            float std = input.std()[0];
+            float mean = input.getMean()[0];
+            float std = input.getStd()[0];
             b.addTransform(x -> x.sub(mean).div(std));
         }
         ImageFolder f = b.build();

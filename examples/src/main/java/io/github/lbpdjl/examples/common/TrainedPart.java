@@ -2,6 +2,7 @@ package io.github.lbpdjl.examples.common;
 
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.zoo.EfficientFormerVariant;
+import io.github.lbpdjl.zoo.Preprocessing;
 import io.github.lbpdjl.zoo.VitVariant;
 import io.github.lbpdjl.zoo.vit.TimmModel;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
@@ -77,6 +78,19 @@ public final class TrainedPart {
         return isVit(model)
                 ? VitVariant.fromName(model).build()
                 : EfficientFormerVariant.fromName(model).build();
+    }
+
+    /**
+     * Returns how the model takes images (timm's pretrained_cfg: size, interpolation, crop, mean
+     * and standard deviation).
+     *
+     * @param model the zoo name
+     * @return the preprocessing
+     */
+    public static Preprocessing preprocessing(String model) {
+        return isVit(model)
+                ? VitVariant.fromName(model).getPreprocessing()
+                : EfficientFormerVariant.fromName(model).getPreprocessing();
     }
 
     private static boolean isVit(String model) {

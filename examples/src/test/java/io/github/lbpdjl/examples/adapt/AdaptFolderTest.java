@@ -4,6 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.inference.Predictor;
+import ai.djl.modality.Classifications;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ZooModel;
+import io.github.lbpdjl.zoo.VitModelLoader;
+import io.github.lbpdjl.zoo.VitModelZoo;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -51,6 +57,36 @@ class AdaptFolderTest {
             Path synset = a.out.resolve("models").resolve(m).resolve("synset.txt");
             assertEquals(NAMES, Files.readAllLines(synset), m);
         }
+        // served: the saved model classifies an image file, naming the classes from synset.txt
+        Path params =
+                a.out.resolve("models").resolve("full").resolve("vit_micro_patch4_32-0002.params");
+        Criteria<Path, Classifications> served =
+                Criteria.builder()
+                        .setTypes(Path.class, Classifications.class)
+                        .optGroupId(VitModelZoo.GROUP_ID)
+                        .optArtifactId("vit_micro_patch4_32")
+                        .optEngine("PyTorch")
+                        .optArgument(VitModelLoader.ARG_NUM_CLASSES, 3)
+                        .optArgument(VitModelLoader.ARG_WEIGHTS, params.toString())
+                        .build();
+        int right = 0;
+        int total = 0;
+        try (ZooModel<Path, Classifications> model = served.loadModel();
+                Predictor<Path, Classifications> p = model.newPredictor()) {
+            for (String name : NAMES) {
+                try (var files = Files.list(data.resolve(name))) {
+                    for (Path png : files.limit(10).toList()) {
+                        Classifications c = p.predict(png);
+                        assertEquals(3, c.items().size());
+                        assertTrue(NAMES.contains(c.best().getClassName()), c.toString());
+                        right += c.best().getClassName().equals(name) ? 1 : 0;
+                        total++;
+                    }
+                }
+            }
+        }
+        assertTrue(
+                right > 0.6 * total, "the served model knows the classes: " + right + "/" + total);
         assertTrue(run.out.contains("192 training and 48 test images, 3 classes"), run.out);
     }
 
