@@ -324,13 +324,15 @@ public final class Adapt implements Callable<Integer> {
     }
 
     /** The data: a folder of images, or IDX / CIFAR files enlarged to the model's input. */
-    private Splits splits() throws IOException {
+    Splits splits() throws IOException {
         if (format.equals("folder")) {
             return FolderSplits.open(
                     Path.of(data), model, testFraction, seed, !noAugment, trainSize, testSize);
         }
-        ImageData train = ImageData.load(data, format, cache, true).head(trainSize);
-        ImageData test = ImageData.load(data, format, cache, false).head(testSize);
+        // CIFAR in colour for a three-channel model, grey for the MNIST ViT
+        boolean grey = TrainedPart.preprocessing(model).getChannels() == 1;
+        ImageData train = ImageData.load(data, format, cache, true, grey).head(trainSize);
+        ImageData test = ImageData.load(data, format, cache, false, grey).head(testSize);
         long side = TrainedPart.build(model).getInputShape(1).get(2);
         int factor = Upsampling.factor(train.size, side);
         if (factor == 0) {

@@ -51,15 +51,16 @@ final class ImageData {
      * @param format idx, cifar10 or cifar100 (checked before, by {@link OptionCheck})
      * @param cache the download cache
      * @param train the training split, else the test split
+     * @param grey CIFAR averaged to one grey channel (for a one-channel model), else in colour
      * @return the split
      * @throws IOException if a file is missing or malformed, or a download fails
      */
-    static ImageData load(String data, String format, Path cache, boolean train)
+    static ImageData load(String data, String format, Path cache, boolean train, boolean grey)
             throws IOException {
         if (format.equals("idx")) {
             return idx(Fetch.idxFolder(data, cache), train);
         }
-        return cifar(Path.of(data), train, format.equals("cifar100"), true);
+        return cifar(Path.of(data), train, format.equals("cifar100"), grey);
     }
 
     /**

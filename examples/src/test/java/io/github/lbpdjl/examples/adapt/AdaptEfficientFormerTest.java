@@ -141,6 +141,46 @@ class AdaptEfficientFormerTest {
         assertEquals(full[params], lbp[params], "the same parameters train");
     }
 
+    @Test
+    void cifarReachesEfficientFormerInColour(@TempDir Path tmp) throws Exception {
+        Path data = Files.createDirectories(tmp.resolve("cifar"));
+        byte[] records = new byte[16 * 3073];
+        for (int i = 0; i < 16; i++) {
+            System.arraycopy(
+                    ImageDataTest.record(i % 10, 17 * i, 255 - 9 * i, 40),
+                    0,
+                    records,
+                    i * 3073,
+                    3073);
+        }
+        for (int b = 1; b <= 5; b++) {
+            Files.write(data.resolve("data_batch_" + b + ".bin"), records);
+        }
+        Files.write(data.resolve("test_batch.bin"), records);
+        Run run =
+                run(
+                        "--model", "efficientformer_l1",
+                        "--train-blocks", "1",
+                        "--data", data.toString(),
+                        "--format", "cifar10",
+                        "--methods", "lbp-l1-2",
+                        "--train-size", "8",
+                        "--test-size", "8",
+                        "--batch", "8",
+                        "--epochs", "1",
+                        "--out", tmp.resolve("out").toString());
+        assertEquals(0, run.exitCode, run.toString());
+        assertTrue(
+                Files.readString(tmp.resolve("out").resolve("results.csv")).contains("lbp-l1-2"));
+        Adapt a = new Adapt();
+        a.data = data.toString();
+        a.format = "cifar10";
+        a.model = "efficientformer_l1";
+        assertEquals(3, a.splits().channels(), "colour for a three-channel model");
+        a.model = "vit_micro_patch4_32";
+        assertEquals(1, a.splits().channels(), "grey for the MNIST ViT");
+    }
+
     private record Run(int exitCode, String out, String err) {
         @Override
         public String toString() {

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ImageDataTest {
 
     /** One CIFAR-10 record: label, then 1024 red, 1024 green, 1024 blue bytes. */
-    private static byte[] record(int label, int r, int g, int b) {
+    static byte[] record(int label, int r, int g, int b) {
         byte[] rec = new byte[1 + 3072];
         rec[0] = (byte) label;
         for (int i = 0; i < 1024; i++) {
