@@ -103,10 +103,10 @@ final class Results {
         AtomicFiles.writeString(dir.resolve("results.md"), markdown());
         Chart acc =
                 new Chart(
-                        "Test accuracy against backward cost",
-                        "backward MFLOPs per image (linear layers)",
+                        "Test accuracy against backward cost: " + caption(),
+                        "backward MFLOPs per image (token-wise layers of the trained part)",
                         "test accuracy (%)");
-        Chart loss = new Chart("Training loss", "step", "loss (mean of 10 batches)");
+        Chart loss = new Chart("Training loss: " + caption(), "step", "loss (mean of 10 batches)");
         int points = 0;
         for (Row r : rows) {
             if (r.diverged) {
@@ -154,8 +154,35 @@ final class Results {
         return sb.toString();
     }
 
+    /**
+     * What the run was, in one line: model and weights, data, what trained, recipe, engine.
+     *
+     * @return the caption, or "" without options
+     */
+    String caption() {
+        if (options.isEmpty()) {
+            return "";
+        }
+        String weights = options.getOrDefault("--weights", options.get("--pretrained"));
+        String data = options.getOrDefault("--data", "");
+        return String.format(
+                Locale.ROOT,
+                "%s (%s) on %s, train blocks %s, %s epochs, batch %s, lr %s, %s",
+                options.get("--model"),
+                weights == null ? "" : Path.of(weights).getFileName(),
+                data.isEmpty() ? "" : Path.of(data).getFileName(),
+                options.get("--train-blocks"),
+                options.get("--epochs"),
+                options.get("--batch"),
+                options.get("--lr"),
+                options.get("--engine"));
+    }
+
     String markdown() {
         StringBuilder sb = new StringBuilder();
+        if (!options.isEmpty()) {
+            sb.append(caption()).append("\n\n");
+        }
         sb.append(
                 "| method | k | trainable params | backward MFLOPs/image | train s | ms/step | peak"
                         + " RSS MB | energy kept | test acc % |\n");

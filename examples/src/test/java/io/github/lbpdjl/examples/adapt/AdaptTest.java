@@ -73,6 +73,11 @@ class AdaptTest {
         }
         String md = Files.readString(out.resolve("results.md"));
         assertTrue(md.contains("| lbp-l1-2 |"), md);
+        assertTrue(
+                md.startsWith(
+                        "vit_micro_patch4_32 (none) on data, train blocks all, 2 epochs, batch 32,"
+                                + " lr 0.002, PyTorch\n"),
+                "a caption says what was run: " + md);
         int rss = List.of(header).indexOf("peak_rss_mb");
         for (String row : csv.subList(1, 5)) {
             assertEquals("", row.split(",", -1)[rss], "no peak RSS without --isolate: " + row);
