@@ -68,8 +68,11 @@ public final class Adapt implements Callable<Integer> {
     @Option(
             names = "--data",
             description =
-                    "Data folder, or (IDX only) a base URL serving the four gzipped IDX files,"
-                            + " downloaded once into --cache (default: ${DEFAULT-VALUE}).")
+                    "Data folder (IDX, CIFAR or images in class sub-folders); for IDX also four"
+                            + " files of any names, TRAIN_IMAGES,TRAIN_LABELS,TEST_IMAGES,"
+                            + "TEST_LABELS (any number of classes), or a base URL serving the four"
+                            + " gzipped IDX files, downloaded once into --cache (default:"
+                            + " ${DEFAULT-VALUE}).")
     String data = "/usr/share/datasets/fashion-mnist";
 
     @Option(

@@ -33,7 +33,8 @@ final class ArraySplits implements Splits {
 
     @Override
     public List<String> classNames() {
-        return IntStream.range(0, train.classes).mapToObj(String::valueOf).toList();
+        int classes = Math.max(train.classes, test.classes);
+        return IntStream.range(0, classes).mapToObj(String::valueOf).toList();
     }
 
     @Override

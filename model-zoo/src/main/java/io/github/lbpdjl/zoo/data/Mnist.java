@@ -47,8 +47,23 @@ public final class Mnist {
      */
     public static Mnist load(Path dir, boolean train) throws IOException {
         String prefix = train ? "train" : "t10k";
-        Path imageFile = find(dir, prefix + "-images-idx3-ubyte");
-        Path labelFile = find(dir, prefix + "-labels-idx1-ubyte");
+        return load(
+                find(dir, prefix + "-images-idx3-ubyte"),
+                find(dir, prefix + "-labels-idx1-ubyte"),
+                10);
+    }
+
+    /**
+     * Loads a split from two IDX files of any name, gzipped or not.
+     *
+     * @param imageFile the images (IDX3, unsigned bytes, at most 32x32)
+     * @param labelFile the labels (IDX1)
+     * @param classes labels must be below this
+     * @return the prepared split
+     * @throws IOException if a file is missing or malformed, or a label is not below {@code
+     *     classes}
+     */
+    public static Mnist load(Path imageFile, Path labelFile, int classes) throws IOException {
         IdxImages idx = IdxReader.readImages(imageFile);
         int[] labels = IdxReader.readLabels(labelFile);
         if (idx.getCount() != labels.length) {
@@ -76,8 +91,9 @@ public final class Mnist {
                             + " can be padded");
         }
         for (int i = 0; i < labels.length; i++) {
-            if (labels[i] > 9) {
-                throw new IOException(labelFile + ": label " + labels[i] + " at " + i + " > 9");
+            if (labels[i] >= classes) {
+                throw new IOException(
+                        labelFile + ": label " + labels[i] + " at " + i + " > " + (classes - 1));
             }
         }
         return new Mnist(idx.getCount(), pad(idx), labels);
