@@ -352,7 +352,7 @@ public final class Adapt implements Callable<Integer> {
                             side,
                             side));
         }
-        return new ArraySplits(train, test, factor);
+        return new ArraySplits(train, test, factor, format.equals("idx"));
     }
 
     /**

@@ -121,7 +121,7 @@ final class Adaptation {
             }
             if (o.save) {
                 Path dir = o.modelsDir().resolve(Results.folderName(method.getName()));
-                Path file = SavedModel.save(zm, recipe.lora, dir, data.classNames());
+                Path file = SavedModel.save(zm, recipe.lora, dir, o.model, data);
                 System.out.printf(
                         Locale.ROOT,
                         "== %s: model saved to %s (Criteria argument weights=%s) ==%n",

@@ -209,6 +209,11 @@ final class FolderSplits implements Splits {
     }
 
     @Override
+    public Preprocessing preprocessing() {
+        return input;
+    }
+
+    @Override
     public List<String> classNames() {
         return classes;
     }

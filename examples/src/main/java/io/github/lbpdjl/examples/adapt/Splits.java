@@ -2,6 +2,7 @@ package io.github.lbpdjl.examples.adapt;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.dataset.RandomAccessDataset;
+import io.github.lbpdjl.zoo.Preprocessing;
 import java.io.IOException;
 import java.util.List;
 
@@ -25,6 +26,14 @@ interface Splits {
      * @return 1 or 3
      */
     int channels();
+
+    /**
+     * Returns how an image file must be prepared to look like this data to the model: the saved
+     * model's preprocessing (size, crop, mean and std per channel).
+     *
+     * @return the preprocessing
+     */
+    Preprocessing preprocessing();
 
     /**
      * Returns the number of training images.

@@ -8,6 +8,8 @@ import ai.djl.inference.Predictor;
 import ai.djl.modality.Classifications;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.github.lbpdjl.zoo.VitModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
 import java.io.PrintWriter;
@@ -87,6 +89,29 @@ class AdaptFolderTest {
         }
         assertTrue(
                 right > 0.6 * total, "the served model knows the classes: " + right + "/" + total);
+        // the predict program: the saved folder alone, files and folders of images
+        Path saved = a.out.resolve("models").resolve("lbp-l1-2");
+        JsonObject config =
+                JsonParser.parseString(Files.readString(saved.resolve("config.json")))
+                        .getAsJsonObject();
+        assertEquals("vit_micro_patch4_32", config.get("architecture").getAsString());
+        assertEquals(3, config.get("num_classes").getAsInt());
+        assertEquals(
+                "[1,32,32]", config.getAsJsonObject("pretrained_cfg").get("input_size").toString());
+        Run predicted = runPredict("--model-dir", saved.toString(), "--top", "2", data.toString());
+        assertEquals(0, predicted.exitCode, predicted.toString());
+        List<String> lines = predicted.out.lines().toList();
+        assertEquals(240, lines.size(), "a line per image under the folder");
+        long hits =
+                lines.stream()
+                        .filter(l -> l.contains("/" + l.split(": ")[1].split(" ")[0] + "/"))
+                        .count();
+        assertTrue(hits > 0.6 * lines.size(), "top class is the image's folder: " + hits);
+        Run missing = runPredict("--model-dir", tmp.toString(), data.toString());
+        assertEquals(1, missing.exitCode, missing.toString());
+        assertEquals(
+                "predict: " + tmp + " holds no config.json: not a saved model",
+                missing.err.strip());
         assertTrue(run.out.contains("192 training and 48 test images, 3 classes"), run.out);
     }
 
@@ -146,6 +171,16 @@ class AdaptFolderTest {
         public String toString() {
             return "exit " + exitCode + "\nout: " + out + "\nerr: " + err;
         }
+    }
+
+    private static Run runPredict(String... args) {
+        CommandLine cmd = Predict.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        int rc = cmd.execute(args);
+        return new Run(rc, out.toString(), err.toString());
     }
 
     /** Runs the program with the fields of {@code a} as options, capturing its output. */
