@@ -6,6 +6,7 @@ import java.awt.Color;
 import java.awt.Font;
 import java.awt.FontMetrics;
 import java.awt.Graphics2D;
+import java.awt.Rectangle;
 import java.awt.RenderingHints;
 import java.awt.geom.AffineTransform;
 import java.awt.image.BufferedImage;
@@ -153,10 +154,16 @@ public final class Chart {
         int top = 50;
         int bottom = height - 70;
         Font font = new Font(Font.SANS_SERIF, Font.PLAIN, 14);
-        g.setFont(font.deriveFont(Font.BOLD, 17f));
+        // the title (with its caption) shrinks until it fits the width
+        float titleSize = 17f;
+        g.setFont(font.deriveFont(Font.BOLD, titleSize));
+        while (g.getFontMetrics().stringWidth(title) > width - 40 && titleSize > 10f) {
+            titleSize -= 1f;
+            g.setFont(font.deriveFont(Font.BOLD, titleSize));
+        }
         FontMetrics fm = g.getFontMetrics();
         g.setColor(Color.BLACK);
-        g.drawString(title, (left + right - fm.stringWidth(title)) / 2, 30);
+        g.drawString(title, Math.max(20, (width - fm.stringWidth(title)) / 2), 30);
         g.setFont(font);
         fm = g.getFontMetrics();
         // grid and ticks
@@ -184,7 +191,9 @@ public final class Chart {
         g.rotate(-Math.PI / 2);
         g.drawString(yLabel, -(top + bottom + fm.stringWidth(yLabel)) / 2, 25);
         g.setTransform(saved);
-        // series
+        // series; point labels are placed after every marker, where they hit nothing drawn
+        List<Rectangle> taken = new ArrayList<>();
+        List<Object[]> labels = new ArrayList<>();
         int legendY = top + 10;
         for (int si = 0; si < series.size(); si++) {
             Series s = series.get(si);
@@ -210,8 +219,9 @@ public final class Chart {
                     g.drawLine(prevX, prevY, px, py);
                 }
                 g.fillOval(px - 5, py - 5, 10, 10);
+                taken.add(new Rectangle(px - 6, py - 6, 12, 12));
                 if (s.labelPoints) {
-                    g.drawString(s.name, px + 8, py - 8);
+                    labels.add(new Object[] {s.name, px, py, c});
                 }
                 prevX = px;
                 prevY = py;
@@ -220,6 +230,10 @@ public final class Chart {
             g.setColor(Color.BLACK);
             g.drawString(s.name, right + 40, legendY);
             legendY += 22;
+        }
+        Rectangle plot = new Rectangle(left, top, right - left, bottom - top);
+        for (Object[] l : labels) {
+            placeLabel(g, (String) l[0], (int) l[1], (int) l[2], (Color) l[3], plot, taken);
         }
         g.dispose();
         AtomicFiles.write(
@@ -256,5 +270,40 @@ public final class Chart {
             return String.format(Locale.ROOT, "%.0f", v);
         }
         return String.format(Locale.ROOT, a >= 10 ? "%.1f" : "%.2f", v);
+    }
+
+    /**
+     * Writes a point's label at the first of eight places around it that overlaps no marker or
+     * label already drawn and stays in the plot; leaves it out (the legend names the point) if none
+     * is free.
+     *
+     * @return where it was written, or null
+     */
+    static Rectangle placeLabel(
+            Graphics2D g,
+            String text,
+            int px,
+            int py,
+            Color c,
+            Rectangle plot,
+            List<Rectangle> taken) {
+        FontMetrics fm = g.getFontMetrics();
+        int w = fm.stringWidth(text);
+        int h = fm.getAscent();
+        int[][] offsets = {
+            {8, -8}, {8, h + 6}, {-8 - w, -8}, {-8 - w, h + 6},
+            {-w / 2, -10}, {-w / 2, h + 12}, {10, h / 2 - 2}, {-10 - w, h / 2 - 2}
+        };
+        for (int[] o : offsets) {
+            Rectangle r = new Rectangle(px + o[0], py + o[1] - h, w, h + 2);
+            if (!plot.contains(r) || taken.stream().anyMatch(r::intersects)) {
+                continue;
+            }
+            g.setColor(c);
+            g.drawString(text, px + o[0], py + o[1]);
+            taken.add(r);
+            return r;
+        }
+        return null;
     }
 }
