@@ -9,7 +9,10 @@ import java.nio.file.Path;
 import java.util.Map;
 import javax.imageio.ImageIO;
 
-/** Writes Fashion-MNIST images as PNG files in one folder per class, grey or in colour. */
+/**
+ * Writes Fashion-MNIST images as image files in one folder per class: grey PNGs, or colour PNGs and
+ * JPEGs.
+ */
 final class PngFolders {
 
     /** Debian's dataset-fashion-mnist, installed by .ci/setup. */
@@ -55,7 +58,9 @@ final class PngFolders {
                 }
             }
             Path folder = Files.createDirectories(dir.resolve(name));
-            ImageIO.write(img, "png", folder.resolve(String.format("%05d.png", i)).toFile());
+            // colour: every other image a JPEG, as photos come
+            String type = rgb && written % 2 == 1 ? "jpg" : "png";
+            ImageIO.write(img, type, folder.resolve(String.format("%05d.%s", i, type)).toFile());
             written++;
         }
     }
