@@ -8,16 +8,13 @@ import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.metric.Metrics;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.ArrayDataset;
-import ai.djl.training.dataset.Batch;
 import ai.djl.training.listener.TrainingListener;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import ai.djl.training.loss.Loss;
@@ -30,6 +27,7 @@ import io.github.lbpdjl.nn.LbpConv2d;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.testing.ConvNet;
+import io.github.lbpdjl.testing.TrainLoop;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
 import java.util.ArrayList;
@@ -154,7 +152,6 @@ class LbpConvListenersTest {
                                             .optLearningRateTracker(Tracker.fixed(0.01f))
                                             .build());
             listeners.forEach(cfg::addTrainingListeners);
-            float[] losses = new float[epochs];
             try (Trainer trainer = model.newTrainer(cfg)) {
                 trainer.setMetrics(metrics);
                 trainer.initialize(new Shape(BATCH).addAll(MAP));
@@ -167,28 +164,8 @@ class LbpConvListenersTest {
                                 .optLabels(y)
                                 .setSampling(BATCH, false)
                                 .build();
-                for (int e = 0; e < epochs; e++) {
-                    for (Batch b : trainer.iterateDataset(ds)) {
-                        EasyTrain.trainBatch(trainer, b);
-                        trainer.step();
-                        b.close();
-                    }
-                    float sum = 0;
-                    int n = 0;
-                    for (Batch b : trainer.iterateDataset(ds)) {
-                        NDArray pred = trainer.evaluate(b.getData()).singletonOrThrow();
-                        sum +=
-                                trainer.getLoss()
-                                        .evaluate(b.getLabels(), new NDList(pred))
-                                        .getFloat();
-                        n++;
-                        b.close();
-                    }
-                    losses[e] = sum / n;
-                    trainer.notifyListeners(l -> l.onEpoch(trainer));
-                }
+                return TrainLoop.epochs(trainer, ds, epochs);
             }
-            return losses;
         }
     }
 }

@@ -19,7 +19,6 @@ import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.listener.TrainingListener;
@@ -33,6 +32,7 @@ import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
+import io.github.lbpdjl.testing.TrainLoop;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.TokenLayout;
 import java.io.IOException;
@@ -80,33 +80,12 @@ class LbpTrainingListenerTest {
             for (TrainingListener l : listeners) {
                 cfg.addTrainingListeners(l);
             }
-            float[] losses = new float[epochs];
             try (Trainer trainer = model.newTrainer(cfg)) {
                 trainer.setMetrics(metrics);
                 trainer.initialize(new Shape(BATCH, TOKENS, C));
                 ArrayDataset ds = data(model.getNDManager());
-                for (int e = 0; e < epochs; e++) {
-                    float sum = 0;
-                    int n = 0;
-                    for (ai.djl.training.dataset.Batch b : trainer.iterateDataset(ds)) {
-                        EasyTrain.trainBatch(trainer, b);
-                        trainer.step();
-                        b.close();
-                    }
-                    for (ai.djl.training.dataset.Batch b : trainer.iterateDataset(ds)) {
-                        NDArray pred = trainer.evaluate(b.getData()).singletonOrThrow();
-                        sum +=
-                                trainer.getLoss()
-                                        .evaluate(b.getLabels(), new NDList(pred))
-                                        .getFloat();
-                        n++;
-                        b.close();
-                    }
-                    losses[e] = sum / n;
-                    trainer.notifyListeners(l -> l.onEpoch(trainer));
-                }
+                return TrainLoop.epochs(trainer, ds, epochs);
             }
-            return losses;
         }
     }
 
