@@ -26,9 +26,7 @@ import io.github.lbpdjl.examples.common.Parameters;
 import io.github.lbpdjl.examples.common.RssSampler;
 import io.github.lbpdjl.examples.common.TokenwiseCost;
 import io.github.lbpdjl.examples.common.TrainedPart;
-import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.training.LbpTrainingListener;
-import io.github.lbpdjl.wht.TokenLayout;
 import io.github.lbpdjl.zoo.VitModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
 import io.github.lbpdjl.zoo.vit.TimmModel;
@@ -71,8 +69,7 @@ final class Adaptation {
         try (ZooModel<NDList, NDList> zm = criteria(data).loadModel()) {
             TimmModel net = (TimmModel) zm.getBlock();
             TrainedPart part = TrainedPart.of(o.model, o.trainBlocks);
-            TokenwiseCost cost =
-                    TokenwiseCost.of(net, part.tokenwiseLayers(), TokenLayout.of((TokenGrid) net));
+            TokenwiseCost cost = TokenwiseCost.of(o.model, part, o.engine);
             Recipe recipe = Recipe.apply(zm, method, part, o.energyEvery);
             LbpTrainingListener lbp = recipe.listener;
             TrainingLog log = new TrainingLog(TrainingLog.isTerminal());

@@ -1,14 +1,8 @@
 package io.github.lbpdjl.examples.adapt;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.nn.Parameter;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.TokenwiseCost;
 import io.github.lbpdjl.examples.common.TrainedPart;
-import io.github.lbpdjl.modules.TokenGrid;
-import io.github.lbpdjl.wht.TokenLayout;
-import io.github.lbpdjl.zoo.vit.TimmModel;
 import java.util.List;
 import java.util.Locale;
 
@@ -32,14 +26,8 @@ final class FlopTable {
      * @return the table, in Markdown
      */
     static String of(String model, TrainedPart part, String engine, List<Method> methods) {
-        TimmModel net = TrainedPart.build(model);
-        TokenwiseCost cost;
-        try (NDManager m = NDManager.newBaseManager(engine)) {
-            net.initialize(m, DataType.FLOAT32, net.getInputShape(1));
-            cost = TokenwiseCost.of(net, part.tokenwiseLayers(), TokenLayout.of((TokenGrid) net));
-            net.getParameters().values().forEach(Parameter::close);
-        }
-        long side = net.getInputShape(1).get(2);
+        TokenwiseCost cost = TokenwiseCost.of(model, part, engine);
+        long side = TrainedPart.build(model).getInputShape(1).get(2);
         StringBuilder sb = new StringBuilder();
         sb.append(
                 String.format(

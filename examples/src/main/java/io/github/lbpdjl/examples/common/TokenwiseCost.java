@@ -1,11 +1,14 @@
 package io.github.lbpdjl.examples.common;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.nn.BackwardFlops;
 import io.github.lbpdjl.nn.LbpLayer;
 import io.github.lbpdjl.peft.LoraLinear;
@@ -54,6 +57,10 @@ public final class TokenwiseCost {
                 continue;
             }
             Shape in = b.getInputShapes()[0];
+            if (in.dimension() < (conv ? 4 : 3)) {
+                throw new IllegalStateException(
+                        e.getKey() + ": input shape " + in + " has no token axis");
+            }
             Shape w = weight(b).getShape();
             TokenLayout layout;
             if (conv) {
@@ -65,6 +72,25 @@ public final class TokenwiseCost {
             out.add(new Layer(e.getKey(), layout, w.get(1), w.get(0)));
         }
         return new TokenwiseCost(Collections.unmodifiableList(out));
+    }
+
+    /**
+     * Reads the token-wise layers of a zoo model built afresh at its own input size: the shapes a
+     * loaded model records can be those of its weights file, not of this input.
+     *
+     * @param model the zoo name
+     * @param part the trained part, whose token-wise layers are counted
+     * @param engine the engine that initialises the shapes
+     * @return the layers' cost
+     */
+    public static TokenwiseCost of(String model, TrainedPart part, String engine) {
+        TimmModel net = TrainedPart.build(model);
+        try (NDManager m = NDManager.newBaseManager(engine)) {
+            net.initialize(m, DataType.FLOAT32, net.getInputShape(1));
+            TokenwiseCost cost = of(net, part.tokenwiseLayers(), TokenLayout.of((TokenGrid) net));
+            net.getParameters().values().forEach(Parameter::close);
+            return cost;
+        }
     }
 
     private static Parameter weight(Block b) {

@@ -132,6 +132,33 @@ class AdaptEfficientFormerTest {
         int energy = header.indexOf("energy_kept");
         double kept = Double.parseDouble(lbp[energy]);
         assertTrue(kept > 0 && kept <= 1, "LBP-WHT's conv and linear layers report energy " + kept);
+        if (engine.equals("PyTorch")) {
+            // saved, then loaded as weights: the count does not read the file's recorded shapes
+            Adapt b = new Adapt();
+            b.model = "efficientformer_l1";
+            b.trainBlocks = "1";
+            b.data = data.toString();
+            b.pretrained = "none";
+            b.methods = List.of("full");
+            b.epochs = 1;
+            b.batch = 8;
+            b.save = true;
+            b.out = tmp.resolve("saved");
+            assertEquals(0, b.call());
+            Adapt c = new Adapt();
+            c.model = "efficientformer_l1";
+            c.trainBlocks = "1";
+            c.data = data.toString();
+            c.weights = b.out.resolve("models/full/efficientformer_l1-0001.params").toString();
+            c.methods = List.of("lbp-l1-2");
+            c.epochs = 1;
+            c.batch = 8;
+            c.out = tmp.resolve("reloaded");
+            assertEquals(0, c.call());
+            List<String> again = Files.readAllLines(c.out.resolve("results.csv"));
+            assertEquals(
+                    lbpMflops(3), Double.parseDouble(again.get(1).split(",", -1)[flops]), 0.05);
+        }
         int params = header.indexOf("trainable_params");
         // the last stage without its norms, counted from timm's shapes: downsample conv 903,616;
         // three Meta4D blocks 3 x 1,608,768; the Meta3D block 2,758,024 (attention biases 8 x 49,
