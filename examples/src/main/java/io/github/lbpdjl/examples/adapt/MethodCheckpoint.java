@@ -9,6 +9,7 @@ import io.github.lbpdjl.checkpoint.TrainingCheckpoint;
 import io.github.lbpdjl.io.AtomicFiles;
 import io.github.lbpdjl.training.StatefulListener;
 import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,7 +77,8 @@ final class MethodCheckpoint {
         try {
             p = GSON.fromJson(Files.readString(file), Progress.class);
         } catch (JsonParseException e) {
-            throw unusable(file + " is not a checkpoint's progress (" + e.getMessage() + ")", e);
+            String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+            throw unusable(file + " is not a checkpoint's progress (" + why + ")", e);
         }
         if (p == null
                 || !method.equals(p.method)
@@ -165,13 +167,18 @@ final class MethodCheckpoint {
     }
 
     /**
-     * Deletes the checkpoint folder, if any.
+     * Deletes the checkpoint folder, if any, and the folder of checkpoints if it is left empty.
      *
      * @throws IOException if it cannot be deleted
      */
     void delete() throws IOException {
         deleteTree(dir);
         latest = null;
+        try {
+            Files.deleteIfExists(dir.getParent());
+        } catch (DirectoryNotEmptyException e) {
+            // another method's checkpoint
+        }
     }
 
     /**

@@ -16,12 +16,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import picocli.CommandLine;
 
 /**
@@ -35,35 +38,45 @@ class AdaptCheckpointTest {
 
     private static final String METHOD = "lbp-l1-2";
 
-    /** 3 epochs of 12 steps (batch 16 of 192 images); a checkpoint every 3 steps. */
-    private static List<String> args(Path data, Path out, String engine) {
-        return List.of(
-                "--data",
-                data.toString(),
-                "--pretrained",
-                "none",
-                "--methods",
-                METHOD,
-                "--epochs",
-                "3",
-                "--batch",
-                "16",
-                "--lr",
-                "0.002",
-                "--energy-every",
-                "5",
-                "--engine",
-                engine,
-                "--checkpoint-every",
-                "3",
-                "--out",
-                out.toString());
+    /**
+     * The runs' options: 3 epochs of 12 steps (batch 16 of 192 images), a checkpoint every 3 steps;
+     * {@code more} are pairs that replace or add, or single flags.
+     */
+    private static List<String> args(Path data, Path out, String engine, String... more) {
+        Map<String, String> options = new LinkedHashMap<>();
+        options.put("--data", data.toString());
+        options.put("--pretrained", "none");
+        options.put("--methods", METHOD);
+        options.put("--epochs", "3");
+        options.put("--batch", "16");
+        options.put("--lr", "0.002");
+        options.put("--energy-every", "5");
+        options.put("--engine", engine);
+        options.put("--checkpoint-every", "3");
+        options.put("--out", out.toString());
+        for (int i = 0; i < more.length; i++) {
+            boolean flag = i + 1 == more.length || more[i + 1].startsWith("--");
+            options.put(more[i], flag ? null : more[++i]);
+        }
+        List<String> args = new ArrayList<>();
+        options.forEach(
+                (k, v) -> {
+                    args.add(k);
+                    if (v != null) {
+                        args.add(v);
+                    }
+                });
+        return args;
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"PyTorch", "MXNet"})
-    void aRunKilledMidMethodContinuesFromItsCheckpoint(String engine, @TempDir Path tmp)
-            throws Exception {
+    /**
+     * On MXNet the re-run has {@code --isolate}: the method runs in a child JVM, which gets the
+     * option and finds the checkpoint beside its parent's results.
+     */
+    @ParameterizedTest(name = "{0}, re-run isolated: {1}")
+    @CsvSource({"PyTorch, false", "MXNet, true"})
+    void aRunKilledMidMethodContinuesFromItsCheckpoint(
+            String engine, boolean isolate, @TempDir Path tmp) throws Exception {
         Path data = TinyIdx.write(tmp.resolve("data"), 192, 96);
         Path killed = tmp.resolve("killed");
         Path checkpoint = killed.resolve(ResultStore.CHECKPOINTS).resolve(METHOD);
@@ -144,12 +157,55 @@ class AdaptCheckpointTest {
         assertTrue(b.stepMillis != null && b.trainSeconds > 0, "step times of both runs");
     }
 
+    /**
+     * A checkpoint goes with its method's row (one left by a run killed in between is removed on
+     * the next run) and with --fresh; one that cannot be read stops the run with one line naming
+     * the folder and the remedies.
+     */
+    @Test
+    void checkpointsGoWithTheirRowAndWithFresh(@TempDir Path tmp) throws Exception {
+        Path data = TinyIdx.write(tmp.resolve("data"), 64, 32);
+        Path out = tmp.resolve("out");
+        List<String> args = args(data, out, "PyTorch", "--methods", "head", "--epochs", "1");
+        run(args);
+        Path head = out.resolve(ResultStore.CHECKPOINTS).resolve("head");
+        assertFalse(Files.exists(head), "removed with the row saved");
+
+        Files.createDirectories(head);
+        Files.writeString(head.resolve(MethodCheckpoint.PROGRESS), "not a progress");
+        run(args);
+        assertFalse(Files.exists(head), "the method has its row: a leftover checkpoint goes");
+
+        Path full = out.resolve(ResultStore.CHECKPOINTS).resolve("full");
+        Files.createDirectories(full);
+        Files.writeString(full.resolve(MethodCheckpoint.PROGRESS), "not a progress");
+        List<String> more = args(data, out, "PyTorch", "--methods", "head,full", "--epochs", "1");
+        String err = run(more, 1);
+        assertTrue(
+                err.startsWith("adapt: cannot resume full from its checkpoint in " + full)
+                        && err.contains("--fresh")
+                        && err.lines().count() == 1,
+                err);
+
+        more.add("--fresh");
+        run(more);
+        // the unreadable checkpoint discarded, and the new ones removed with their rows
+        assertFalse(Files.exists(out.resolve(ResultStore.CHECKPOINTS)), "--fresh discards them");
+        assertEquals(2, Results.read(out.resolve(Results.JSON)).rows().size());
+    }
+
     /** Runs the program in-process; it must succeed. */
     private static void run(List<String> args) {
+        run(args, 0);
+    }
+
+    /** Runs the program in-process; returns what it wrote to its error stream. */
+    private static String run(List<String> args, int expectedExit) {
         CommandLine cmd = Adapt.commandLine();
         StringWriter err = new StringWriter();
         cmd.setErr(new PrintWriter(err, true));
         int rc = cmd.execute(args.toArray(new String[0]));
-        assertEquals(0, rc, err.toString());
+        assertEquals(expectedExit, rc, err.toString());
+        return err.toString();
     }
 }
