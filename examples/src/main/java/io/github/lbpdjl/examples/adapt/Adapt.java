@@ -196,6 +196,15 @@ public final class Adapt implements Callable<Integer> {
     boolean fresh;
 
     @Option(
+            names = "--checkpoint-every",
+            description =
+                    "Save a checkpoint of the method in progress every N training steps into"
+                            + " --out/checkpoints/<method>/, from which a re-run with the same"
+                            + " options continues it; 0 = off (default: ${DEFAULT-VALUE}). On, the"
+                            + " optimizer is the library's ResumableAdamW, whose state is saved.")
+    int checkpointEvery = 0;
+
+    @Option(
             names = "--save",
             description =
                     "Save each method's adapted model run now into --out/models/<method>/ (DJL"
@@ -270,6 +279,9 @@ public final class Adapt implements Callable<Integer> {
             return 0;
         }
         Results results = ResultStore.open(out, resultOptions(), fresh, cmd);
+        for (Row r : results.rows()) { // left by a run killed after saving the row
+            MethodCheckpoint.of(checkpointsDir(), r.method).delete();
+        }
         List<Method> todo = list.stream().filter(m -> !results.has(m.getName())).toList();
         if (!results.rows().isEmpty()) {
             System.out.printf(
@@ -322,6 +334,9 @@ public final class Adapt implements Callable<Integer> {
             }
             results.add(row);
             results.write(out);
+            if (!isolatedChild) { // a child's row is saved once its parent has it
+                MethodCheckpoint.of(checkpointsDir(), m.getName()).delete();
+            }
             System.out.printf(Locale.ROOT, "== %s: saved to %s ==%n", m, out.resolve(Results.JSON));
         }
     }
@@ -385,6 +400,9 @@ public final class Adapt implements Callable<Integer> {
         o.put("--energy-every", String.valueOf(energyEvery));
         o.put("--seed", String.valueOf(seed));
         o.put("--engine", engine);
+        if (checkpointEvery > 0) { // another optimizer: ResumableAdamW
+            o.put("--checkpoint-every", String.valueOf(checkpointEvery));
+        }
         return o;
     }
 
@@ -395,6 +413,15 @@ public final class Adapt implements Callable<Integer> {
     Path modelsDir() {
         Path root = isolatedChild ? out.toAbsolutePath().getParent().getParent() : out;
         return root.resolve("models");
+    }
+
+    /**
+     * The folder of checkpoints of methods in progress: {@code --out/checkpoints}, beside the
+     * parent's results for a child JVM as {@link #modelsDir}.
+     */
+    Path checkpointsDir() {
+        Path root = isolatedChild ? out.toAbsolutePath().getParent().getParent() : out;
+        return root.resolve(ResultStore.CHECKPOINTS);
     }
 
     /** Runs one method in a child JVM with the same options and reads back its row. */

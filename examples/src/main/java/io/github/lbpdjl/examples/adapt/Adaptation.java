@@ -1,5 +1,6 @@
 package io.github.lbpdjl.examples.adapt;
 
+import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.metric.Metrics;
 import ai.djl.ndarray.NDArray;
@@ -20,6 +21,8 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.CosineTracker;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.TranslateException;
+import com.google.gson.JsonParser;
+import io.github.lbpdjl.checkpoint.ResumableAdamW;
 import io.github.lbpdjl.examples.common.Medians;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Parameters;
@@ -73,23 +76,39 @@ final class Adaptation {
             Recipe recipe = Recipe.apply(zm, method, part, o.energyEvery);
             LbpTrainingListener lbp = recipe.listener;
             TrainingLog log = new TrainingLog(TrainingLog.isTerminal());
+            Optimizer optimizer = optimizer(data);
             DefaultTrainingConfig cfg =
                     new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(optimizer(data))
+                            .optOptimizer(optimizer)
                             .addEvaluator(new Accuracy())
                             .addTrainingListeners(TrainingListener.Defaults.basic())
                             .addTrainingListeners(log);
             if (lbp != null) {
                 cfg.addTrainingListeners(lbp);
             }
+            Checkpoints ck = null;
+            if (optimizer instanceof ResumableAdamW adamW) {
+                MethodCheckpoint store = MethodCheckpoint.of(o.checkpointsDir(), method.getName());
+                ck = new Checkpoints(store, store.read(), zm, adamW, lbp, log);
+            }
             RssSampler rss = o.isolatedChild ? new RssSampler() : null;
             Row row = new Row();
             try (Trainer trainer = zm.newTrainer(cfg);
-                    NDManager dm = trainer.getManager().newSubManager()) {
+                    NDManager dm = trainer.getManager().newSubManager();
+                    AutoCloseable state = optimizer instanceof AutoCloseable c ? c : () -> {}) {
                 // DJL logs loss and accuracy per epoch only with metrics
                 trainer.setMetrics(new Metrics());
                 recipe.prepare(zm);
+                if (ck != null && ck.resumed != null) {
+                    // the block as saved: the method applied, LBP-WHT layers rewritten by
+                    // newTrainer
+                    ck.store.loadWeights(zm);
+                }
                 trainer.initialize(net.getInputShape(o.batch));
+                if (ck != null && ck.resumed != null) {
+                    ck.store.loadState(zm, ck.optimizer, lbp);
+                    log.restore(ck.resumed.log);
+                }
                 RandomAccessDataset trainSet = data.train(dm, o.batch);
                 RandomAccessDataset testSet = data.test(dm, o.batch);
                 System.out.printf(
@@ -97,10 +116,21 @@ final class Adaptation {
                         "%n== %s: training %s ==%n",
                         method,
                         method.getKind() == Method.Kind.HEAD ? "the head only" : part.describe());
+                if (ck != null && ck.resumed != null) {
+                    System.out.printf(
+                            Locale.ROOT,
+                            "== %s: continuing from its checkpoint at step %d (epoch %d, step %d"
+                                    + " of the epoch) in %s ==%n",
+                            method,
+                            ck.resumed.step,
+                            ck.resumed.epoch,
+                            ck.resumed.epochStep,
+                            ck.store.dir());
+                }
                 if (rss != null) {
                     rss.start();
                 }
-                double[] steps = fit(trainer, trainSet, testSet, log);
+                double[] steps = fit(trainer, trainSet, testSet, log, ck);
                 if (rss != null) {
                     rss.stop();
                     row.peakRssMb = rss.peakMb();
@@ -141,21 +171,37 @@ final class Adaptation {
 
     /**
      * Trains for the epochs, evaluating after each as {@code EasyTrain.fit} does, and times each
-     * training step (batch and optimizer update) alone.
+     * training step (batch and optimizer update) alone. With checkpoints, saves one every N steps;
+     * resuming from one, loads the batches of the steps it holds without training on them, so that
+     * the shuffling and any random augmentation draw as they did, and continues after them.
      *
+     * @param ck the checkpoints, or null
      * @return each step's nanoseconds, in order
      */
     private double[] fit(
             Trainer trainer,
             RandomAccessDataset trainSet,
             RandomAccessDataset testSet,
-            TrainingLog log)
+            TrainingLog log,
+            Checkpoints ck)
             throws IOException, TranslateException {
-        List<Double> steps = new ArrayList<>();
+        MethodCheckpoint.Progress resumed = ck == null ? null : ck.resumed;
+        long done = resumed == null ? 0 : resumed.step;
+        List<Double> steps = resumed == null ? new ArrayList<>() : resumed.stepNanos;
+        long step = 0;
         for (int epoch = 1; epoch <= options.epochs; epoch++) {
             long epochNanos = 0;
             int batches = 0;
             for (Batch batch : trainer.iterateDataset(trainSet)) {
+                step++;
+                batches++;
+                if (step <= done) { // trained before the checkpoint: loaded only
+                    batch.close();
+                    if (step == done) {
+                        epochNanos = resumed.epochNanos;
+                    }
+                    continue;
+                }
                 long start = System.nanoTime();
                 EasyTrain.trainBatch(trainer, batch);
                 trainer.step();
@@ -163,7 +209,12 @@ final class Adaptation {
                 batch.close();
                 steps.add((double) nanos);
                 epochNanos += nanos;
-                batches++;
+                if (ck != null && step % options.checkpointEvery == 0) {
+                    ck.save(step, epoch, batches, steps, epochNanos);
+                }
+            }
+            if (step < done) { // finished, evaluated and reported before the checkpoint
+                continue;
             }
             System.out.printf(
                     Locale.ROOT,
@@ -175,6 +226,60 @@ final class Adaptation {
             trainer.notifyListeners(listener -> listener.onEpoch(trainer));
         }
         return steps.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** A method's checkpoints: where, the one resumed from, and what a save holds. */
+    private static final class Checkpoints {
+        final MethodCheckpoint store;
+        final MethodCheckpoint.Progress resumed;
+        final Model model;
+        final ResumableAdamW optimizer;
+        final LbpTrainingListener listener;
+        final TrainingLog log;
+
+        Checkpoints(
+                MethodCheckpoint store,
+                MethodCheckpoint.Progress resumed,
+                Model model,
+                ResumableAdamW optimizer,
+                LbpTrainingListener listener,
+                TrainingLog log) {
+            this.store = store;
+            this.resumed = resumed;
+            this.model = model;
+            this.optimizer = optimizer;
+            this.listener = listener;
+            this.log = log;
+        }
+
+        /**
+         * Saves the state after a step, unless an energy-adaptive selection is still measuring: its
+         * measurements are not part of the listener's state, so the next checkpoint waits.
+         */
+        void save(long step, int epoch, int epochStep, List<Double> steps, long epochNanos)
+                throws IOException {
+            if (listener != null
+                    && JsonParser.parseString(listener.getState())
+                            .getAsJsonObject()
+                            .get("calibrating")
+                            .getAsBoolean()) {
+                return;
+            }
+            MethodCheckpoint.Progress p = new MethodCheckpoint.Progress();
+            p.step = step;
+            p.epoch = epoch;
+            p.epochStep = epochStep;
+            p.stepNanos = new ArrayList<>(steps);
+            p.epochNanos = epochNanos;
+            p.log = log.state();
+            store.save(model, optimizer, listener, p);
+            System.out.printf(
+                    Locale.ROOT,
+                    "checkpoint at step %d (epoch %d, step %d of the epoch) saved%n",
+                    step,
+                    epoch,
+                    epochStep);
+        }
     }
 
     private long steps(Splits data) {
@@ -234,7 +339,10 @@ final class Adaptation {
         return cb.build();
     }
 
-    /** AdamW, a fixed or cosine learning rate, gradient clipping if asked. */
+    /**
+     * AdamW, a fixed or cosine learning rate, gradient clipping if asked: DJL's, or with
+     * checkpoints the library's {@link ResumableAdamW}, whose state a checkpoint holds.
+     */
     private Optimizer optimizer(Splits data) {
         Adapt o = options;
         int totalSteps = (int) steps(data);
@@ -246,6 +354,17 @@ final class Adaptation {
                                 .setMaxUpdates(totalSteps)
                                 .build()
                         : Tracker.fixed(o.lr);
+        if (o.checkpointEvery > 0) {
+            // the same AdamW, its state savable
+            ResumableAdamW.Builder rb =
+                    ResumableAdamW.builder()
+                            .optLearningRateTracker(schedule)
+                            .optWeightDecays(1e-5f);
+            if (o.clipGrad > 0) {
+                rb.optClipGrad(o.clipGrad);
+            }
+            return rb.build();
+        }
         AdamW.Builder ob =
                 Optimizer.adamW().optLearningRateTracker(schedule).optWeightDecays(1e-5f);
         if (o.clipGrad > 0) {

@@ -87,6 +87,7 @@ final class OptionCheck {
         atLeast("--train-size", a.trainSize, 0, " (0 = all)");
         atLeast("--test-size", a.testSize, 0, " (0 = all)");
         atLeast("--energy-every", a.energyEvery, 0, " (0 = off)");
+        atLeast("--checkpoint-every", a.checkpointEvery, 0, " (0 = off)");
         if (!(a.lr > 0) || Float.isInfinite(a.lr)) {
             throw bad("--lr", String.valueOf(a.lr), "is not a learning rate; need a number > 0");
         }

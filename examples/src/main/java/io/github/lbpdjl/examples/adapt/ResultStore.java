@@ -16,9 +16,12 @@ import picocli.CommandLine.ParameterException;
  * The results folder ({@code --out}) across runs. A run claims it by writing its options into
  * {@code results.json} before training; a later run with the same options resumes from the rows
  * there, one with other options is refused (their rows are never mixed), unless {@code --fresh}
- * asks to discard them.
+ * asks to discard them (and the checkpoints of methods in progress with them).
  */
 final class ResultStore {
+
+    /** The folder of checkpoints of methods in progress ({@code --checkpoint-every}). */
+    static final String CHECKPOINTS = "checkpoints";
 
     private ResultStore() {}
 
@@ -95,11 +98,15 @@ final class ResultStore {
         return v == null ? "unset" : v;
     }
 
-    /** Removes the files a run writes from the folder and from its children's folders. */
+    /**
+     * Removes the files a run writes from the folder and from its children's folders, and the
+     * checkpoints of methods in progress.
+     */
     private static void clear(Path out) throws IOException {
         for (String f : Results.FILES) {
             Files.deleteIfExists(out.resolve(f));
         }
+        MethodCheckpoint.deleteTree(out.resolve(CHECKPOINTS));
         Path methods = out.resolve("methods");
         if (Files.isDirectory(methods)) {
             try (Stream<Path> children = Files.list(methods)) {

@@ -54,6 +54,44 @@ final class TrainingLog extends LoggingTrainingListener {
         return epochLoss / epochBatches;
     }
 
+    /**
+     * Returns the log's state (the loss curve, the epoch and its loss so far), to save with a
+     * checkpoint.
+     *
+     * @return a copy of the state
+     */
+    State state() {
+        State s = new State();
+        s.curve = curve.state();
+        s.epoch = epoch;
+        s.lastPercent = lastPercent;
+        s.epochLoss = epochLoss;
+        s.epochBatches = epochBatches;
+        return s;
+    }
+
+    /**
+     * Continues from a saved state, as if the batches before it had been logged here.
+     *
+     * @param s a state from {@link #state()}
+     */
+    void restore(State s) {
+        curve.restore(s.curve);
+        epoch = s.epoch;
+        lastPercent = s.lastPercent;
+        epochLoss = s.epochLoss;
+        epochBatches = s.epochBatches;
+    }
+
+    /** The log's state, as Gson writes it. */
+    static final class State {
+        LossCurve.State curve;
+        int epoch;
+        int lastPercent;
+        double epochLoss;
+        int epochBatches;
+    }
+
     @Override
     public void onTrainingBatch(Trainer trainer, BatchData batchData) {
         for (Device d : batchData.getLabels().keySet()) {

@@ -47,7 +47,8 @@ class AdaptOptionsTest {
                 Arguments.of("--weights", "no-such-file.safetensors", "no-such-file.safetensors"),
                 Arguments.of("--out", "A_FILE", "A_FILE"),
                 Arguments.of("--data", "x.gz,y", "x.gz,y"),
-                Arguments.of("--test-fraction", "1.5", "1.5"));
+                Arguments.of("--test-fraction", "1.5", "1.5"),
+                Arguments.of("--checkpoint-every", "-1", "-1"));
     }
 
     @ParameterizedTest(name = "{0} {1}")
