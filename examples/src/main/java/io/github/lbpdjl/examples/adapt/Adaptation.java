@@ -79,6 +79,9 @@ final class Adaptation {
             Optimizer optimizer = optimizer(data);
             DefaultTrainingConfig cfg =
                     new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                            // the chosen engine's devices: DJL's default asks the default
+                            // engine, which starts MXNet (with its natives) beside PyTorch
+                            .optDevices(Engine.getEngine(o.engine).getDevices())
                             .optOptimizer(optimizer)
                             .addEvaluator(new Accuracy())
                             .addTrainingListeners(TrainingListener.Defaults.basic())

@@ -10,6 +10,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.sun.net.httpserver.HttpServer;
+import io.github.lbpdjl.examples.common.ChildJvm;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.StringReader;
@@ -232,5 +233,27 @@ class AdaptTest {
         int acc = List.of(csv.get(0).split(",")).indexOf("test_accuracy");
         double accuracy = Double.parseDouble(csv.get(1).split(",", -1)[acc]);
         assertTrue(accuracy > 0.5, "learns the three bands: " + accuracy);
+    }
+
+    /** A PyTorch run's log: no MXNet started beside it, no CUDA warnings on a CPU machine. */
+    @Test
+    void thePyTorchLogIsQuiet(@TempDir Path tmp) throws Exception {
+        Path data = TinyIdx.write(tmp.resolve("data"), 64, 32);
+        List<String> lines = new java.util.ArrayList<>();
+        ChildJvm.Finished f =
+                ChildJvm.of(Adapt.class)
+                        .args(
+                                List.of(
+                                        "--data", data.toString(),
+                                        "--pretrained", "none",
+                                        "--methods", "full",
+                                        "--epochs", "1",
+                                        "--out", tmp.resolve("out").toString()))
+                        .run(lines::add);
+        assertEquals(0, f.exitCode(), String.join("\n", lines));
+        String log = String.join("\n", lines);
+        assertTrue(log.contains("pytorch-native"), "PyTorch's natives load: " + log);
+        assertFalse(log.toLowerCase(java.util.Locale.ROOT).contains("mxnet"), log);
+        assertFalse(log.contains("CudaUtils"), log);
     }
 }
