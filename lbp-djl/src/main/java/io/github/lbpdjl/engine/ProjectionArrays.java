@@ -12,9 +12,10 @@ import io.github.lbpdjl.wht.PatchProjection;
  * that training uses is made at once: the basis matrix (k x p^2), its spreading transpose divided
  * by p^2 (with a column of ones for the bias) and, for a folded (REFLECT, padded) projection, the
  * index of the reflect-padded grid and of its transpose. The dense matrices Q (M x N), Qs^T (N x M)
- * and the cropping Q are made on first use only (gradient probes, the dense path of tiny grids). A
- * layer keeps them between forward passes (its projection cache); not thread-safe (the lazily made
- * arrays).
+ * and the cropping Q are made on first use only (the dense form of small projections, {@link
+ * ProjectionForms}); gradient probes get copies of Q that are not kept ({@link #newGather}). A
+ * layer keeps the arrays between forward passes (its projection cache); not thread-safe (the lazily
+ * made arrays).
  */
 public final class ProjectionArrays {
 
@@ -168,6 +169,26 @@ public final class ProjectionArrays {
      */
     public NDArray[] getFoldSources() {
         return foldSources;
+    }
+
+    /**
+     * Returns a new copy of Q (M, N) in a manager, without keeping it here: for gradient probes,
+     * which outlive the pass, so that a per-patch layer never holds the dense matrices.
+     *
+     * @param target the manager of the copy
+     * @return Q, owned by {@code target}
+     */
+    public NDArray newGather(NDManager target) {
+        if (gather != null) {
+            NDArray copy = gather.duplicate();
+            copy.attach(target);
+            return copy;
+        }
+        return owned(
+                target,
+                projection.gather(),
+                new Shape(projection.getRows(), projection.getTokens()),
+                dataType);
     }
 
     /**
