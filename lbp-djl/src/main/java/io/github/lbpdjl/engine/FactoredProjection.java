@@ -15,8 +15,8 @@ import io.github.lbpdjl.wht.PatchProjection;
  * the basis matrix, {@code B X'} (k, L P C), and spreading back is one product with its transpose,
  * {@code B^T / p^2 D} (p^2, L P C), followed by the inverse transpose and the crop: O(k N C) work
  * for O(k p^2) numbers, against O(k P N C) for the dense Q. The transposes keep the products plain
- * 2-D GEMMs: batched products with a broadcast basis were measured up to a thousand times slower in
- * PyTorch's CPU backward.
+ * 2-D GEMMs: a basis broadcast against (L, P, p^2, C) patches is a batched product of hundreds of
+ * small matrices, whose PyTorch CPU backward took seconds in some runs on a loaded machine.
  *
  * <p>Coefficient rows are 2-D, (L E + k L P, C): the extra tokens of every sample, then basis by
  * basis the patches of every sample; the map is token-wise, so their order is free as long as the
