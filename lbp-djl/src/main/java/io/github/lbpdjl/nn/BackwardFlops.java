@@ -11,7 +11,9 @@ import io.github.lbpdjl.wht.TokenLayout;
  * <ul>
  *   <li>full backprop: grad_x plus grad_W, {@code 4 N C_in C_out};
  *   <li>LBP-WHT: the same on {@code E + k P} rows, {@code 4 (E + k P) C_in C_out}, plus the
- *       transforms, {@code p^2 k P (2 C_in + C_out)} additions.
+ *       transforms, {@code p^2 k P (2 C_in + C_out)} additions: linear in the tokens, as the
+ *       per-patch projection computes them (small projections run as dense products, which cost
+ *       more but measured faster there).
  * </ul>
  */
 public final class BackwardFlops {

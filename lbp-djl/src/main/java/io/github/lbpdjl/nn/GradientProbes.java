@@ -35,9 +35,8 @@ final class GradientProbes {
     NDArray add(NDArray y, ProjectionArrays arrays, TokenLayout layout, LbpConfig c) {
         NDArray leaf = y.getManager().zeros(y.getShape(), y.getDataType());
         leaf.setRequiresGradient(true);
-        NDArray q =
-                arrays.getGather().duplicate(); // the cached Q may be replaced before it is read
-        q.attach(y.getManager());
+        // a copy: the cached arrays may be replaced before the probe is read
+        NDArray q = arrays.newGather(y.getManager());
         recorded.add(new GradientProbe(leaf, q, layout, c));
         return y.add(leaf);
     }

@@ -33,7 +33,7 @@ final class ProjectionCache implements AutoCloseable {
         if (arrays != null
                 && manager.isOpen() // before reading the arrays: closed with the model's manager
                 && arrays.getProjection() == projection
-                && arrays.getGather().getDataType() == input.getDataType()
+                && arrays.getDataType() == input.getDataType()
                 && manager.getDevice().equals(input.getDevice())
                 && manager.getEngine() == input.getManager().getEngine()) {
             return arrays;

@@ -11,6 +11,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.engine.ProjectionForms;
 import io.github.lbpdjl.examples.common.Medians;
 import io.github.lbpdjl.examples.common.Offline;
 import io.github.lbpdjl.nn.BackwardFlops;
@@ -35,7 +36,9 @@ import picocli.CommandLine.Option;
  * Layer-level benchmark: forward + backward of each ViT-B/16 linear layer shape (qkv 768 -> 2304,
  * proj 768 -> 768, fc1 768 -> 3072, fc2 3072 -> 768), LbpLinear at several LP_L1 orders against
  * DJL's Linear, on each engine, methods alternated within each repetition; ratio of medians against
- * the layer's FLOP ratio ({@link BackwardFlops#getStepRatio()}, the limit).
+ * the layer's FLOP ratio ({@link BackwardFlops#getStepRatio()}, the limit). {@code --layout} and
+ * shapes such as {@code 48x192} time other token grids; {@code --forms} times the dense and the
+ * factored projection side by side.
  */
 @Command(
         name = "layer-benchmark",
@@ -54,8 +57,26 @@ public final class LayerBenchmark implements Callable<Integer> {
     @Option(
             names = "--layers",
             split = ",",
-            description = "Layers of ViT-B: qkv, proj, fc1, fc2 (default: ${DEFAULT-VALUE}).")
+            description =
+                    "Layers of ViT-B: qkv, proj, fc1, fc2, or a shape C_INxC_OUT such as 48x192"
+                            + " (default: ${DEFAULT-VALUE}).")
     List<String> layers = List.of("qkv", "proj", "fc1", "fc2");
+
+    @Option(
+            names = "--layout",
+            split = ",",
+            description =
+                    "Token layout E,H,W: E extra tokens and an H x W grid"
+                            + " (default: ${DEFAULT-VALUE}, ViT-B/16).")
+    List<Integer> layoutArgs = List.of(1, 14, 14);
+
+    @Option(
+            names = "--forms",
+            split = ",",
+            description =
+                    "Projection forms to time side by side: AUTO, DENSE, FACTORED"
+                            + " (default: ${DEFAULT-VALUE}).")
+    List<ProjectionForms.Form> forms = List.of(ProjectionForms.Form.AUTO);
 
     @Option(
             names = "--orders",
@@ -75,6 +96,8 @@ public final class LayerBenchmark implements Callable<Integer> {
     private static final boolean PROFILE = Boolean.getBoolean("lbp.profile");
     private static final List<Double> FORWARD_MS = new ArrayList<>();
 
+    private final Map<String, ProjectionForms.Form> formOf = new LinkedHashMap<>();
+
     @Option(names = "--csv", description = "Write the results as CSV to this file.")
     Path csv;
 
@@ -90,7 +113,11 @@ public final class LayerBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        TokenLayout layout = TokenLayout.grid(1, 14, 14);
+        if (layoutArgs.size() != 3) {
+            throw new IllegalArgumentException("--layout takes E,H,W, got " + layoutArgs);
+        }
+        TokenLayout layout =
+                TokenLayout.grid(layoutArgs.get(0), layoutArgs.get(1), layoutArgs.get(2));
         List<String> rows = new ArrayList<>();
         rows.add(
                 "engine,layer,c_in,c_out,batch,tokens,selection,k,median_ms,linear_median_ms,"
@@ -118,9 +145,15 @@ public final class LayerBenchmark implements Callable<Integer> {
                                     .optSelection(BasisSelection.lowPassL1(order))
                                     .optLayout(layout)
                                     .build();
-                    String key = "LP_L1-" + order;
-                    configs.put(key, c);
-                    blocks.put(key, LbpLinear.builder().setUnits(cout).optConfig(c).build());
+                    for (ProjectionForms.Form form : forms) {
+                        String key = "LP_L1-" + order;
+                        if (forms.size() > 1) {
+                            key += "/" + form.name().toLowerCase(Locale.ROOT);
+                        }
+                        configs.put(key, c);
+                        formOf.put(key, form);
+                        blocks.put(key, LbpLinear.builder().setUnits(cout).optConfig(c).build());
+                    }
                 }
                 Map<String, double[]> times =
                         time(engine, blocks, new Shape(batch, layout.getTokenCount(), cin));
@@ -135,7 +168,7 @@ public final class LayerBenchmark implements Callable<Integer> {
                         linear);
                 System.out.printf(
                         Locale.ROOT,
-                        "  %-10s %4s %10s %8s %10s%n",
+                        "  %-18s %4s %10s %8s %10s%n",
                         "selection",
                         "k",
                         "median ms",
@@ -147,7 +180,7 @@ public final class LayerBenchmark implements Callable<Integer> {
                     int k = e.getValue().getBasisCount();
                     System.out.printf(
                             Locale.ROOT,
-                            "  %-10s %4d %10.2f %8.3f %10.3f%n",
+                            "  %-18s %4d %10.2f %8.3f %10.3f%n",
                             e.getKey(),
                             k,
                             m,
@@ -189,7 +222,12 @@ public final class LayerBenchmark implements Callable<Integer> {
                 return s;
             }
         }
-        throw new IllegalArgumentException("unknown layer " + name + "; use qkv, proj, fc1 or fc2");
+        if (name.matches("\\d+x\\d+")) {
+            String[] io = name.split("x");
+            return new Object[] {name, Integer.valueOf(io[0]), Integer.valueOf(io[1])};
+        }
+        throw new IllegalArgumentException(
+                "unknown layer " + name + "; use qkv, proj, fc1, fc2 or C_INxC_OUT");
     }
 
     /** Times forward + backward of every block, alternating blocks within each repetition. */
@@ -209,6 +247,7 @@ public final class LayerBenchmark implements Callable<Integer> {
                 // rotate the order so that no method always runs first
                 for (int i = 0; i < order.size(); i++) {
                     String key = order.get((i + rep) % order.size());
+                    ProjectionForms.setForm(formOf.getOrDefault(key, ProjectionForms.Form.AUTO));
                     double ms = step(base, blocks.get(key), x);
                     if (PROFILE && rep == warmup + reps - 1) {
                         System.out.printf(
