@@ -55,7 +55,7 @@ final class Summary {
         boolean micro = model != null && model.startsWith("vit_micro");
         return String.format(
                 Locale.ROOT,
-                "What this run shows: on %s, %s cuts the backward FLOPs of the trained linear"
+                "What this run shows: on %s, %s cuts the backward FLOPs of the trained token-wise"
                         + " layers %.1fx (%.2f -> %.2f MFLOPs/image) for %.2f%% test accuracy"
                         + " against full fine-tuning's %.2f%%; its median step took %.0f against"
                         + " %.0f ms (%.2fx), the methods timed one after the other under whatever"

@@ -8,7 +8,7 @@ import java.util.Random;
 import java.util.zip.GZIPOutputStream;
 
 /** Tiny IDX data sets for the adaptation program's tests. */
-final class TinyIdx {
+public final class TinyIdx {
 
     private TinyIdx() {}
 
@@ -21,7 +21,7 @@ final class TinyIdx {
      * @return the folder
      * @throws IOException if it cannot be written
      */
-    static Path write(Path dir, int train, int test) throws IOException {
+    public static Path write(Path dir, int train, int test) throws IOException {
         Files.createDirectories(dir);
         write(dir, "train", train, 1);
         write(dir, "t10k", test, 2);
@@ -32,7 +32,7 @@ final class TinyIdx {
      * Writes one split: class c has a bright c-th row band, so it is learnable. Images gzipped,
      * labels not (the reader takes both).
      */
-    static void write(Path dir, String prefix, int n, long seed) throws IOException {
+    public static void write(Path dir, String prefix, int n, long seed) throws IOException {
         write(dir, prefix, n, seed, 10);
     }
 
