@@ -351,7 +351,7 @@ public final class Adapt implements Callable<Integer> {
         boolean grey = TrainedPart.preprocessing(model).getChannels() == 1;
         ImageData train = ImageData.load(data, format, cache, true, grey).head(trainSize);
         ImageData test = ImageData.load(data, format, cache, false, grey).head(testSize);
-        long side = TrainedPart.build(model).getInputShape(1).get(2);
+        long side = TrainedPart.preprocessing(model).getImageSize();
         int factor = Upsampling.factor(train.size, side);
         if (factor == 0) {
             throw new ParameterException(

@@ -3,7 +3,6 @@ package io.github.lbpdjl.examples.adapt;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.metric.Metrics;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.repository.zoo.Criteria;
@@ -27,6 +26,7 @@ import io.github.lbpdjl.examples.common.Medians;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Parameters;
 import io.github.lbpdjl.examples.common.RssSampler;
+import io.github.lbpdjl.examples.common.TestAccuracy;
 import io.github.lbpdjl.examples.common.TokenwiseCost;
 import io.github.lbpdjl.examples.common.TrainedPart;
 import io.github.lbpdjl.training.LbpTrainingListener;
@@ -48,14 +48,19 @@ import java.util.Locale;
 final class Adaptation {
 
     private final Adapt options;
+    private final TrainedPart part;
+    private final TokenwiseCost cost;
 
     /**
-     * Creates a run with the program's options.
+     * Creates a run with the program's options and counts the trained part's backward cost once for
+     * every method (on a model of its own, before any method seeds the engine).
      *
      * @param options the options (model, weights, recipe, engine, seed)
      */
     Adaptation(Adapt options) {
         this.options = options;
+        this.part = TrainedPart.of(options.model, options.trainBlocks);
+        this.cost = TokenwiseCost.of(options.model, part, options.engine);
     }
 
     /**
@@ -71,8 +76,6 @@ final class Adaptation {
         Engine.getEngine(o.engine).setRandomSeed(o.seed);
         try (ZooModel<NDList, NDList> zm = criteria(data).loadModel()) {
             TimmModel net = (TimmModel) zm.getBlock();
-            TrainedPart part = TrainedPart.of(o.model, o.trainBlocks);
-            TokenwiseCost cost = TokenwiseCost.of(o.model, part, o.engine);
             Recipe recipe = Recipe.apply(zm, method, part, o.energyEvery);
             LbpTrainingListener lbp = recipe.listener;
             TrainingLog log = new TrainingLog(TrainingLog.isTerminal());
@@ -139,7 +142,7 @@ final class Adaptation {
                     row.peakRssMb = rss.peakMb();
                 }
                 Parameters params = Parameters.count(net);
-                row.testAccuracy = accuracy(trainer, testSet);
+                row.testAccuracy = TestAccuracy.of(trainer, testSet);
                 row.trainSeconds = Arrays.stream(steps).sum() / 1e9;
                 row.stepMillis = steps.length == 0 ? null : Medians.of(steps) / 1e6;
                 row.trainableParams = params.trainable();
@@ -374,18 +377,5 @@ final class Adaptation {
             ob.optClipGrad(o.clipGrad);
         }
         return ob.build();
-    }
-
-    private static double accuracy(Trainer trainer, RandomAccessDataset test) throws Exception {
-        long correct = 0;
-        long n = 0;
-        for (Batch b : trainer.iterateDataset(test)) {
-            NDArray pred = trainer.evaluate(b.getData()).singletonOrThrow().argMax(1);
-            NDArray label = b.getLabels().singletonOrThrow().toType(pred.getDataType(), false);
-            correct += pred.eq(label).sum().getLong();
-            n += label.size();
-            b.close();
-        }
-        return (double) correct / n;
     }
 }

@@ -27,7 +27,7 @@ final class FlopTable {
      */
     static String of(String model, TrainedPart part, String engine, List<Method> methods) {
         TokenwiseCost cost = TokenwiseCost.of(model, part, engine);
-        long side = TrainedPart.build(model).getInputShape(1).get(2);
+        long side = TrainedPart.preprocessing(model).getImageSize();
         StringBuilder sb = new StringBuilder();
         sb.append(
                 String.format(

@@ -21,6 +21,7 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.CosineTracker;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.examples.common.Medians;
+import io.github.lbpdjl.examples.common.TestAccuracy;
 import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.nn.BackwardFlops;
 import io.github.lbpdjl.nn.LbpLayer;
@@ -119,7 +120,7 @@ public record Trial(
                     }
                     trainer.notifyListeners(l -> l.onEpoch(trainer));
                 }
-                double acc = accuracy(trainer, test.dataset(data, setup.batch(), false));
+                double acc = TestAccuracy.of(trainer, test.dataset(data, setup.batch(), false));
                 double[] flops = flops(vit);
                 StudyRow row =
                         new StudyRow(
@@ -182,19 +183,6 @@ public record Trial(
             full += f.getFull();
         }
         return new double[] {lbp / 1e6, full / 1e6, lbpLayers == 0 ? 0 : bases / lbpLayers};
-    }
-
-    private static double accuracy(Trainer trainer, ArrayDataset test) throws Exception {
-        long correct = 0;
-        long n = 0;
-        for (Batch b : trainer.iterateDataset(test)) {
-            NDArray pred = trainer.evaluate(b.getData()).singletonOrThrow().argMax(1);
-            NDArray label = b.getLabels().singletonOrThrow().toType(pred.getDataType(), false);
-            correct += pred.eq(label).sum().getLong();
-            n += label.size();
-            b.close();
-        }
-        return (double) correct / n;
     }
 
     private static Map<String, float[]> weights(StudyVit vit) {
