@@ -3,8 +3,6 @@ package io.github.lbpdjl.examples.adapt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -13,7 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 /**
  * The adaptation program on EfficientFormer-L1: the paper's FLOP table for its last stage, the
@@ -46,8 +43,9 @@ class AdaptEfficientFormerTest {
 
     @Test
     void flopsPrintsThePapersFullBackpropCountForTheLastStage(@TempDir Path tmp) {
-        Run run =
-                run(
+        CliRun run =
+                CliRun.of(
+                        Adapt.commandLine(),
                         "--model",
                         "efficientformer_l1",
                         "--train-blocks",
@@ -57,10 +55,10 @@ class AdaptEfficientFormerTest {
                         "--data",
                         tmp.resolve("no-data-needed").toString(),
                         "--flops");
-        assertEquals(0, run.exitCode, run.toString());
+        assertEquals(0, run.exitCode(), run.toString());
         // the paper's table: full backprop of the last stage, 1483.6 MFLOPs per image
-        assertTrue(run.out.contains("| full | 64 | 1483.6 | 100.0% |"), run.out);
-        assertTrue(run.out.contains("10 token-wise layers"), run.out);
+        assertTrue(run.out().contains("| full | 64 | 1483.6 | 100.0% |"), run.out());
+        assertTrue(run.out().contains("10 token-wise layers"), run.out());
         for (int[] order : new int[][] {{2, 3}, {8, 36}}) {
             String row =
                     String.format(
@@ -69,16 +67,17 @@ class AdaptEfficientFormerTest {
                             order[0],
                             order[1],
                             lbpMflops(order[1]));
-            assertTrue(run.out.contains(row), row + " in\n" + run.out);
+            assertTrue(run.out().contains(row), row + " in\n" + run.out());
         }
-        assertTrue(run.out.contains("| energy-0.9 | chosen in training |"), run.out);
+        assertTrue(run.out().contains("| energy-0.9 | chosen in training |"), run.out());
         assertTrue(Files.notExists(tmp.resolve("no-data-needed")));
     }
 
     @Test
     void loraAndTooManyStagesAreRefusedNamingTheModel(@TempDir Path tmp) {
-        Run lora =
-                run(
+        CliRun lora =
+                CliRun.of(
+                        Adapt.commandLine(),
                         "--model",
                         "efficientformer_l1",
                         "--methods",
@@ -86,13 +85,14 @@ class AdaptEfficientFormerTest {
                         "--data",
                         tmp.toString(),
                         "--flops");
-        assertEquals(2, lora.exitCode, lora.toString());
+        assertEquals(2, lora.exitCode(), lora.toString());
         assertTrue(
-                lora.err.startsWith("Invalid value for option '--methods': 'lora-8' is LoRA")
-                        && lora.err.contains("1x1 convolutions"),
+                lora.err().startsWith("Invalid value for option '--methods': 'lora-8' is LoRA")
+                        && lora.err().contains("1x1 convolutions"),
                 lora.toString());
-        Run stages =
-                run(
+        CliRun stages =
+                CliRun.of(
+                        Adapt.commandLine(),
                         "--model",
                         "efficientformer_l1",
                         "--train-blocks",
@@ -100,9 +100,10 @@ class AdaptEfficientFormerTest {
                         "--data",
                         tmp.toString(),
                         "--flops");
-        assertEquals(2, stages.exitCode, stages.toString());
+        assertEquals(2, stages.exitCode(), stages.toString());
         assertTrue(
-                stages.err.contains("'5' is not 'all' or a number of stages in 1..4"), stages.err);
+                stages.err().contains("'5' is not 'all' or a number of stages in 1..4"),
+                stages.err());
     }
 
     @ParameterizedTest
@@ -184,19 +185,30 @@ class AdaptEfficientFormerTest {
             Files.write(data.resolve("data_batch_" + b + ".bin"), records);
         }
         Files.write(data.resolve("test_batch.bin"), records);
-        Run run =
-                run(
-                        "--model", "efficientformer_l1",
-                        "--train-blocks", "1",
-                        "--data", data.toString(),
-                        "--format", "cifar10",
-                        "--methods", "lbp-l1-2",
-                        "--train-size", "8",
-                        "--test-size", "8",
-                        "--batch", "8",
-                        "--epochs", "1",
-                        "--out", tmp.resolve("out").toString());
-        assertEquals(0, run.exitCode, run.toString());
+        CliRun run =
+                CliRun.of(
+                        Adapt.commandLine(),
+                        "--model",
+                        "efficientformer_l1",
+                        "--train-blocks",
+                        "1",
+                        "--data",
+                        data.toString(),
+                        "--format",
+                        "cifar10",
+                        "--methods",
+                        "lbp-l1-2",
+                        "--train-size",
+                        "8",
+                        "--test-size",
+                        "8",
+                        "--batch",
+                        "8",
+                        "--epochs",
+                        "1",
+                        "--out",
+                        tmp.resolve("out").toString());
+        assertEquals(0, run.exitCode(), run.toString());
         assertTrue(
                 Files.readString(tmp.resolve("out").resolve("results.csv")).contains("lbp-l1-2"));
         Adapt a = new Adapt();
@@ -206,22 +218,5 @@ class AdaptEfficientFormerTest {
         assertEquals(3, a.splits().channels(), "colour for a three-channel model");
         a.model = "vit_micro_patch4_32";
         assertEquals(1, a.splits().channels(), "grey for the MNIST ViT");
-    }
-
-    private record Run(int exitCode, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + exitCode + "\nout: " + out + "\nerr: " + err;
-        }
-    }
-
-    private static Run run(String... args) {
-        CommandLine cmd = Adapt.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int rc = cmd.execute(args);
-        return new Run(rc, out.toString(), err.toString());
     }
 }

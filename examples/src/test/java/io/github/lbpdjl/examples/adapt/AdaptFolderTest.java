@@ -12,8 +12,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.lbpdjl.zoo.VitModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -45,8 +43,8 @@ class AdaptFolderTest {
         a.noAugment = true;
         a.save = true;
         a.out = tmp.resolve("out");
-        Run run = run(a);
-        assertEquals(0, run.exitCode, run.toString());
+        CliRun run = run(a);
+        assertEquals(0, run.exitCode(), run.toString());
         assertEquals("folder", a.format, "found without --format");
         List<String> csv = Files.readAllLines(a.out.resolve("results.csv"));
         int acc = List.of(csv.get(0).split(",")).indexOf("test_accuracy");
@@ -98,21 +96,29 @@ class AdaptFolderTest {
         assertEquals(3, config.get("num_classes").getAsInt());
         assertEquals(
                 "[1,32,32]", config.getAsJsonObject("pretrained_cfg").get("input_size").toString());
-        Run predicted = runPredict("--model-dir", saved.toString(), "--top", "2", data.toString());
-        assertEquals(0, predicted.exitCode, predicted.toString());
-        List<String> lines = predicted.out.lines().toList();
+        CliRun predicted =
+                CliRun.of(
+                        Predict.commandLine(),
+                        "--model-dir",
+                        saved.toString(),
+                        "--top",
+                        "2",
+                        data.toString());
+        assertEquals(0, predicted.exitCode(), predicted.toString());
+        List<String> lines = predicted.out().lines().toList();
         assertEquals(240, lines.size(), "a line per image under the folder");
         long hits =
                 lines.stream()
                         .filter(l -> l.contains("/" + l.split(": ")[1].split(" ")[0] + "/"))
                         .count();
         assertTrue(hits > 0.6 * lines.size(), "top class is the image's folder: " + hits);
-        Run missing = runPredict("--model-dir", tmp.toString(), data.toString());
-        assertEquals(1, missing.exitCode, missing.toString());
+        CliRun missing =
+                CliRun.of(Predict.commandLine(), "--model-dir", tmp.toString(), data.toString());
+        assertEquals(1, missing.exitCode(), missing.toString());
         assertEquals(
                 "predict: " + tmp + " holds no config.json: not a saved model",
-                missing.err.strip());
-        assertTrue(run.out.contains("192 training and 48 test images, 3 classes"), run.out);
+                missing.err().strip());
+        assertTrue(run.out().contains("192 training and 48 test images, 3 classes"), run.out());
     }
 
     @Test
@@ -127,9 +133,9 @@ class AdaptFolderTest {
         a.epochs = 1;
         a.batch = 16;
         a.out = tmp.resolve("out");
-        Run run = run(a);
-        assertEquals(0, run.exitCode, run.toString());
-        assertTrue(run.out.contains("96 training and 48 test images, 3 classes"), run.out);
+        CliRun run = run(a);
+        assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("96 training and 48 test images, 3 classes"), run.out());
         List<String> csv = Files.readAllLines(a.out.resolve("results.csv"));
         int acc = List.of(csv.get(0).split(",")).indexOf("test_accuracy");
         double accuracy = Double.parseDouble(csv.get(1).split(",", -1)[acc]);
@@ -157,34 +163,17 @@ class AdaptFolderTest {
             a.data = dir.toString();
             a.format = "folder";
             a.out = tmp.resolve("out-" + dir.getFileName());
-            Run run = run(a, "--format", "folder");
-            assertEquals(1, run.exitCode, run.toString());
-            assertTrue(run.err.startsWith("adapt: "), run.toString());
-            assertTrue(run.err.contains(dir.toString()), "names the folder: " + run);
-            assertEquals(1, run.err.lines().count(), run.toString());
-            assertFalse(run.err.contains("\tat "), run.toString());
+            CliRun run = run(a, "--format", "folder");
+            assertEquals(1, run.exitCode(), run.toString());
+            assertTrue(run.err().startsWith("adapt: "), run.toString());
+            assertTrue(run.err().contains(dir.toString()), "names the folder: " + run);
+            assertEquals(1, run.err().lines().count(), run.toString());
+            assertFalse(run.err().contains("\tat "), run.toString());
         }
-    }
-
-    private record Run(int exitCode, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + exitCode + "\nout: " + out + "\nerr: " + err;
-        }
-    }
-
-    private static Run runPredict(String... args) {
-        CommandLine cmd = Predict.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int rc = cmd.execute(args);
-        return new Run(rc, out.toString(), err.toString());
     }
 
     /** Runs the program with the fields of {@code a} as options, capturing its output. */
-    private static Run run(Adapt a, String... more) {
+    private static CliRun run(Adapt a, String... more) {
         List<String> args =
                 new java.util.ArrayList<>(
                         List.of(
@@ -203,19 +192,8 @@ class AdaptFolderTest {
         }
         args.addAll(List.of(more));
         CommandLine cmd = Adapt.commandLine();
-        Adapt program = cmd.getCommand();
-        StringWriter err = new StringWriter();
-        cmd.setErr(new PrintWriter(err, true));
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        java.io.PrintStream old = System.out;
-        int rc;
-        System.setOut(new java.io.PrintStream(out, true));
-        try {
-            rc = cmd.execute(args.toArray(new String[0]));
-        } finally {
-            System.setOut(old);
-        }
-        a.format = program.format;
-        return new Run(rc, out.toString(), err.toString());
+        CliRun run = CliRun.ofSystemOut(cmd, args.toArray(new String[0]));
+        a.format = ((Adapt) cmd.getCommand()).format;
+        return run;
     }
 }

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import picocli.CommandLine;
 
 /**
  * Every bad option value is refused before any data is read: one line naming the option and the
@@ -73,15 +70,15 @@ class AdaptOptionsTest {
             args.addAll(List.of("--out", out.toString()));
         }
         args.addAll(List.of(option, value));
-        Run run = run(args);
-        assertEquals(2, run.exitCode, run.toString());
-        String first = run.err.lines().findFirst().orElse("");
+        CliRun run = CliRun.of(Adapt.commandLine(), args.toArray(new String[0]));
+        assertEquals(2, run.exitCode(), run.toString());
+        String first = run.err().lines().findFirst().orElse("");
         assertTrue(
                 first.startsWith("Invalid value for option '" + option + "': '" + shown + "' "),
                 "names the option and the value: " + run);
-        assertTrue(run.err.lines().count() <= 2, "one line and a hint: " + run);
+        assertTrue(run.err().lines().count() <= 2, "one line and a hint: " + run);
         assertFalse(
-                run.err.contains("\tat ") || run.err.contains("Exception"),
+                run.err().contains("\tat ") || run.err().contains("Exception"),
                 "no stack trace: " + run);
         if (option.equals("--out")) {
             assertEquals("earlier results", Files.readString(out), "the file is left alone");
@@ -97,36 +94,18 @@ class AdaptOptionsTest {
     @Test
     void withGoodValuesTheRunFailsOnTheEmptyDataFolder(@TempDir Path tmp) throws Exception {
         Path data = Files.createDirectories(tmp.resolve("empty-data"));
-        Run run =
-                run(
-                        List.of(
-                                "--data",
-                                data.toString(),
-                                "--pretrained",
-                                "none",
-                                "--out",
-                                tmp.resolve("out").toString()));
-        assertEquals(1, run.exitCode, run.toString());
-        assertTrue(run.err.startsWith("adapt: "), "an I/O error, one line: " + run);
-        assertTrue(run.err.contains(data.toString()), "naming the folder: " + run);
-        assertFalse(run.err.contains("\tat "), "no stack trace: " + run);
-    }
-
-    /** The program's output and exit code. */
-    private record Run(int exitCode, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + exitCode + "\nout: " + out + "\nerr: " + err;
-        }
-    }
-
-    private static Run run(List<String> args) {
-        CommandLine cmd = Adapt.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int rc = cmd.execute(args.toArray(new String[0]));
-        return new Run(rc, out.toString(), err.toString());
+        CliRun run =
+                CliRun.of(
+                        Adapt.commandLine(),
+                        "--data",
+                        data.toString(),
+                        "--pretrained",
+                        "none",
+                        "--out",
+                        tmp.resolve("out").toString());
+        assertEquals(1, run.exitCode(), run.toString());
+        assertTrue(run.err().startsWith("adapt: "), "an I/O error, one line: " + run);
+        assertTrue(run.err().contains(data.toString()), "naming the folder: " + run);
+        assertFalse(run.err().contains("\tat "), "no stack trace: " + run);
     }
 }
