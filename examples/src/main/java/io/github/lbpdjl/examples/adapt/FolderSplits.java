@@ -111,19 +111,26 @@ final class FolderSplits implements Splits {
         Path train = dir.resolve("train");
         Path test = dir.resolve("test");
         boolean two = Files.isDirectory(train) && Files.isDirectory(test);
-        List<String> classes = list(two ? train : dir);
+        Listing first = list(two ? train : dir);
+        List<String> classes = first.classes();
         List<Long> trainIdx;
         List<Long> testIdx;
         if (two) {
-            List<String> testClasses = list(test);
-            if (!testClasses.equals(classes)) {
+            Listing second = list(test);
+            if (!second.classes().equals(classes)) {
                 throw new IOException(
-                        test + " has the classes " + testClasses + ", " + train + " " + classes);
+                        test
+                                + " has the classes "
+                                + second.classes()
+                                + ", "
+                                + train
+                                + " "
+                                + classes);
             }
-            trainIdx = range(count(train));
-            testIdx = range(count(test));
+            trainIdx = range(first.images());
+            testIdx = range(second.images());
         } else {
-            List<Long> all = range(count(dir));
+            List<Long> all = range(first.images());
             Collections.shuffle(all, new Random(seed));
             int held = (int) Math.round(all.size() * testFraction);
             if (held < 1 || held >= all.size()) {
@@ -150,7 +157,11 @@ final class FolderSplits implements Splits {
                 head(testIdx, testSize));
     }
 
-    private static List<String> list(Path dir) throws IOException {
+    /** A folder's class names and number of images. */
+    private record Listing(List<String> classes, long images) {}
+
+    /** Lists a folder's images once, checking that it has two class folders of images or more. */
+    private static Listing list(Path dir) throws IOException {
         ImageFolder f = ImageFolder.builder().setRepositoryPath(dir).setSampling(1, false).build();
         List<String> classes;
         try {
@@ -169,17 +180,7 @@ final class FolderSplits implements Splits {
                             + " class folders; need at least two class folders of images (JPEG,"
                             + " PNG)");
         }
-        return classes;
-    }
-
-    private static long count(Path dir) throws IOException {
-        ImageFolder f = ImageFolder.builder().setRepositoryPath(dir).setSampling(1, false).build();
-        try {
-            f.prepare();
-        } catch (TranslateException e) {
-            throw new IOException(dir + ": " + e.getMessage(), e);
-        }
-        return f.size();
+        return new Listing(classes, f.size());
     }
 
     private static List<Long> range(long n) {
