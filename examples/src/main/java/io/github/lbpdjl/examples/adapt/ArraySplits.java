@@ -1,10 +1,7 @@
 package io.github.lbpdjl.examples.adapt;
 
 import ai.djl.modality.cv.Image;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.dataset.RandomAccessDataset;
 import io.github.lbpdjl.zoo.Preprocessing;
 import io.github.lbpdjl.zoo.data.Mnist;
@@ -13,8 +10,8 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 /**
- * IDX or CIFAR data in memory ({@link ImageData}), enlarged batch by batch by a whole factor to the
- * model's input ({@link Upsampling}); classes named by their index.
+ * IDX or CIFAR data read from disk as it is used ({@link ImageData}), enlarged batch by batch by a
+ * whole factor to the model's input ({@link Upsampling}); classes named by their index.
  */
 final class ArraySplits implements Splits {
 
@@ -80,20 +77,16 @@ final class ArraySplits implements Splits {
 
     @Override
     public RandomAccessDataset train(NDManager manager, int batch) {
-        return dataset(manager, train, batch, true);
+        return dataset(train, batch, true);
     }
 
     @Override
     public RandomAccessDataset test(NDManager manager, int batch) {
-        return dataset(manager, test, batch, false);
+        return dataset(test, batch, false);
     }
 
-    private ArrayDataset dataset(NDManager m, ImageData d, int batch, boolean shuffle) {
-        NDArray x = m.create(d.images, new Shape(d.count, d.channels, d.size, d.size));
-        NDArray y = m.create(d.labels);
-        return new ArrayDataset.Builder()
-                .setData(x)
-                .optLabels(y)
+    private RandomAccessDataset dataset(ImageData d, int batch, boolean shuffle) {
+        return StreamedImages.builder(d)
                 .optDataBatchifier(new Upsampling(factor))
                 .setSampling(batch, shuffle)
                 .build();

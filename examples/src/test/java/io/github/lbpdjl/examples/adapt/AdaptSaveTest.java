@@ -40,7 +40,7 @@ class AdaptSaveTest {
         assertEquals(0, a.call());
         List<String> csv = Files.readAllLines(a.out.resolve("results.csv"));
         int acc = List.of(csv.get(0).split(",")).indexOf("test_accuracy");
-        ImageData test = ImageData.idx(data, false);
+        ImageData test = ImageData.idx(data, false, tmp.resolve("cache"));
         for (int i = 0; i < a.methods.size(); i++) {
             String method = a.methods.get(i);
             Path dir = a.out.resolve("models").resolve(method);
@@ -70,7 +70,10 @@ class AdaptSaveTest {
         try (ZooModel<NDList, NDList> model = c.loadModel();
                 Predictor<NDList, NDList> p = model.newPredictor();
                 NDManager m = NDManager.newBaseManager("PyTorch")) {
-            NDArray x = m.create(test.images, new Shape(test.count, 1, test.size, test.size));
+            NDArray x =
+                    m.create(
+                            test.images(0, test.count),
+                            new Shape(test.count, 1, test.size, test.size));
             NDArray pred = p.predict(new NDList(x)).singletonOrThrow().argMax(1);
             long correct = 0;
             long[] labels = pred.toLongArray();

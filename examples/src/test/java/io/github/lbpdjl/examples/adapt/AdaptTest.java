@@ -177,7 +177,7 @@ class AdaptTest {
             Path dir = Fetch.idxFolder(url, cache);
             assertTrue(dir.startsWith(cache));
             assertEquals(4, requests[0]);
-            assertEquals(64, ImageData.idx(dir, true).count);
+            assertEquals(64, ImageData.idx(dir, true, cache).count);
             Fetch.idxFolder(url, cache);
             assertEquals(4, requests[0], "downloaded once");
             IOException e =

@@ -35,12 +35,13 @@ class ImageDataTest {
         assertEquals(3, rgb.channels);
         assertEquals(3, rgb.labels[0]);
         assertEquals(9, rgb.labels[1]);
-        assertEquals(1f, rgb.images[0]); // red of image 0: (1 - 0.5) / 0.5
-        assertEquals(-1f, rgb.images[1024]); // green of image 0
-        assertEquals(1f, rgb.images[3072 + 2048]); // blue of image 1
+        assertEquals(1f, rgb.image(0)[0]); // red of image 0: (1 - 0.5) / 0.5
+        assertEquals(-1f, rgb.image(0)[1024]); // green of image 0
+        assertEquals(1f, rgb.image(1)[2048]); // blue of image 1
+        assertEquals(1f, rgb.images(0, 2)[3072 + 2048]);
         ImageData grey = ImageData.cifar(dir, false, false, true);
         assertEquals(1, grey.channels);
-        assertEquals((1f / 3 - 0.5f) / 0.5f, grey.images[0], 1e-6);
+        assertEquals((1f / 3 - 0.5f) / 0.5f, grey.image(0)[0], 1e-6);
     }
 
     @Test

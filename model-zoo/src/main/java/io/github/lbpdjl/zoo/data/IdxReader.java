@@ -39,28 +39,12 @@ public final class IdxReader {
      */
     public static IdxImages readImages(Path file) throws IOException {
         try (DataInputStream in = open(file)) {
-            int magic = readHeaderInt(in, file, "magic");
-            if (magic != IMAGES_MAGIC) {
-                throw new IOException(
-                        String.format(
-                                "%s: not an IDX image file: magic 0x%08x, expected 0x%08x",
-                                file, magic, IMAGES_MAGIC));
-            }
-            int count = readHeaderInt(in, file, "count");
-            int rows = readHeaderInt(in, file, "rows");
-            int cols = readHeaderInt(in, file, "cols");
-            if (count < 0 || rows < 1 || cols < 1) {
-                throw new IOException(
-                        file
-                                + ": bad IDX image header: count="
-                                + count
-                                + ", rows="
-                                + rows
-                                + ", cols="
-                                + cols);
-            }
+            int[] shape = readImageHeader(in, file);
+            int count = shape[0];
+            int rows = shape[1];
+            int cols = shape[2];
             long size = (long) count * rows * cols;
-            if ((long) rows * cols > MAX_BYTES || size > MAX_BYTES) {
+            if (size > MAX_BYTES) {
                 throw new IOException(
                         file + ": IDX image payload of " + size + " bytes is too large");
             }
@@ -68,6 +52,38 @@ public final class IdxReader {
             byte[] pixels = readPayload(in, file, (int) size);
             return new IdxImages(count, rows, cols, pixels);
         }
+    }
+
+    /**
+     * Reads and checks the 16-byte header of an image file: the magic, then count, rows and cols.
+     *
+     * @return {count, rows, cols}
+     */
+    static int[] readImageHeader(DataInputStream in, Path file) throws IOException {
+        int magic = readHeaderInt(in, file, "magic");
+        if (magic != IMAGES_MAGIC) {
+            throw new IOException(
+                    String.format(
+                            "%s: not an IDX image file: magic 0x%08x, expected 0x%08x",
+                            file, magic, IMAGES_MAGIC));
+        }
+        int count = readHeaderInt(in, file, "count");
+        int rows = readHeaderInt(in, file, "rows");
+        int cols = readHeaderInt(in, file, "cols");
+        if (count < 0 || rows < 1 || cols < 1) {
+            throw new IOException(
+                    file
+                            + ": bad IDX image header: count="
+                            + count
+                            + ", rows="
+                            + rows
+                            + ", cols="
+                            + cols);
+        }
+        if ((long) rows * cols > MAX_BYTES) {
+            throw new IOException(file + ": IDX images of " + rows + "x" + cols + " are too large");
+        }
+        return new int[] {count, rows, cols};
     }
 
     /**
@@ -100,7 +116,7 @@ public final class IdxReader {
         }
     }
 
-    private static DataInputStream open(Path file) throws IOException {
+    static DataInputStream open(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException("IDX file not found: " + file);
         }
@@ -121,13 +137,13 @@ public final class IdxReader {
         }
     }
 
-    private static boolean isGzip(Path file) throws IOException {
+    static boolean isGzip(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
             return in.read() == 0x1f && in.read() == 0x8b;
         }
     }
 
-    private static void checkFileSize(Path file, long expected) throws IOException {
+    static void checkFileSize(Path file, long expected) throws IOException {
         if (isGzip(file)) {
             return; // checked while reading the payload
         }

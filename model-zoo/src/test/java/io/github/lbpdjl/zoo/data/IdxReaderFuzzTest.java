@@ -1,5 +1,7 @@
 package io.github.lbpdjl.zoo.data;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
@@ -9,28 +11,39 @@ import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
- * Fuzzes {@link IdxReader} (docs/RELIABILITY.md): any file is read, with as many pixels and labels
- * as its header says, or rejected with an IOException naming the file; nothing else may be thrown
- * (no OutOfMemoryError from a size the header claims). Seeds:
- * src/test/resources/io/github/lbpdjl/zoo/data/IdxReaderFuzzTestInputs/.
+ * Fuzzes {@link IdxReader} and {@link IdxImageFile} (docs/RELIABILITY.md): any file is read, with
+ * as many pixels and labels as its header says, or rejected with an IOException naming the file;
+ * nothing else may be thrown (no OutOfMemoryError from a size the header claims), and the
+ * random-access reader accepts the same files as the whole-file reader, with the same pixels.
+ * Seeds: src/test/resources/io/github/lbpdjl/zoo/data/IdxReaderFuzzTestInputs/.
  */
 class IdxReaderFuzzTest {
 
     private static Path file;
+    private static Path unpacked;
 
     @BeforeAll
     static void createFile() throws IOException {
         file = Files.createTempFile("fuzz", ".idx");
+        unpacked = Files.createTempDirectory("fuzz-unpacked");
     }
 
     @AfterAll
     static void deleteFile() throws IOException {
         Files.deleteIfExists(file);
+        try (Stream<Path> s = Files.list(unpacked)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Files.delete(p);
+            }
+        }
+        Files.delete(unpacked);
     }
 
     /** The file as the fuzzer makes it (plain, or a gzip stream if it starts with the magic). */
@@ -54,10 +67,11 @@ class IdxReaderFuzzTest {
     /**
      * Reads both ways; what is allocated is bounded by the content's real size, not the header's.
      */
-    private static void read(int contentBytes) {
+    private static void read(int contentBytes) throws IOException {
         long before = allocated();
+        IdxImages im = null;
         try {
-            IdxImages im = IdxReader.readImages(file);
+            im = IdxReader.readImages(file);
             assertTrue(im.getCount() >= 0 && im.getRows() > 0 && im.getCols() > 0);
             if (im.getCount() > 0) {
                 im.getPixel(im.getCount() - 1, im.getRows() - 1, im.getCols() - 1);
@@ -65,6 +79,7 @@ class IdxReaderFuzzTest {
         } catch (IOException e) {
             assertNamesFile(e);
         }
+        streamed(im);
         try {
             int[] labels = IdxReader.readLabels(file);
             for (int l : labels) {
@@ -77,6 +92,32 @@ class IdxReaderFuzzTest {
         assertTrue(
                 used < (32 << 20) + 16L * contentBytes,
                 used + " bytes allocated to read " + contentBytes + " bytes of content");
+    }
+
+    /** The random-access reader accepts exactly what the whole-file reader accepts, same pixels. */
+    private static void streamed(IdxImages whole) throws IOException {
+        IdxImageFile f;
+        try {
+            f = IdxImageFile.open(file, unpacked);
+        } catch (IOException e) {
+            assertNamesFile(e);
+            assertTrue(whole == null, "only the whole-file reader accepts it: " + e);
+            return;
+        }
+        assertTrue(whole != null, "only the random-access reader accepts it");
+        assertEquals(whole.getCount(), f.getCount());
+        if (f.getCount() > 0) {
+            int per = f.getRows() * f.getCols();
+            byte[] last = new byte[per];
+            f.read(f.getCount() - 1, last);
+            int from = (f.getCount() - 1) * per;
+            assertArrayEquals(Arrays.copyOfRange(whole.getPixels(), from, from + per), last);
+        }
+        try (Stream<Path> s = Files.list(unpacked)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Files.delete(p);
+            }
+        }
     }
 
     private static long allocated() {
