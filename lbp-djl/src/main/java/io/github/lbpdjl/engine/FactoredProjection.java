@@ -114,6 +114,21 @@ final class FactoredProjection {
             ProjectionArrays arrays,
             long batch,
             SurrogateLbpAdapter engine) {
+        return spread(d, bias, arrays, batch, engine, false);
+    }
+
+    /**
+     * The same; with {@code cropped}, a folded projection spreads as an unfolded one (the zero
+     * padding cropped), the transpose of {@code coefficients(x, arrays, false, engine)} divided by
+     * p^2 on the grid rows.
+     */
+    static NDArray spread(
+            NDArray d,
+            NDArray bias,
+            ProjectionArrays arrays,
+            long batch,
+            SurrogateLbpAdapter engine,
+            boolean cropped) {
         PatchProjection pr = arrays.getProjection();
         long units = d.getShape().get(1);
         int extra = pr.getLayout().getExtraTokens();
@@ -127,7 +142,8 @@ final class FactoredProjection {
             biasView.attach(d.getManager()); // made from a parameter: else the model keeps it
         }
         NDArray spread;
-        if (bias == null || pr.isFolded()) {
+        boolean folded = pr.isFolded() && !cropped;
+        if (bias == null || folded) {
             spread = local(arrays.getSpreadBasis().matMul(perBasis), d); // (p^2, L P C)
         } else {
             NDArray onesRow = biasView.broadcast(1, patchRows / pr.getBases(), units);
@@ -140,10 +156,8 @@ final class FactoredProjection {
         }
         Intermediates.release(perBasis, d);
         NDArray grid =
-                pr.isFolded()
-                        ? foldBack(spread, arrays, batch, engine)
-                        : unpatch(spread, pr, batch);
-        if (bias != null && pr.isFolded()) { // mirrored positions would add the bias again
+                folded ? foldBack(spread, arrays, batch, engine) : unpatch(spread, pr, batch);
+        if (bias != null && folded) { // mirrored positions would add the bias again
             grid = addBias(grid, biasView, engine);
         }
         if (extra == 0) {

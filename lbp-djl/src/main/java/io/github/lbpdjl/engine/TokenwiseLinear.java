@@ -28,4 +28,15 @@ public interface TokenwiseLinear {
      * @return output (..., C_out)
      */
     NDArray applyFrozen(NDArray x, NDArray bias);
+
+    /**
+     * Returns W (C_out, C_in) when the map is exactly {@code x W^T}, so that an engine may
+     * differentiate it with a backward of its own; null (the default) for any other map, which then
+     * runs through autograd.
+     *
+     * @return W, or null
+     */
+    default NDArray getPlainWeight() {
+        return null;
+    }
 }

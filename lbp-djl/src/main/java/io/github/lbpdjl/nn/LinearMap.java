@@ -42,6 +42,11 @@ final class LinearMap extends TokenwiseMap {
     }
 
     @Override
+    public NDArray getPlainWeight() {
+        return weight;
+    }
+
+    @Override
     protected void release() {
         Intermediates.release(frozen);
     }
