@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import io.github.lbpdjl.ndarray.Intermediates;
 import io.github.lbpdjl.wht.PatchProjection;
 
@@ -113,7 +114,8 @@ final class MxLbpBackward {
             NDArray gz = local(p.getSpreadT().transpose(), gy).matMul(gy); // (L, M, C_out)
             gradW = gz.reshape(-1, out).transpose().matMul(qxRows);
             NDArray q = p.isSymmetric() ? p.getGather() : p.getScatter();
-            gradX = local(q.transpose(), gy).matMul(gz.matMul(weight));
+            NDArray gzw = gz.reshape(-1, out).matMul(weight).reshape(batch, -1, in); // 2-D GEMM
+            gradX = local(q.transpose(), gy).matMul(gzw);
         } else {
             NDArray u =
                     FactoredProjection.coefficients(gy, p, p.getProjection().isFolded(), engine);
@@ -122,7 +124,11 @@ final class MxLbpBackward {
         }
         NDList grads = new NDList(gradX, gradW);
         if (hasBias) {
-            grads.add(gy.sum(new int[] {0, 1}));
+            // a product with a row of ones: MXNet's sum over leading axes runs on one thread
+            NDArray rows = gy.reshape(-1, out);
+            NDArray ones =
+                    gy.getManager().ones(new Shape(1, rows.getShape().get(0)), gy.getDataType());
+            grads.add(ones.matMul(rows).reshape(out));
         }
         return grads;
     }

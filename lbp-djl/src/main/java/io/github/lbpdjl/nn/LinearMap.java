@@ -14,7 +14,8 @@ import io.github.lbpdjl.ndarray.Intermediates;
 final class LinearMap extends TokenwiseMap {
 
     private final NDArray weight;
-    private final NDArray frozen;
+    private final NDManager manager;
+    private NDArray frozen; // made on first use: an engine's own backward never needs it
 
     /**
      * Creates the map of one pass.
@@ -27,8 +28,7 @@ final class LinearMap extends TokenwiseMap {
     LinearMap(NDArray x, NDArray bias, NDArray weight, NDManager manager) {
         super(x, bias);
         this.weight = weight;
-        this.frozen = weight.stopGradient();
-        frozen.attach(manager);
+        this.manager = manager;
     }
 
     @Override
@@ -38,6 +38,10 @@ final class LinearMap extends TokenwiseMap {
 
     @Override
     public NDArray applyFrozen(NDArray x, NDArray bias) {
+        if (frozen == null) {
+            frozen = weight.stopGradient();
+            frozen.attach(manager);
+        }
         return Linear.linear(x, frozen, bias).singletonOrThrow();
     }
 
@@ -48,6 +52,8 @@ final class LinearMap extends TokenwiseMap {
 
     @Override
     protected void release() {
-        Intermediates.release(frozen);
+        if (frozen != null) {
+            Intermediates.release(frozen);
+        }
     }
 }
