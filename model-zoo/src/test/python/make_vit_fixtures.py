@@ -86,21 +86,23 @@ import timm.models.deit as deit  # noqa: E402
 
 OUT = 'model-zoo/src/test/resources/io/github/lbpdjl/zoo/vit'
 
-BASE = dict(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, num_classes=5)
+BASE = dict(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, num_classes=5,
+            mlp_ratio=2.0)
+ONE = dict(BASE, depth=1)  # the features that concern the ends of the model need one block
 
 # name -> (model class, timm arguments of the model, image size of the checkpoint or None)
 CONFIGS = {
     'vit_plain': (vt.VisionTransformer, dict(BASE), None),
-    'vit_headless': (vt.VisionTransformer, dict(BASE, num_classes=0), None),
-    'deit_distilled': (deit.VisionTransformerDistilled, dict(BASE), None),
-    'vit_avgpool': (vt.VisionTransformer, dict(BASE, global_pool='avg', patch_size=16,
+    'vit_headless': (vt.VisionTransformer, dict(ONE, num_classes=0), None),
+    'deit_distilled': (deit.VisionTransformerDistilled, dict(ONE), None),
+    'vit_avgpool': (vt.VisionTransformer, dict(ONE, global_pool='avg', patch_size=16,
                                                img_size=64, num_heads=4), None),
     'vit_reg_ls': (vt.VisionTransformer, dict(BASE, reg_tokens=2, no_embed_class=True,
                                               init_values=1e-5), None),
     # a checkpoint made at 48 pixels (6x6 patches) used at 32 (4x4): bicubic, antialiased
-    'vit_pos48to32': (vt.VisionTransformer, dict(BASE), 48),
+    'vit_pos48to32': (vt.VisionTransformer, dict(ONE), 48),
     # a checkpoint made at 32 pixels (4x4 patches) used at 56 (7x7), extra tokens not embedded
-    'vit_reg_pos32to56': (vt.VisionTransformer, dict(BASE, img_size=56, reg_tokens=1,
+    'vit_reg_pos32to56': (vt.VisionTransformer, dict(ONE, img_size=56, reg_tokens=1,
                                                      no_embed_class=True), 32),
 }
 BATCH = 2

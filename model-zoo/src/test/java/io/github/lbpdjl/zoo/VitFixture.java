@@ -83,6 +83,9 @@ final class VitFixture {
                         .optNumClasses(numClasses())
                         .optDistilled("VisionTransformerDistilled".equals(timmClass));
         JsonElement e;
+        if ((e = config.get("mlp_ratio")) != null) {
+            b.optMlpRatio(e.getAsDouble());
+        }
         if ((e = config.get("global_pool")) != null) {
             b.optGlobalPool(e.getAsString());
         }
