@@ -57,6 +57,14 @@ public class VitModelLoader extends TimmModelLoader {
         return builder.build();
     }
 
+    /**
+     * The configuration from the artifact, the checkpoint and the arguments ({@link VitConfigs}).
+     */
+    @Override
+    Block newBlock(Map<String, Object> arguments, HubCheckpoint checkpoint) {
+        return VitConfigs.builder(variant, checkpoint, arguments).build();
+    }
+
     /** {@inheritDoc} */
     @Override
     protected void initialize(Block block, NDManager manager) {

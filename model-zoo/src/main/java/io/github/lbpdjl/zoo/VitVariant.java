@@ -149,6 +149,34 @@ public enum VitVariant {
     }
 
     /**
+     * @return the embedding dimension
+     */
+    public int getEmbedDim() {
+        return embedDim;
+    }
+
+    /**
+     * @return the number of blocks
+     */
+    public int getDepth() {
+        return depth;
+    }
+
+    /**
+     * @return the number of attention heads
+     */
+    public int getNumHeads() {
+        return numHeads;
+    }
+
+    /**
+     * @return the MLP ratio
+     */
+    public double getMlpRatio() {
+        return mlpRatio;
+    }
+
+    /**
      * Builds the variant with its default classes and channels.
      *
      * @return the model
