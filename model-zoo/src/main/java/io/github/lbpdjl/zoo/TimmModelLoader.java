@@ -51,7 +51,10 @@ import org.slf4j.LoggerFactory;
  *       #DEFAULT_SEED}); note that it sets the engine's global seed;
  *   <li>{@value #ARG_WEIGHTS}: a local file, either {@code *.safetensors} with the names the family
  *       reads (timm's, for the ViTs also Hugging Face's) or a DJL {@code <name>-<NNNN>.params} file
- *       saved from this block;
+ *       saved from this block; or a checkpoint folder as the Hugging Face Hub holds it: {@code
+ *       model.safetensors} (or one weights file) beside a {@code config.json} in timm's hub format
+ *       or, for the ViTs, transformers': the preprocessing and class names are then the folder's,
+ *       and a ViT's architecture too ({@link VitModelLoader});
  *   <li>{@value #ARG_PRETRAINED}: the name of a data set whose weights the zoo ships, the same as
  *       {@code optFilter("dataset", name)}.
  * </ul>

@@ -25,13 +25,19 @@ import org.slf4j.LoggerFactory;
  * mapped, the separate query, key and value concatenated into {@code qkv}, and {@code pooler.*}
  * ignored. The naming is detected from the keys. Note that Hugging Face ViT configs usually use
  * LayerNorm epsilon 1e-12 where timm uses 1e-6; build the model with {@code optLayerNormEps} if the
- * difference matters. Position embeddings are not interpolated: a checkpoint for another image size
- * is refused with both shapes named.
+ * difference matters (the zoo's loader reads it from a folder's {@code config.json}). Position
+ * embeddings of a checkpoint for another (square) grid are resampled as timm does ({@code
+ * resample_abs_pos_embed}: prefix tokens kept, bicubic with antialiasing). Tensors of timm features
+ * the model lacks ({@code dist_token}, {@code reg_token}, layer scale, {@code fc_norm}) or that the
+ * zoo does not build ({@code norm_pre}, {@code attn_pool}, qk-norm, ...) are refused, naming the
+ * tensor and the feature.
  *
  * <p>Every tensor is matched by name and its shape validated before anything is written into the
  * model; missing and extra tensors are errors. A head whose number of classes differs from the
- * model's is not loaded: the model keeps its freshly initialised head and a log line says so. F32,
- * F16, BF16 and F64 tensors are accepted and converted to float32.
+ * model's, or a checkpoint without a head (headless: timm's {@code num_classes=0}, transformers'
+ * {@code ViTModel}), leaves the model's freshly initialised head and a log line says so; a model of
+ * 0 classes ignores the checkpoint's head. F32, F16, BF16 and F64 tensors are accepted and
+ * converted to float32.
  */
 public final class VitWeights {
 
