@@ -145,7 +145,7 @@ final class CheckpointImport {
         }
         if (!extra.isEmpty()) {
             throw new IllegalArgumentException(
-                    src + ": unexpected tensor(s) for " + model + ": " + extra);
+                    src + ": unexpected tensor(s) for " + model + ": " + some(extra));
         }
         List<String> missing = new ArrayList<>();
         List<String> missingHeads = new ArrayList<>();
@@ -156,7 +156,7 @@ final class CheckpointImport {
         }
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException(
-                    src + ": missing tensor(s) for " + model + ": " + missing);
+                    src + ": missing tensor(s) for " + model + ": " + some(missing));
         }
 
         // validate every shape and type before writing anything
@@ -264,6 +264,19 @@ final class CheckpointImport {
         List<String> fresh = new ArrayList<>(reinit);
         fresh.addAll(missingHeads);
         return new ImportResult(loaded, fresh, ignored, new ArrayList<>(resample.keySet()));
+    }
+
+    /** A list for a one-line message: all of it, or its first ten and how many in all. */
+    private static String some(List<String> names) {
+        if (names.size() <= 12) {
+            return names.toString();
+        }
+        return names.subList(0, 10)
+                + " and "
+                + (names.size() - 10)
+                + " more ("
+                + names.size()
+                + " in all)";
     }
 
     /**

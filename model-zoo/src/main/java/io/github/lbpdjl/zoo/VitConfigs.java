@@ -115,6 +115,8 @@ final class VitConfigs {
         Map<String, long[]> shapes = checkpoint == null ? null : timmShapes(checkpoint);
         if (shapes != null) {
             fromTensors(variant, shapes, configClasses, args, b, checkpoint);
+        } else if (configClasses != null) {
+            b.optNumClasses(configClasses); // a .params file: the config says what it holds
         }
         fromArguments(args, b);
         return b;

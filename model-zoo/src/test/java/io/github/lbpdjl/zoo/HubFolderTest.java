@@ -139,6 +139,35 @@ class HubFolderTest {
         }
     }
 
+    /**
+     * A folder of DJL parameters (as a model saved here) with timm's config: its sizes, classes.
+     */
+    @Test
+    void paramsFolderTakesItsConfig() throws Exception {
+        VitFixture f = new VitFixture("deit_distilled");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        writeWeights(f, src.resolve("model.safetensors"), DType.F32, false);
+        Path dir = Files.createDirectories(tmp.resolve("params"));
+        List<String> labels = labels(f.numClasses());
+        Files.writeString(src.resolve("config.json"), timmConfig(f, labels));
+        Files.writeString(dir.resolve("config.json"), timmConfig(f, labels));
+        try (ZooModel<?, ?> m =
+                ZooTestSupport.load(
+                        "vit_tiny_patch16_224", "MXNet", Map.of("weights", src.toString()))) {
+            m.save(dir, "deit"); // deit-0000.params
+        }
+        try (ZooModel<Image, Classifications> m =
+                ImageClassificationTest.classifier(
+                        "vit_tiny_patch16_224", "PyTorch", Map.of("weights", dir.toString()))) {
+            VisionTransformer vit = (VisionTransformer) m.getBlock();
+            assertEquals(f.numClasses(), vit.getNumClasses());
+            assertTrue(vit.isDistilled());
+            double err = VitFixture.rel(f.evalOutput(vit, m.getNDManager()), f.get("logits"));
+            assertTrue(err <= VitTimmTest.TOL, "logits error " + err);
+            checkImages(m, f.imageSize(), CROP, Image.Interpolation.BICUBIC, MEAN, STD, labels);
+        }
+    }
+
     @Test
     void headlessFolderGivesFeaturesOrANewHead() throws Exception {
         VitFixture f = new VitFixture("vit_headless");
