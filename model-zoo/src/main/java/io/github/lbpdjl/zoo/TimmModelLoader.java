@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * <p>Criteria arguments ({@code optArgument}, or the same keys as {@code optOption} strings):
  *
  * <ul>
- *   <li>{@value #ARG_NUM_CLASSES}: classes of the classifier (default: the artifact's);
+ *   <li>{@value #ARG_NUM_CLASSES}: classes of the classifier (default: the artifact's; for a ViT
+ *       the checkpoint's head, see {@link VitModelLoader});
  *   <li>{@value #ARG_IN_CHANNELS}: input channels (default: the artifact's);
  *   <li>{@value #ARG_SEED}: the engine random seed used for the initialisation (default {@value
  *       #DEFAULT_SEED}); note that it sets the engine's global seed;

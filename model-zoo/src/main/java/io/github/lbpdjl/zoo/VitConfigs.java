@@ -67,6 +67,29 @@ final class VitConfigs {
                     "large", new int[] {1024, 24, 16},
                     "huge", new int[] {1280, 32, 16});
 
+    /**
+     * Name parts of timm ViTs whose computation differs in ways their tensors do not show (a tanh
+     * GELU, quick GELU, rotary embeddings, parallel blocks, ...).
+     */
+    private static final Set<String> UNSUPPORTED_NAMES =
+            Set.of(
+                    "siglip",
+                    "siglip2",
+                    "clip",
+                    "quickgelu",
+                    "rope",
+                    "xp",
+                    "parallel",
+                    "so400m",
+                    "so150m",
+                    "naflex",
+                    "aimv2",
+                    "pe",
+                    "relpos",
+                    "srelpos",
+                    "sam",
+                    "dinov2");
+
     private static final Set<String> MODEL_ARGS =
             Set.of(
                     "img_size",
@@ -159,6 +182,18 @@ final class VitConfigs {
                 copy(known, b);
             } else {
                 Matcher m = TIMM_NAME.matcher(arch);
+                for (String token : base.split("_")) {
+                    if (UNSUPPORTED_NAMES.contains(token)) {
+                        throw new IllegalArgumentException(
+                                HubCheckpoint.CONFIG
+                                        + ": architecture '"
+                                        + arch
+                                        + "': '"
+                                        + token
+                                        + "' models (their activation, norms or attention) are"
+                                        + " not built by the zoo's ViT");
+                    }
+                }
                 if (!m.matches()) {
                     throw new IllegalArgumentException(
                             HubCheckpoint.CONFIG
@@ -343,6 +378,14 @@ final class VitConfigs {
         if (!args.containsKey(TimmModelLoader.ARG_NUM_CLASSES)) {
             if (head != null && head.length == 2) {
                 b.optNumClasses((int) head[0]);
+                if (head[0] != variant.getDefaultNumClasses() && configClasses == null) {
+                    logger.info(
+                            "{}: {} classes, as the checkpoint's head ({} has {} by default)",
+                            checkpoint.getWeights(),
+                            head[0],
+                            variant.getName(),
+                            variant.getDefaultNumClasses());
+                }
             } else {
                 logger.warn(
                         "{}: the checkpoint has no classifier (headless; config num_classes {});"

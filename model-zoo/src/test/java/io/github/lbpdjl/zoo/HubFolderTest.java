@@ -227,7 +227,7 @@ class HubFolderTest {
                                         .close());
         assertTrue(e.getMessage().contains("numClasses=-1"), e.getMessage());
         JsonObject c = new JsonObject();
-        c.addProperty("architecture", "vit_base_patch16_siglip_224");
+        c.addProperty("architecture", "vit_base_patch16_qknorm_224");
         JsonObject a = new JsonObject();
         a.addProperty("qk_norm", true);
         c.add("model_args", a);
@@ -242,6 +242,19 @@ class HubFolderTest {
                                                 Map.of("weights", dir.toString()))
                                         .close());
         assertTrue(e.getMessage().contains("model_args.qk_norm"), e.getMessage());
+        Files.writeString(
+                dir.resolve("config.json"),
+                "{\"architecture\": \"vit_base_patch16_siglip_gap_224\"}");
+        e =
+                assertThrows(
+                        MalformedModelException.class,
+                        () ->
+                                ZooTestSupport.load(
+                                                "vit_tiny_patch16_224",
+                                                "MXNet",
+                                                Map.of("weights", dir.toString()))
+                                        .close());
+        assertTrue(e.getMessage().contains("'siglip' models"), e.getMessage());
         Files.writeString(dir.resolve("config.json"), "{\"architecture\": \"swin_tiny_patch4\"}");
         e =
                 assertThrows(
