@@ -99,6 +99,11 @@ CONFIGS = {
                                                img_size=64, num_heads=4), None),
     'vit_reg_ls': (vt.VisionTransformer, dict(BASE, reg_tokens=2, no_embed_class=True,
                                               init_values=1e-5), None),
+    # timm's *_reg*_gap_* layout: no class token, registers, patches-only position embeddings,
+    # the final norm before the average pooling (fc_norm=False)
+    'vit_gap': (vt.VisionTransformer, dict(ONE, class_token=False, reg_tokens=1,
+                                           no_embed_class=True, global_pool='avg',
+                                           fc_norm=False), None),
     # a checkpoint made at 48 pixels (6x6 patches) used at 32 (4x4): bicubic, antialiased
     'vit_pos48to32': (vt.VisionTransformer, dict(ONE), 48),
     # a checkpoint made at 32 pixels (4x4 patches) used at 56 (7x7), extra tokens not embedded

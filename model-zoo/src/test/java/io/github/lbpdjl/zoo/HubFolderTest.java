@@ -65,6 +65,7 @@ class HubFolderTest {
         "MXNet, deit_distilled, F32",
         "PyTorch, vit_reg_ls, F16",
         "PyTorch, vit_avgpool, F32",
+        "MXNet, vit_gap, F32",
         "MXNet, vit_pos48to32, F32"
     })
     void timmHubFolderClassifiesPngAndJpeg(String engine, String fixture, String dtype)

@@ -89,6 +89,12 @@ final class VitFixture {
         if ((e = config.get("global_pool")) != null) {
             b.optGlobalPool(e.getAsString());
         }
+        if ((e = config.get("class_token")) != null) {
+            b.optClassToken(e.getAsBoolean());
+        }
+        if ((e = config.get("fc_norm")) != null) {
+            b.optFcNorm(e.getAsBoolean());
+        }
         if ((e = config.get("reg_tokens")) != null) {
             b.optRegTokens(e.getAsInt());
         }

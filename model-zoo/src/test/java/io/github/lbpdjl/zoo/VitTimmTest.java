@@ -26,8 +26,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The zoo's ViT equals timm's: eval outputs and parameter gradients of fixtures written by timm's
  * own code ({@link VitFixture}, {@code make_vit_fixtures.py}), on both engines, for every feature
  * the loader reads: plain, headless, DeiT distilled, avg pooling with fc_norm, register tokens with
- * no_embed_class and layer scale, and checkpoints at another image size whose position embeddings
- * are resampled on load; and a model with a tanh GELU or LayerNorm epsilon 1e-5 would fail.
+ * no_embed_class and layer scale, no class token with the norm before average pooling, and
+ * checkpoints at another image size whose position embeddings are resampled on load; and a model
+ * with a tanh GELU or LayerNorm epsilon 1e-5 would fail.
  */
 class VitTimmTest {
 
@@ -46,6 +47,8 @@ class VitTimmTest {
         "MXNet, vit_avgpool",
         "PyTorch, vit_reg_ls",
         "MXNet, vit_reg_ls",
+        "PyTorch, vit_gap",
+        "MXNet, vit_gap",
         "PyTorch, vit_pos48to32",
         "MXNet, vit_pos48to32",
         "PyTorch, vit_reg_pos32to56",
@@ -122,6 +125,7 @@ class VitTimmTest {
         "PyTorch, deit_distilled",
         "MXNet, vit_avgpool",
         "PyTorch, vit_reg_ls",
+        "MXNet, vit_gap",
         "MXNet, vit_pos48to32"
     })
     void aTanhGeluOrLayerNormEpsilon1e5WouldFail(String engine, String fixture) throws Exception {

@@ -209,25 +209,27 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
         temps.add(tokens);
         NDArray encoded = forwardChild(1, parameterStore, tokens, training, params);
         temps.add(encoded);
+        // timm: norm before pooling, or fc_norm after it; pooling by the class token or the mean
+        NDArray feats =
+                fcNorm ? encoded : forwardChild(2, parameterStore, encoded, training, params);
+        temps.add(feats);
         NDArray pooled;
-        NDArray distPooled = null;
         if (avgPool) {
-            NDArray grid = encoded.get(":, " + getNumPrefixTokens() + ":, :");
-            NDArray mean = grid.mean(new int[] {1});
+            NDArray grid = feats.get(":, " + getNumPrefixTokens() + ":, :");
             temps.add(grid);
-            temps.add(mean);
-            pooled = forwardChild(2, parameterStore, mean, training, params);
-            temps.add(pooled);
+            pooled = grid.mean(new int[] {1});
         } else {
-            NDArray normed = forwardChild(2, parameterStore, encoded, training, params);
-            temps.add(normed);
-            pooled = normed.get(":, 0, :");
-            temps.add(pooled);
-            if (distilled) {
-                distPooled = normed.get(":, 1, :");
-                temps.add(distPooled);
-            }
+            pooled = feats.get(":, 0, :");
         }
+        NDArray distPooled = distilled ? feats.get(":, 1, :") : null;
+        if (distilled) {
+            temps.add(distPooled);
+        }
+        if (fcNorm) {
+            temps.add(pooled);
+            pooled = forwardChild(2, parameterStore, pooled, training, params);
+        }
+        temps.add(pooled);
         NDArray out = pooled;
         if (numClasses > 0) {
             out = forwardChild(3, parameterStore, pooled, training, params);

@@ -289,10 +289,10 @@ public final class VisionTransformerBuilder {
             throw new IllegalArgumentException(
                     "global pool (optGlobalPool) 'token' needs the class token (optClassToken)");
         }
-        if (distilled && (!classToken || !"token".equals(globalPool))) {
+        if (distilled && (!classToken || !"token".equals(globalPool) || useFcNorm())) {
             throw new IllegalArgumentException(
-                    "a distilled DeiT (optDistilled) needs the class token and global pool"
-                            + " 'token', got class token "
+                    "a distilled DeiT (optDistilled) needs the class token, global pool 'token'"
+                            + " and no fc_norm, got class token "
                             + classToken
                             + ", global pool '"
                             + globalPool
