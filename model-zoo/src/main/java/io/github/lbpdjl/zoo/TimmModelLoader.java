@@ -344,6 +344,22 @@ public abstract class TimmModelLoader implements ModelLoader {
     }
 
     /**
+     * The images a checkpoint takes, as the {@code Image -> Classifications} path prepares them: a
+     * checkpoint folder's {@code config.json} (timm's {@code pretrained_cfg}, or transformers'
+     * sizes and {@code preprocessor_config.json}) over this artifact's {@link #getPreprocessing()};
+     * for a weights file, the artifact's. A program that prepares its own data (training on a
+     * folder's checkpoint) should use this.
+     *
+     * @param weights the value of the {@value #ARG_WEIGHTS} argument: a file or checkpoint folder
+     * @return the preprocessing
+     * @throws IOException if the weights cannot be read
+     * @throws IllegalArgumentException if the folder or its config is malformed
+     */
+    public Preprocessing getPreprocessing(Path weights) throws IOException {
+        return preprocessing(HubCheckpoint.resolve(weights));
+    }
+
+    /**
      * The preprocessing of the images: the artifact's, overridden by a checkpoint folder's {@code
      * config.json}.
      */

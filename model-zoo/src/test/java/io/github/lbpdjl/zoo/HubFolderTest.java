@@ -7,6 +7,7 @@ import static io.github.lbpdjl.zoo.ImageClassificationTest.manual;
 import static io.github.lbpdjl.zoo.ImageClassificationTest.pixels;
 import static io.github.lbpdjl.zoo.ImageClassificationTest.randomRgb;
 import static io.github.lbpdjl.zoo.ImageClassificationTest.window;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,6 +17,7 @@ import ai.djl.inference.Predictor;
 import ai.djl.modality.Classifications;
 import ai.djl.modality.cv.Image;
 import ai.djl.modality.cv.ImageFactory;
+import ai.djl.repository.zoo.ModelZoo;
 import ai.djl.repository.zoo.ZooModel;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -75,6 +77,15 @@ class HubFolderTest {
         writeWeights(f, dir.resolve("model.safetensors"), DType.fromName(dtype), false);
         List<String> labels = labels(f.numClasses());
         Files.writeString(dir.resolve("config.json"), timmConfig(f, labels));
+        TimmModelLoader loader =
+                (TimmModelLoader)
+                        ModelZoo.getModelZoo(VitModelZoo.GROUP_ID)
+                                .getModelLoader("vit_base_patch16_224");
+        Preprocessing pre = loader.getPreprocessing(dir);
+        assertEquals(f.checkpointImageSize, pre.getImageSize());
+        assertEquals(CROP, pre.getCropPct(), 0);
+        assertArrayEquals(MEAN, pre.getMean());
+        assertArrayEquals(STD, pre.getStd());
         Map<String, Object> args = new LinkedHashMap<>();
         args.put("weights", dir.toString());
         if (f.checkpointImageSize != f.imageSize()) {
