@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +62,20 @@ final class CheckpointImport {
          */
         default String partNames() {
             return "all parts";
+        }
+
+        /**
+         * Resamples a tensor whose shape differs from the parameter's (a ViT's position embeddings
+         * for another image size).
+         *
+         * @param name the model's parameter name
+         * @param got the checkpoint tensor's shape
+         * @param want the parameter's shape
+         * @return a function from the checkpoint's values to the parameter's, or null if this
+         *     tensor is not resampled
+         */
+        default UnaryOperator<float[]> resampler(String name, long[] got, Shape want) {
+            return null;
         }
     }
 
@@ -130,24 +145,29 @@ final class CheckpointImport {
         }
         if (!extra.isEmpty()) {
             throw new IllegalArgumentException(
-                    src + ": unexpected tensor(s) for " + model + ": " + extra);
+                    src + ": unexpected tensor(s) for " + model + ": " + some(extra));
         }
         List<String> missing = new ArrayList<>();
+        List<String> missingHeads = new ArrayList<>();
         for (String name : params.keySet()) {
             if (!sources.containsKey(name)) {
-                missing.add(name);
+                (isHead.test(name) ? missingHeads : missing).add(name);
             }
         }
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException(
-                    src + ": missing tensor(s) for " + model + ": " + missing);
+                    src + ": missing tensor(s) for " + model + ": " + some(missing));
         }
 
         // validate every shape and type before writing anything
         List<String> reinit = new ArrayList<>();
         List<String> heads = new ArrayList<>();
+        Map<String, UnaryOperator<float[]>> resample = new LinkedHashMap<>();
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
             String name = e.getKey();
+            if (missingHeads.contains(name)) {
+                continue;
+            }
             Shape want = e.getValue().getArray().getShape();
             List<String> keys = sources.get(name);
             long[] got = shape(file, name, keys);
@@ -155,6 +175,11 @@ final class CheckpointImport {
                 heads.add(name);
             }
             if (!Arrays.equals(got, want.getShape())) {
+                UnaryOperator<float[]> r = names.resampler(name, got, want);
+                if (r != null) {
+                    resample.put(name, r);
+                    continue;
+                }
                 if (isHead.test(name) && got.length == want.dimension() && got.length >= 1) {
                     reinit.add(name);
                     continue;
@@ -196,12 +221,18 @@ final class CheckpointImport {
                     params.get(heads.get(0)).getArray().getShape().get(0),
                     heads);
         }
+        if (!missingHeads.isEmpty()) {
+            logger.info(
+                    "{}: the checkpoint has no {} (headless): freshly initialised",
+                    src,
+                    missingHeads);
+        }
         if (!ignored.isEmpty()) {
             logger.debug("{}: ignored for {}: {}", src, model, ignored);
         }
         int loaded = 0;
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            if (reinit.contains(e.getKey())) {
+            if (reinit.contains(e.getKey()) || missingHeads.contains(e.getKey())) {
                 continue;
             }
             List<String> keys = sources.get(e.getKey());
@@ -223,10 +254,29 @@ final class CheckpointImport {
                     pos += p.length;
                 }
             }
+            UnaryOperator<float[]> r = resample.get(e.getKey());
+            if (r != null) {
+                values = r.apply(values);
+            }
             assign(e.getValue().getArray(), values);
             loaded++;
         }
-        return new ImportResult(loaded, reinit, ignored);
+        List<String> fresh = new ArrayList<>(reinit);
+        fresh.addAll(missingHeads);
+        return new ImportResult(loaded, fresh, ignored, new ArrayList<>(resample.keySet()));
+    }
+
+    /** A list for a one-line message: all of it, or its first ten and how many in all. */
+    private static String some(List<String> names) {
+        if (names.size() <= 12) {
+            return names.toString();
+        }
+        return names.subList(0, 10)
+                + " and "
+                + (names.size() - 10)
+                + " more ("
+                + names.size()
+                + " in all)";
     }
 
     /**

@@ -58,7 +58,13 @@ final class ClassificationTranslatorFactory extends BaseImageTranslatorFactory<C
             throw new IllegalArgumentException(
                     model.getName() + " has no classifier: no Image -> Classifications");
         }
-        Preprocessing p = withArguments(defaults, arguments).withChannels(channels);
+        Preprocessing given = withArguments(defaults, arguments).withChannels(channels);
+        long side = block.getInputShape(1).get(2);
+        // a model built for another size (imageSize): crop to it, resize in proportion
+        Preprocessing p =
+                side != given.getImageSize() && side == block.getInputShape(1).get(3)
+                        ? given.toBuilder().setImageSize((int) side).build()
+                        : given;
         List<String> classes = classes(arguments, block.getNumClasses(), model.getName());
         return ImageClassificationTranslator.builder()
                 .optFlag(channels == 1 ? Image.Flag.GRAYSCALE : Image.Flag.COLOR)
@@ -114,6 +120,15 @@ final class ClassificationTranslatorFactory extends BaseImageTranslatorFactory<C
      * against the head; else "0" to "n - 1".
      */
     static List<String> classes(Map<String, ?> arguments, int numClasses, String model) {
+        Object given = arguments.get(TimmModelLoader.ARG_SYNSET);
+        if (given instanceof List) {
+            // the class names of a checkpoint folder's config, already checked against the head
+            List<String> names = new ArrayList<>();
+            for (Object o : (List<?>) given) {
+                names.add(String.valueOf(o));
+            }
+            return names;
+        }
         String synset = string(arguments, TimmModelLoader.ARG_SYNSET);
         String file = string(arguments, TimmModelLoader.ARG_SYNSET_FILE);
         String weights = string(arguments, TimmModelLoader.ARG_WEIGHTS);

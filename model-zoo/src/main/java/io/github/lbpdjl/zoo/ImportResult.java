@@ -9,11 +9,26 @@ public class ImportResult {
     private final int loaded;
     private final List<String> reinitialised;
     private final List<String> ignored;
+    private final List<String> resampled;
 
     ImportResult(int loaded, List<String> reinitialised, List<String> ignored) {
+        this(loaded, reinitialised, ignored, List.of());
+    }
+
+    ImportResult(
+            int loaded, List<String> reinitialised, List<String> ignored, List<String> resampled) {
         this.loaded = loaded;
         this.reinitialised = Collections.unmodifiableList(reinitialised);
         this.ignored = Collections.unmodifiableList(ignored);
+        this.resampled = Collections.unmodifiableList(resampled);
+    }
+
+    /**
+     * @return the model parameters loaded after resampling (a ViT's {@code pos_embed} for another
+     *     image size)
+     */
+    public List<String> getResampled() {
+        return resampled;
     }
 
     /**

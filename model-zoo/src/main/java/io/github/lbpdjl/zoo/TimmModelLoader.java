@@ -22,16 +22,19 @@ import ai.djl.translate.TranslatorFactory;
 import ai.djl.util.Progress;
 import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.safetensors.SafetensorsFile;
+import io.github.lbpdjl.zoo.vit.TimmModel;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What every loader of this zoo shares: one artifact of a model family, built in Java through DJL's
@@ -42,13 +45,17 @@ import java.util.regex.Pattern;
  * <p>Criteria arguments ({@code optArgument}, or the same keys as {@code optOption} strings):
  *
  * <ul>
- *   <li>{@value #ARG_NUM_CLASSES}: classes of the classifier (default: the artifact's);
+ *   <li>{@value #ARG_NUM_CLASSES}: classes of the classifier (default: the artifact's; for a ViT
+ *       the checkpoint's head, see {@link VitModelLoader});
  *   <li>{@value #ARG_IN_CHANNELS}: input channels (default: the artifact's);
  *   <li>{@value #ARG_SEED}: the engine random seed used for the initialisation (default {@value
  *       #DEFAULT_SEED}); note that it sets the engine's global seed;
  *   <li>{@value #ARG_WEIGHTS}: a local file, either {@code *.safetensors} with the names the family
  *       reads (timm's, for the ViTs also Hugging Face's) or a DJL {@code <name>-<NNNN>.params} file
- *       saved from this block;
+ *       saved from this block; or a checkpoint folder as the Hugging Face Hub holds it: {@code
+ *       model.safetensors} (or one weights file) beside a {@code config.json} in timm's hub format
+ *       or, for the ViTs, transformers': the preprocessing and class names are then the folder's,
+ *       and a ViT's architecture too ({@link VitModelLoader});
  *   <li>{@value #ARG_PRETRAINED}: the name of a data set whose weights the zoo ships, the same as
  *       {@code optFilter("dataset", name)}.
  * </ul>
@@ -117,6 +124,8 @@ public abstract class TimmModelLoader implements ModelLoader {
 
     /** Classpath folder of the shipped weights. */
     public static final String WEIGHTS_RESOURCE_DIR = "io/github/lbpdjl/zoo/weights/";
+
+    private static final Logger logger = LoggerFactory.getLogger(TimmModelLoader.class);
 
     private static final Pattern PARAMS_FILE = Pattern.compile("(.+)-(\\d{4})\\.params");
 
@@ -239,18 +248,30 @@ public abstract class TimmModelLoader implements ModelLoader {
         }
         String weights = argument(args, ARG_WEIGHTS);
         if (weights != null && resource != null) {
-            throw new IllegalArgumentException(
+            throw new MalformedModelException(
                     "give either weights=" + weights + " or a data set, not both");
+        }
+        HubCheckpoint checkpoint;
+        try {
+            checkpoint = weights == null ? null : HubCheckpoint.resolve(Paths.get(weights));
+        } catch (IllegalArgumentException e) {
+            throw new MalformedModelException(e.getMessage(), e);
         }
 
         Class<I> in = criteria.getInputClass();
         Class<O> out = criteria.getOutputClass();
         TranslatorFactory factory = criteria.getTranslatorFactory();
         if (factory == null) {
+            Preprocessing pre;
+            try {
+                pre = preprocessing(checkpoint);
+            } catch (IllegalArgumentException e) {
+                throw new MalformedModelException(e.getMessage(), e);
+            }
             factory =
                     in == NDList.class && out == NDList.class
                             ? new DefaultTranslatorFactory()
-                            : new ClassificationTranslatorFactory(getPreprocessing());
+                            : new ClassificationTranslatorFactory(pre);
         }
         if (!factory.isSupported(in, out)) {
             throw new ModelNotFoundException(
@@ -270,8 +291,15 @@ public abstract class TimmModelLoader implements ModelLoader {
             throw new ModelNotFoundException("engine " + engineName + " is not available");
         }
 
-        Integer seed = intArgument(args, ARG_SEED);
-        Block block = newBlock(args);
+        Block block;
+        Integer seed;
+        try {
+            seed = intArgument(args, ARG_SEED);
+            block = newBlock(args, checkpoint);
+        } catch (IllegalArgumentException e) {
+            throw new MalformedModelException(
+                    artifactId + " (arguments " + args + "): " + e.getMessage(), e);
+        }
         Model model = Model.newInstance(artifactId, criteria.getDevice(), engineName);
         boolean ok = false;
         try {
@@ -279,14 +307,17 @@ public abstract class TimmModelLoader implements ModelLoader {
             Engine.getEngine(engineName).setRandomSeed(seed == null ? DEFAULT_SEED : seed);
             initialize(block, model.getNDManager());
             model.setProperty("artifactId", artifactId);
+            Map<String, Object> translatorArgs = new HashMap<>(args);
             if (resource != null) {
                 loadShipped(block, resource);
                 model.setProperty("dataset", dataset);
-            } else if (weights != null) {
-                loadFile(model, block, Paths.get(weights));
+            } else if (checkpoint != null) {
+                loadFile(model, block, checkpoint.getWeights());
                 model.setProperty("weights", weights);
+                translatorArgs.put(ARG_WEIGHTS, checkpoint.getWeights().toString());
+                addLabelNames(translatorArgs, checkpoint, block);
             }
-            Translator<I, O> translator = factory.newInstance(in, out, model, new HashMap<>(args));
+            Translator<I, O> translator = factory.newInstance(in, out, model, translatorArgs);
             ok = true;
             return new ZooModel<>(model, translator);
         } catch (IllegalArgumentException e) {
@@ -297,6 +328,66 @@ public abstract class TimmModelLoader implements ModelLoader {
             if (!ok) {
                 model.close();
             }
+        }
+    }
+
+    /**
+     * Builds the family's block for the Criteria's arguments and the checkpoint it will load: a
+     * family may take its configuration from the checkpoint's {@code config.json} and tensors.
+     *
+     * @param arguments the Criteria's options and arguments
+     * @param checkpoint the weights file or folder, or null
+     * @return the block, not initialised
+     */
+    Block newBlock(Map<String, Object> arguments, HubCheckpoint checkpoint) {
+        return newBlock(arguments);
+    }
+
+    /**
+     * The images a checkpoint takes, as the {@code Image -> Classifications} path prepares them: a
+     * checkpoint folder's {@code config.json} (timm's {@code pretrained_cfg}, or transformers'
+     * sizes and {@code preprocessor_config.json}) over this artifact's {@link #getPreprocessing()};
+     * for a weights file, the artifact's. A program that prepares its own data (training on a
+     * folder's checkpoint) should use this.
+     *
+     * @param weights the value of the {@value #ARG_WEIGHTS} argument: a file or checkpoint folder
+     * @return the preprocessing
+     * @throws IOException if the weights cannot be read
+     * @throws IllegalArgumentException if the folder or its config is malformed
+     */
+    public Preprocessing getPreprocessing(Path weights) throws IOException {
+        return preprocessing(HubCheckpoint.resolve(weights));
+    }
+
+    /**
+     * The preprocessing of the images: the artifact's, overridden by a checkpoint folder's {@code
+     * config.json}.
+     */
+    Preprocessing preprocessing(HubCheckpoint checkpoint) {
+        return checkpoint == null
+                ? getPreprocessing()
+                : checkpoint.preprocessing(getPreprocessing());
+    }
+
+    /** The class names of a checkpoint folder's config, when the user gave none and they fit. */
+    private static void addLabelNames(
+            Map<String, Object> translatorArgs, HubCheckpoint checkpoint, Block block) {
+        if (translatorArgs.containsKey(ARG_SYNSET) || translatorArgs.containsKey(ARG_SYNSET_FILE)) {
+            return;
+        }
+        List<String> names = checkpoint.labelNames();
+        if (names == null || !(block instanceof TimmModel)) {
+            return;
+        }
+        int classes = ((TimmModel) block).getNumClasses();
+        if (names.size() == classes) {
+            translatorArgs.put(ARG_SYNSET, names);
+        } else {
+            logger.info(
+                    "{}: {} label names for a head of {} classes: not used",
+                    checkpoint.getWeights(),
+                    names.size(),
+                    classes);
         }
     }
 
@@ -344,9 +435,6 @@ public abstract class TimmModelLoader implements ModelLoader {
 
     private void loadFile(Model model, Block block, Path file)
             throws IOException, MalformedModelException {
-        if (!Files.isRegularFile(file)) {
-            throw new IOException("weights file not found: " + file.toAbsolutePath());
-        }
         String name = file.getFileName().toString();
         if (name.endsWith(".safetensors")) {
             try (SafetensorsFile f = SafetensorsFile.open(file)) {

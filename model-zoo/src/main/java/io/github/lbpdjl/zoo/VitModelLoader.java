@@ -14,6 +14,17 @@ import java.util.Map;
  * vit_micro_patch4_32} ships MNIST weights ({@code optFilter("dataset", "mnist")}). The block is a
  * {@link VisionTransformer}: {@code (VisionTransformer) model.getBlock()} gives the timm paths and
  * the token layout.
+ *
+ * <p>The configuration: the variant's sizes, or those of a checkpoint folder's {@code config.json}
+ * (timm's {@code architecture} and {@code model_args}, or transformers' sizes, epsilon and
+ * activation); the timm features the safetensors tensors show (distillation token and head,
+ * register tokens, layer scale, {@code fc_norm} with average pooling, no class token, position
+ * embeddings for the patches only, the head's size; a checkpoint without a head gives a model of 0
+ * classes, its features, with a warning, unless {@code numClasses} is given); then the arguments
+ * {@code numClasses}, {@code inChannels}, {@code imageSize} (position embeddings are resampled to
+ * it as timm does), {@code patchSize}, {@code globalPool} ({@code token}, {@code avg}), {@code
+ * regTokens}, {@code noEmbedClass}, {@code initValues}, {@code distilled}, {@code classToken},
+ * {@code layerNormEps}. A bad value is a {@code MalformedModelException} naming the arguments.
  */
 public class VitModelLoader extends TimmModelLoader {
 
@@ -55,6 +66,14 @@ public class VitModelLoader extends TimmModelLoader {
             builder.optInChannels(inChannels);
         }
         return builder.build();
+    }
+
+    /**
+     * The configuration from the artifact, the checkpoint and the arguments ({@link VitConfigs}).
+     */
+    @Override
+    Block newBlock(Map<String, Object> arguments, HubCheckpoint checkpoint) {
+        return VitConfigs.builder(variant, checkpoint, arguments).build();
     }
 
     /** {@inheritDoc} */

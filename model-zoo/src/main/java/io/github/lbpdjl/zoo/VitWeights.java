@@ -1,6 +1,7 @@
 package io.github.lbpdjl.zoo;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import io.github.lbpdjl.safetensors.DType;
 import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.safetensors.SafetensorsWriter;
@@ -9,6 +10,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Imports and exports {@link VisionTransformer} weights as safetensors, with timm or Hugging Face
@@ -21,15 +25,23 @@ import java.util.Map;
  * mapped, the separate query, key and value concatenated into {@code qkv}, and {@code pooler.*}
  * ignored. The naming is detected from the keys. Note that Hugging Face ViT configs usually use
  * LayerNorm epsilon 1e-12 where timm uses 1e-6; build the model with {@code optLayerNormEps} if the
- * difference matters. Position embeddings are not interpolated: a checkpoint for another image size
- * is refused with both shapes named.
+ * difference matters (the zoo's loader reads it from a folder's {@code config.json}). Position
+ * embeddings of a checkpoint for another (square) grid are resampled as timm does ({@code
+ * resample_abs_pos_embed}: prefix tokens kept, bicubic with antialiasing). Tensors of timm features
+ * the model lacks ({@code dist_token}, {@code reg_token}, layer scale, {@code fc_norm}) or that the
+ * zoo does not build ({@code norm_pre}, {@code attn_pool}, qk-norm, ...) are refused, naming the
+ * tensor and the feature.
  *
  * <p>Every tensor is matched by name and its shape validated before anything is written into the
  * model; missing and extra tensors are errors. A head whose number of classes differs from the
- * model's is not loaded: the model keeps its freshly initialised head and a log line says so. F32,
- * F16, BF16 and F64 tensors are accepted and converted to float32.
+ * model's, or a checkpoint without a head (headless: timm's {@code num_classes=0}, transformers'
+ * {@code ViTModel}), leaves the model's freshly initialised head and a log line says so; a model of
+ * 0 classes ignores the checkpoint's head. F32, F16, BF16 and F64 tensors are accepted and
+ * converted to float32.
  */
 public final class VitWeights {
+
+    private static final Logger logger = LoggerFactory.getLogger(VitWeights.class);
 
     /** Checkpoint naming conventions. */
     public enum Naming {
@@ -44,7 +56,7 @@ public final class VitWeights {
         private final Naming naming;
 
         Result(Naming naming, ImportResult r) {
-            super(r.getLoaded(), r.getReinitialised(), r.getIgnored());
+            super(r.getLoaded(), r.getReinitialised(), r.getIgnored(), r.getResampled());
             this.naming = naming;
         }
 
@@ -88,9 +100,16 @@ public final class VitWeights {
                 new CheckpointImport.Names() {
                     @Override
                     public String target(String key) {
-                        return naming == Naming.TIMM
-                                ? CheckpointNames.fromTimm(key)
-                                : CheckpointNames.fromHuggingFace(key);
+                        String name =
+                                naming == Naming.TIMM
+                                        ? CheckpointNames.fromTimm(key)
+                                        : CheckpointNames.fromHuggingFace(key);
+                        if (name != null
+                                && vit.getNumClasses() == 0
+                                && (name.startsWith("head.") || name.startsWith("head_dist."))) {
+                            return ""; // a headless model: the classifier is not used
+                        }
+                        return name;
                     }
 
                     @Override
@@ -107,13 +126,19 @@ public final class VitWeights {
                     public String partNames() {
                         return "query, key and value tensors";
                     }
+
+                    @Override
+                    public UnaryOperator<float[]> resampler(String name, long[] got, Shape want) {
+                        return posEmbedResampler(vit, name, got, want);
+                    }
                 };
+        checkSupported(vit, file.keys(), file.getSource());
         ImportResult r =
                 CheckpointImport.load(
                         file,
                         vit.timmParameters(),
                         names,
-                        name -> name.startsWith("head."),
+                        name -> name.startsWith("head.") || name.startsWith("head_dist."),
                         describe(vit));
         return new Result(naming, r);
     }
@@ -128,6 +153,77 @@ public final class VitWeights {
      */
     public static void assign(NDArray target, float[] values) {
         CheckpointImport.assign(target, values);
+    }
+
+    /**
+     * timm's resampling of position embeddings for a checkpoint of another (square) grid: the
+     * prefix rows kept (none with {@code no_embed_class}), the grid resized bicubically.
+     */
+    static UnaryOperator<float[]> posEmbedResampler(
+            VisionTransformer vit, String name, long[] got, Shape want) {
+        if (!"pos_embed".equals(name) || got.length != 3 || got[0] != 1 || got[2] != want.get(2)) {
+            return null;
+        }
+        int prefix = vit.isNoEmbedClass() ? 0 : vit.getNumPrefixTokens();
+        long grid = got[1] - prefix;
+        int side = (int) Math.round(Math.sqrt(grid));
+        if (grid < 1 || (long) side * side != grid) {
+            throw new IllegalArgumentException(
+                    "pos_embed: the checkpoint's "
+                            + got[1]
+                            + " positions are not "
+                            + prefix
+                            + " prefix tokens and a square grid; cannot resample to the model's "
+                            + want);
+        }
+        int[] to = vit.getGridSize();
+        int channels = (int) got[2];
+        logger.info(
+                "pos_embed resampled from a {}x{} to a {}x{} grid (bicubic, as timm)",
+                side,
+                side,
+                to[0],
+                to[1]);
+        return v -> PosEmbedResampling.resample(v, prefix, side, side, to[0], to[1], channels);
+    }
+
+    /**
+     * Refuses checkpoint tensors of timm ViT features the model lacks, naming the tensor and the
+     * feature, before the generic name check (which would only call them unexpected).
+     */
+    static void checkSupported(VisionTransformer vit, Iterable<String> keys, String src) {
+        for (String raw : keys) {
+            String k = CheckpointNames.fromTimm(raw);
+            String why = null;
+            if (k.startsWith("norm_pre.")) {
+                why = "a LayerNorm before the blocks (timm pre_norm, CLIP-style) is not supported";
+            } else if (k.startsWith("attn_pool.")) {
+                why = "attention pooling (timm global_pool='map') is not supported";
+            } else if (k.startsWith("patch_embed.norm.")) {
+                why = "a norm in the patch embedding is not supported";
+            } else if (k.matches("blocks\\.\\d+\\.attn\\.(q_norm|k_norm|norm)\\..*")) {
+                why = "normalisation inside attention (qk_norm, scale_attn_norm) is not supported";
+            } else if (k.matches("blocks\\.\\d+\\.mlp\\.norm\\..*")) {
+                why = "a norm inside the MLP (scale_mlp_norm) is not supported";
+            } else if (k.matches("blocks\\.\\d+\\.mlp\\.fc1_[gx]\\..*")) {
+                why = "gated MLPs (SwiGLU) are not supported";
+            } else if (k.equals("dist_token") && !vit.isDistilled()) {
+                why =
+                        "a distilled DeiT checkpoint: use a deit_*_distilled_* model or the"
+                                + " argument distilled=true";
+            } else if (k.equals("reg_token") && vit.getRegTokens() == 0) {
+                why = "register tokens: give the argument regTokens";
+            } else if (k.matches("blocks\\.\\d+\\.ls[12]\\.gamma") && vit.getInitValues() == 0) {
+                why = "layer scale: give the argument initValues (e.g. 1e-5)";
+            } else if (k.matches("blocks\\.\\d+\\.gamma_[12]")) {
+                why = "layer scale under its old name (gamma_1/2): rename to ls1.gamma / ls2.gamma";
+            } else if (k.startsWith("fc_norm.") && !vit.hasFcNorm()) {
+                why = "a final norm after pooling (fc_norm): give the argument globalPool=avg";
+            }
+            if (why != null) {
+                throw new IllegalArgumentException(src + ": tensor '" + raw + "': " + why);
+            }
+        }
     }
 
     private static String describe(VisionTransformer vit) {

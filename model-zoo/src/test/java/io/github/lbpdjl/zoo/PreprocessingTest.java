@@ -28,11 +28,13 @@ class PreprocessingTest {
                 continue;
             }
             assertEquals(3, p.getChannels(), v.getName());
-            assertEquals(224, p.getImageSize(), v.getName());
+            boolean big = v.getImageSize() == 384;
+            assertEquals(big ? 384 : 224, p.getImageSize(), v.getName());
             assertEquals(Image.Interpolation.BICUBIC, p.getInterpolation(), v.getName());
-            assertEquals(0.9, p.getCropPct(), 0, v.getName());
-            assertEquals(248, p.getResizeSize(), v.getName());
-            boolean deit = v.getName().startsWith("deit_");
+            assertEquals(big ? 1.0 : 0.9, p.getCropPct(), 0, v.getName());
+            assertEquals(big ? 384 : 248, p.getResizeSize(), v.getName());
+            // timm's default weights: DeiT's and DINO's (vit_small_patch8_224) are ImageNet's
+            boolean deit = v.getName().startsWith("deit_") || v == VitVariant.VIT_SMALL_PATCH8_224;
             assertArrayEquals(deit ? IMAGENET_MEAN : HALF, p.getMean(), v.getName());
             assertArrayEquals(deit ? IMAGENET_STD : HALF, p.getStd(), v.getName());
         }

@@ -221,20 +221,20 @@ class ZooCheckpointTest {
                 e.getMessage());
         // extra key
         Map<String, Tensor> extra = new LinkedHashMap<>(good);
-        extra.put("dist_token", good.get("cls_token"));
+        extra.put("extra_token", good.get("cls_token"));
         Path f2 = writeVariant(extra, "extra.safetensors");
         e =
                 assertThrows(
                         MalformedModelException.class,
                         () -> load(MICRO, "PyTorch", Map.of("weights", f2.toString())).close());
         assertTrue(
-                e.getMessage().contains("unexpected") && e.getMessage().contains("dist_token"),
+                e.getMessage().contains("unexpected") && e.getMessage().contains("extra_token"),
                 e.getMessage());
         // wrong shape
         Map<String, Tensor> wrong = new LinkedHashMap<>(good);
         wrong.put(
                 "pos_embed",
-                Tensor.fromFloats(new float[50 * 64], new long[] {1, 50, 64}, DType.F32));
+                Tensor.fromFloats(new float[65 * 32], new long[] {1, 65, 32}, DType.F32));
         Path f3 = writeVariant(wrong, "wrong.safetensors");
         e =
                 assertThrows(
@@ -242,8 +242,22 @@ class ZooCheckpointTest {
                         () -> load(MICRO, "MXNet", Map.of("weights", f3.toString())).close());
         assertTrue(
                 e.getMessage().contains("pos_embed")
-                        && e.getMessage().contains("[1, 50, 64]")
+                        && e.getMessage().contains("[1, 65, 32]")
                         && e.getMessage().contains("(1, 65, 64)"),
+                e.getMessage());
+        // positions that are no square grid after the class token: cannot be resampled
+        wrong.put(
+                "pos_embed",
+                Tensor.fromFloats(new float[51 * 64], new long[] {1, 51, 64}, DType.F32));
+        Path f31 = writeVariant(wrong, "wrong2.safetensors");
+        e =
+                assertThrows(
+                        MalformedModelException.class,
+                        () -> load(MICRO, "PyTorch", Map.of("weights", f31.toString())).close());
+        assertTrue(
+                e.getMessage().contains("pos_embed")
+                        && e.getMessage().contains("51 positions")
+                        && e.getMessage().contains("square grid"),
                 e.getMessage());
         // truncated file
         Path good4 = writeVariant(good, "good.safetensors");

@@ -61,8 +61,10 @@ public final class Adapt implements Callable<Integer> {
     @Option(
             names = "--weights",
             description =
-                    "A .safetensors (timm or Hugging Face names) or DJL .params file: a local path,"
-                            + " or a URL to download once into --cache.")
+                    "A .safetensors (timm or Hugging Face names) or DJL .params file, or a"
+                            + " checkpoint folder as the Hugging Face Hub holds it (config.json and"
+                            + " model.safetensors, timm's or transformers'): a local path, or a URL"
+                            + " of a file to download once into --cache.")
     String weights;
 
     @Option(

@@ -177,8 +177,10 @@ final class OptionCheck {
             throw new ParameterException(
                     cmd, "Options '--weights' and '--pretrained' exclude each other: give one");
         }
-        if (!Fetch.isUrl(a.weights) && !Files.isRegularFile(Path.of(a.weights))) {
-            throw bad("--weights", a.weights, "is not a file");
+        if (!Fetch.isUrl(a.weights)
+                && !Files.isRegularFile(Path.of(a.weights))
+                && !Files.isDirectory(Path.of(a.weights))) {
+            throw bad("--weights", a.weights, "is not a file or checkpoint folder");
         }
     }
 

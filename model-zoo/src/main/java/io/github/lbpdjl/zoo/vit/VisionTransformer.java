@@ -10,33 +10,43 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.Initializer;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.training.initializer.TruncatedNormalInitializer;
 import ai.djl.util.PairList;
 import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.ndarray.Intermediates;
+import io.github.lbpdjl.ndarray.Scalars;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A Vision Transformer (ViT / DeiT) as timm's {@code VisionTransformer} with class-token pooling,
- * built from DJL blocks.
+ * A Vision Transformer (ViT / DeiT) as timm's {@code VisionTransformer} (and {@code
+ * VisionTransformerDistilled}), built from DJL blocks.
  *
- * <p>Input (B, C_in, H, W) with exactly the configured H and W; output logits (B, numClasses).
- * Children and parameters follow timm names: {@code cls_token}, {@code pos_embed}, {@code
- * patch_embed.proj}, {@code blocks.i.norm1}, {@code blocks.i.attn.qkv}, {@code blocks.i.attn.proj},
- * {@code blocks.i.norm2}, {@code blocks.i.mlp.fc1}, {@code blocks.i.mlp.fc2}, {@code norm}, {@code
- * head}. Use {@link #namedModules()} / {@link #timmParameters()} to address them and {@link
- * #replaceModule(String, Block)} (or {@link TimmBlock#replaceChild(String, Block)} on a parent) to
- * swap a Linear for a subclass or any block with the same input and output.
+ * <p>Input (B, C_in, H, W) with exactly the configured H and W; output logits (B, numClasses), or
+ * the pooled features (B, C) for 0 classes. Children and parameters follow timm names: {@code
+ * cls_token}, {@code dist_token}, {@code reg_token}, {@code pos_embed}, {@code patch_embed.proj},
+ * {@code blocks.i.norm1}, {@code blocks.i.attn.qkv}, {@code blocks.i.attn.proj}, {@code
+ * blocks.i.ls1.gamma}, {@code blocks.i.norm2}, {@code blocks.i.mlp.fc1}, {@code blocks.i.mlp.fc2},
+ * {@code blocks.i.ls2.gamma}, {@code norm} or {@code fc_norm}, {@code head}, {@code head_dist}
+ * (those a configuration has). Use {@link #namedModules()} / {@link #timmParameters()} to address
+ * them and {@link #replaceModule(String, Block)} (or {@link TimmBlock#replaceChild(String, Block)}
+ * on a parent) to swap a Linear for a subclass or any block with the same input and output.
  *
- * <p>As a {@link TokenGrid} it states its token grid, one class token before the (H/p) x (W/p)
- * patches; tuners derive their token layout from that.
+ * <p>The sequence is the prefix tokens (class token, distillation token, registers, in timm's
+ * order) then the (H/p) x (W/p) patches; position embeddings cover all of them, or with {@code
+ * no_embed_class} only the patches. Pooling: the class token, or the mean of the patch tokens
+ * ({@code avg}, with the final LayerNorm after it, {@code fc_norm}); a distilled DeiT averages its
+ * two heads, as timm does in inference and (without {@code set_distilled_training}) in training. As
+ * a {@link TokenGrid} it states that layout; tuners derive their token layout from it.
  *
  * <p>Initialisation (DJL initializers, seeded by the engine's random seed): Linear weights
- * truncated normal std 0.02 and zero biases, {@code pos_embed} truncated normal std 0.02, {@code
- * cls_token} normal std 1e-6, LayerNorm ones/zeros, the patch Conv2d DJL's default Xavier.
+ * truncated normal std 0.02 and zero biases, {@code pos_embed} and {@code dist_token} truncated
+ * normal std 0.02, {@code cls_token} and {@code reg_token} normal std 1e-6, LayerNorm ones/zeros,
+ * layer scale {@code init_values}, the patch Conv2d DJL's default Xavier.
  */
 public class VisionTransformer extends TimmModel implements TokenGrid {
 
@@ -50,8 +60,16 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
     private final int numClasses;
     private final int inChannels;
     private final float layerNormEps;
+    private final boolean distilled;
+    private final int regTokens;
+    private final boolean noEmbedClass;
+    private final boolean avgPool;
+    private final boolean fcNorm;
+    private final float initValues;
 
     private final Parameter clsToken;
+    private final Parameter distToken;
+    private final Parameter regToken;
     private final Parameter posEmbed;
 
     /**
@@ -70,36 +88,69 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
         numClasses = b.numClasses;
         inChannels = b.inChannels;
         layerNormEps = b.layerNormEps;
+        distilled = b.distilled;
+        regTokens = b.regTokens;
+        noEmbedClass = b.noEmbedClass;
+        avgPool = "avg".equals(b.globalPool);
+        fcNorm = b.useFcNorm();
+        initValues = b.initValues;
 
         clsToken =
-                addParameter(
-                        Parameter.builder()
-                                .setName("cls_token")
-                                .setType(Parameter.Type.OTHER)
-                                .optShape(new Shape(1, 1, embedDim))
-                                .optInitializer(new NormalInitializer(1e-6f))
-                                .build());
+                b.classToken
+                        ? addParameter(token("cls_token", 1, new NormalInitializer(1e-6f)))
+                        : null;
+        distToken =
+                distilled
+                        ? addParameter(
+                                token("dist_token", 1, new TruncatedNormalInitializer(0.02f)))
+                        : null;
+        regToken =
+                regTokens > 0
+                        ? addParameter(token("reg_token", regTokens, new NormalInitializer(1e-6f)))
+                        : null;
+        int embedded = noEmbedClass ? gridTokens() : gridTokens() + getNumPrefixTokens();
         posEmbed =
-                addParameter(
-                        Parameter.builder()
-                                .setName("pos_embed")
-                                .setType(Parameter.Type.OTHER)
-                                .optShape(new Shape(1, tokenCount(), embedDim))
-                                .optInitializer(new TruncatedNormalInitializer(0.02f))
-                                .build());
+                addParameter(token("pos_embed", embedded, new TruncatedNormalInitializer(0.02f)));
         addTimmChild("patch_embed", new PatchEmbed(patchSize, embedDim));
         List<VitBlock> blocks = new ArrayList<>();
         for (int i = 0; i < depth; i++) {
-            blocks.add(new VitBlock(embedDim, numHeads, mlpHidden, b.qkvBias, layerNormEps));
+            blocks.add(
+                    new VitBlock(
+                            embedDim,
+                            numHeads,
+                            mlpHidden,
+                            b.qkvBias,
+                            layerNormEps,
+                            initValues,
+                            b.activation));
         }
         addTimmChild("blocks", new TimmSequential(blocks));
-        addTimmChild("norm", VitBlock.layerNorm(layerNormEps));
-        addTimmChild("head", Linear.builder().setUnits(numClasses).build());
+        if (fcNorm) {
+            // after pooling: (B, C), normalised over axis 1
+            addTimmChild("fc_norm", LayerNorm.builder().axis(1).optEpsilon(layerNormEps).build());
+        } else {
+            addTimmChild("norm", VitBlock.layerNorm(layerNormEps));
+        }
+        if (numClasses > 0) {
+            addTimmChild("head", Linear.builder().setUnits(numClasses).build());
+            if (distilled) {
+                addTimmChild("head_dist", Linear.builder().setUnits(numClasses).build());
+            }
+        }
         for (Block m : namedModules().values()) {
             if (m instanceof Linear) {
                 m.setInitializer(new TruncatedNormalInitializer(0.02f), Parameter.Type.WEIGHT);
             }
         }
+    }
+
+    private Parameter token(String name, int count, Initializer init) {
+        return Parameter.builder()
+                .setName(name)
+                .setType(Parameter.Type.OTHER)
+                .optShape(new Shape(1, count, embedDim))
+                .optInitializer(init)
+                .build();
     }
 
     /**
@@ -122,26 +173,80 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
         checkInput(x.getShape());
         long batch = x.getShape().get(0);
         Device device = x.getDevice();
+        NDList temps = new NDList();
         NDArray patches = forwardChild(0, parameterStore, x, training, params);
-        NDArray cls = parameterStore.getValue(clsToken, device, training);
+        temps.add(patches);
         NDArray pos = parameterStore.getValue(posEmbed, device, training);
-        // start from an array of the input's manager: results of an op belong to the manager of
-        // its first operand, and the parameters belong to the model's (which never closes early)
-        NDArray zeros =
-                patches.getManager()
-                        .zeros(new Shape(batch, 1, embedDim), cls.getDataType(), device);
-        NDArray clsRows = zeros.add(cls);
-        NDArray joined = NDArrays.concat(new NDList(clsRows, patches), 1);
-        NDArray tokens = joined.add(pos);
+        if (noEmbedClass) {
+            patches = patches.add(pos);
+            temps.add(patches);
+        }
+        NDList parts = new NDList();
+        for (Parameter p : new Parameter[] {clsToken, distToken, regToken}) {
+            if (p == null) {
+                continue;
+            }
+            NDArray value = parameterStore.getValue(p, device, training);
+            // start from an array of the input's manager: results of an op belong to the manager
+            // of its first operand, and the parameters belong to the model's (never closed early)
+            NDArray zeros =
+                    patches.getManager()
+                            .zeros(
+                                    new Shape(batch, value.getShape().get(1), embedDim),
+                                    value.getDataType(),
+                                    device);
+            NDArray rows = zeros.add(value);
+            temps.add(zeros);
+            temps.add(rows);
+            parts.add(rows);
+        }
+        parts.add(patches);
+        NDArray tokens = parts.size() == 1 ? patches : NDArrays.concat(parts, 1);
+        if (!noEmbedClass) {
+            temps.add(tokens);
+            tokens = tokens.add(pos);
+        }
+        temps.add(tokens);
         NDArray encoded = forwardChild(1, parameterStore, tokens, training, params);
-        NDArray normed = forwardChild(2, parameterStore, encoded, training, params);
-        NDArray pooled = normed.get(":, 0, :");
-        NDList logits = child(3).forward(parameterStore, new NDList(pooled), training, params);
-        Intermediates.releaseAll(
-                new NDList(patches, zeros, clsRows, joined, tokens, encoded, normed, pooled),
-                inputs,
-                logits);
-        return logits;
+        temps.add(encoded);
+        // timm: norm before pooling, or fc_norm after it; pooling by the class token or the mean
+        NDArray feats =
+                fcNorm ? encoded : forwardChild(2, parameterStore, encoded, training, params);
+        temps.add(feats);
+        NDArray pooled;
+        if (avgPool) {
+            NDArray grid = feats.get(":, " + getNumPrefixTokens() + ":, :");
+            temps.add(grid);
+            pooled = grid.mean(new int[] {1});
+        } else {
+            pooled = feats.get(":, 0, :");
+        }
+        NDArray distPooled = distilled ? feats.get(":, 1, :") : null;
+        if (distilled) {
+            temps.add(distPooled);
+        }
+        if (fcNorm) {
+            temps.add(pooled);
+            pooled = forwardChild(2, parameterStore, pooled, training, params);
+        }
+        temps.add(pooled);
+        NDArray out = pooled;
+        if (numClasses > 0) {
+            out = forwardChild(3, parameterStore, pooled, training, params);
+            if (distilled) {
+                temps.add(out);
+                distPooled = forwardChild(4, parameterStore, distPooled, training, params);
+                temps.add(distPooled);
+            }
+        }
+        if (distilled) {
+            NDArray sum = out.add(distPooled);
+            temps.add(sum);
+            out = Scalars.mul(sum, 0.5);
+        }
+        NDList result = new NDList(out);
+        Intermediates.releaseAll(temps, inputs, result);
+        return result;
     }
 
     private void checkInput(Shape s) {
@@ -165,7 +270,9 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
         checkInput(inputShapes[0]);
-        return new Shape[] {new Shape(inputShapes[0].get(0), numClasses)};
+        return new Shape[] {
+            new Shape(inputShapes[0].get(0), numClasses > 0 ? numClasses : embedDim)
+        };
     }
 
     /** {@inheritDoc} */
@@ -175,14 +282,16 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
         checkInput(inputShapes[0]);
         long b = inputShapes[0].get(0);
         Shape tokens = new Shape(b, tokenCount(), embedDim);
-        Shape patches = new Shape(b, tokenCount() - 1L, embedDim);
+        Shape patches = new Shape(b, gridTokens(), embedDim);
         child(0).initialize(manager, dataType, inputShapes);
         if (!child(0).getOutputShapes(inputShapes)[0].equals(patches)) {
             throw new IllegalStateException("patch_embed gives an unexpected shape");
         }
         child(1).initialize(manager, dataType, tokens);
-        child(2).initialize(manager, dataType, tokens);
-        child(3).initialize(manager, dataType, new Shape(b, embedDim));
+        child(2).initialize(manager, dataType, fcNorm ? new Shape(b, embedDim) : tokens);
+        for (int i = 3; i < getChildNames().size(); i++) {
+            child(i).initialize(manager, dataType, new Shape(b, embedDim));
+        }
     }
 
     /**
@@ -195,13 +304,14 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
     }
 
     /**
-     * Returns the number of prefix tokens: one, the class token.
+     * Returns the number of prefix tokens: the class token, the distillation token and the
+     * registers that the model has.
      *
-     * @return 1
+     * @return timm's {@code num_prefix_tokens}
      */
     @Override
     public int getNumPrefixTokens() {
-        return 1;
+        return (clsToken != null ? 1 : 0) + (distilled ? 1 : 0) + regTokens;
     }
 
     /**
@@ -214,9 +324,13 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
         return new int[] {imageHeight / patchSize, imageWidth / patchSize};
     }
 
-    /** The class token and the patch grid: the encoder's sequence length. */
+    /** The prefix tokens and the patch grid: the encoder's sequence length. */
     private long tokenCount() {
-        return 1 + (long) (imageHeight / patchSize) * (imageWidth / patchSize);
+        return getNumPrefixTokens() + (long) gridTokens();
+    }
+
+    private int gridTokens() {
+        return (imageHeight / patchSize) * (imageWidth / patchSize);
     }
 
     /**
@@ -300,5 +414,55 @@ public class VisionTransformer extends TimmModel implements TokenGrid {
      */
     public float getLayerNormEps() {
         return layerNormEps;
+    }
+
+    /**
+     * @return whether the model has a class token
+     */
+    public boolean hasClassToken() {
+        return clsToken != null;
+    }
+
+    /**
+     * @return whether this is a distilled DeiT ({@code dist_token}, {@code head_dist})
+     */
+    public boolean isDistilled() {
+        return distilled;
+    }
+
+    /**
+     * @return the number of register tokens
+     */
+    public int getRegTokens() {
+        return regTokens;
+    }
+
+    /**
+     * @return whether the position embeddings cover only the patches (timm's {@code
+     *     no_embed_class})
+     */
+    public boolean isNoEmbedClass() {
+        return noEmbedClass;
+    }
+
+    /**
+     * @return the pooling: "token" or "avg"
+     */
+    public String getGlobalPool() {
+        return avgPool ? "avg" : "token";
+    }
+
+    /**
+     * @return whether the final LayerNorm follows the pooling ({@code fc_norm})
+     */
+    public boolean hasFcNorm() {
+        return fcNorm;
+    }
+
+    /**
+     * @return the initial layer scale factor, 0 without layer scale
+     */
+    public float getInitValues() {
+        return initValues;
     }
 }

@@ -1,5 +1,9 @@
 package io.github.lbpdjl.zoo.vit;
 
+import ai.djl.ndarray.NDArray;
+import java.util.Objects;
+import java.util.function.UnaryOperator;
+
 /**
  * Builds a {@link VisionTransformer}: setX for required values, optX for optional ones; {@link
  * #build()} validates. Start from {@link VisionTransformer#builder()} or a zoo variant's preset.
@@ -17,6 +21,14 @@ public final class VisionTransformerBuilder {
     int inChannels = 3;
     boolean qkvBias = true;
     float layerNormEps = 1e-6f;
+    boolean classToken = true;
+    boolean distilled;
+    int regTokens;
+    boolean noEmbedClass;
+    String globalPool = "token";
+    Boolean fcNorm;
+    float initValues;
+    UnaryOperator<NDArray> activation = Gelu::gelu;
 
     VisionTransformerBuilder() {}
 
@@ -142,6 +154,105 @@ public final class VisionTransformerBuilder {
         return this;
     }
 
+    /**
+     * Sets whether the model has a class token (default true, timm's {@code class_token}).
+     *
+     * @param classToken the flag
+     * @return this
+     */
+    public VisionTransformerBuilder optClassToken(boolean classToken) {
+        this.classToken = classToken;
+        return this;
+    }
+
+    /**
+     * Makes a DeiT with distillation ({@code deit_*_distilled}): a {@code dist_token} after the
+     * class token and a second classifier {@code head_dist} on it, the two heads' outputs averaged
+     * (in training too, as timm does unless {@code set_distilled_training}).
+     *
+     * @param distilled the flag (default false)
+     * @return this
+     */
+    public VisionTransformerBuilder optDistilled(boolean distilled) {
+        this.distilled = distilled;
+        return this;
+    }
+
+    /**
+     * Sets the number of register tokens ({@code reg_token}, after the class token; default 0).
+     *
+     * @param regTokens the number of registers
+     * @return this
+     */
+    public VisionTransformerBuilder optRegTokens(int regTokens) {
+        this.regTokens = regTokens;
+        return this;
+    }
+
+    /**
+     * Sets whether the position embeddings cover only the patches, added before the class and
+     * register tokens are put in front (timm's {@code no_embed_class}; default false).
+     *
+     * @param noEmbedClass the flag
+     * @return this
+     */
+    public VisionTransformerBuilder optNoEmbedClass(boolean noEmbedClass) {
+        this.noEmbedClass = noEmbedClass;
+        return this;
+    }
+
+    /**
+     * Sets the pooling before the head: {@code "token"} (the class token, default) or {@code "avg"}
+     * (the mean of the patch tokens), timm's {@code global_pool}.
+     *
+     * @param globalPool token or avg
+     * @return this
+     */
+    public VisionTransformerBuilder optGlobalPool(String globalPool) {
+        this.globalPool = globalPool;
+        return this;
+    }
+
+    /**
+     * Sets whether the final LayerNorm comes after the pooling ({@code fc_norm}) instead of before
+     * it ({@code norm}); default: after for {@code avg} pooling, as timm's {@code fc_norm=None}.
+     *
+     * @param fcNorm the flag, or null for timm's default
+     * @return this
+     */
+    public VisionTransformerBuilder optFcNorm(Boolean fcNorm) {
+        this.fcNorm = fcNorm;
+        return this;
+    }
+
+    /**
+     * Sets the initial layer scale factor of every block ({@code ls1}, {@code ls2}; timm's {@code
+     * init_values}); 0 (default) for no layer scale.
+     *
+     * @param initValues the initial factor
+     * @return this
+     */
+    public VisionTransformerBuilder optInitValues(float initValues) {
+        this.initValues = initValues;
+        return this;
+    }
+
+    /**
+     * Sets the MLP activation (default the erf GELU, {@link Gelu#gelu(NDArray)}; timm's {@code
+     * act_layer}).
+     *
+     * @param activation the activation, e.g. {@link Gelu#geluTanh(NDArray)}
+     * @return this
+     */
+    public VisionTransformerBuilder optActivation(UnaryOperator<NDArray> activation) {
+        this.activation = Objects.requireNonNull(activation, "activation");
+        return this;
+    }
+
+    boolean useFcNorm() {
+        return fcNorm == null ? "avg".equals(globalPool) : fcNorm;
+    }
+
     int mlpHidden() {
         return (int) (embedDim * mlpRatio);
     }
@@ -159,7 +270,38 @@ public final class VisionTransformerBuilder {
         positive("embedding dimension (setEmbedDim)", embedDim);
         positive("depth (setDepth)", depth);
         positive("number of heads (setNumHeads)", numHeads);
-        positive("number of classes (optNumClasses)", numClasses);
+        if (numClasses < 0) {
+            throw new IllegalArgumentException(
+                    "number of classes (optNumClasses) must be >= 0 (0: features only), got "
+                            + numClasses);
+        }
+        if (regTokens < 0) {
+            throw new IllegalArgumentException(
+                    "register tokens (optRegTokens) must be >= 0, got " + regTokens);
+        }
+        if (!"token".equals(globalPool) && !"avg".equals(globalPool)) {
+            throw new IllegalArgumentException(
+                    "global pool (optGlobalPool) '"
+                            + globalPool
+                            + "' is not supported; token and avg are");
+        }
+        if ("token".equals(globalPool) && !classToken) {
+            throw new IllegalArgumentException(
+                    "global pool (optGlobalPool) 'token' needs the class token (optClassToken)");
+        }
+        if (distilled && (!classToken || !"token".equals(globalPool) || useFcNorm())) {
+            throw new IllegalArgumentException(
+                    "a distilled DeiT (optDistilled) needs the class token, global pool 'token'"
+                            + " and no fc_norm, got class token "
+                            + classToken
+                            + ", global pool '"
+                            + globalPool
+                            + "'");
+        }
+        if (!Float.isFinite(initValues)) {
+            throw new IllegalArgumentException(
+                    "layer scale init values (optInitValues) must be finite, got " + initValues);
+        }
         positive("input channels (optInChannels)", inChannels);
         if (imageHeight % patchSize != 0 || imageWidth % patchSize != 0) {
             throw new IllegalArgumentException(

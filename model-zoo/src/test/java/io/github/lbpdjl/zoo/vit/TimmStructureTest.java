@@ -238,7 +238,7 @@ class TimmStructureTest {
         e =
                 assertThrows(
                         IllegalArgumentException.class,
-                        () -> VitVariant.VIT_MICRO_PATCH4_32.builder().optNumClasses(0).build());
+                        () -> VitVariant.VIT_MICRO_PATCH4_32.builder().optNumClasses(-1).build());
         assertTrue(e.getMessage().contains("optNumClasses"), e.getMessage());
     }
 }
