@@ -74,17 +74,24 @@ final class AdapterStore {
         Path cfg = dir.resolve(LoraModel.CONFIG_FILE);
         if (Files.exists(cfg)) {
             LoraConfig saved = readConfig(cfg);
-            if (saved.getRank() != config.getRank() || saved.getAlpha() != config.getAlpha()) {
-                throw new IllegalArgumentException(
-                        cfg
-                                + ": adapter has r="
-                                + saved.getRank()
-                                + ", alpha="
-                                + saved.getAlpha()
-                                + "; this model has r="
-                                + config.getRank()
-                                + ", alpha="
-                                + config.getAlpha());
+            for (Map.Entry<String, LoraLinear> e : layers.entrySet()) {
+                LoraLinear l = e.getValue();
+                int r = saved.getRank(e.getKey());
+                float s = saved.getScaling(e.getKey());
+                if (r != l.getRank() || s != l.getScaling()) {
+                    throw new IllegalArgumentException(
+                            cfg
+                                    + ": the adapter gives layer "
+                                    + e.getKey()
+                                    + " r="
+                                    + r
+                                    + ", scaling "
+                                    + s
+                                    + "; this model's layer has r="
+                                    + l.getRank()
+                                    + ", scaling "
+                                    + l.getScaling());
+                }
             }
         }
         Map<String, float[]> values = readWeights(dir.resolve(LoraModel.WEIGHTS_FILE));
@@ -150,7 +157,7 @@ final class AdapterStore {
     }
 
     /** Reads adapter_config.json; a malformed one is an IOException naming the file. */
-    private static LoraConfig readConfig(Path cfg) throws IOException {
+    static LoraConfig readConfig(Path cfg) throws IOException {
         long size = Files.size(cfg);
         if (size > MAX_CONFIG_BYTES) {
             throw new IOException(

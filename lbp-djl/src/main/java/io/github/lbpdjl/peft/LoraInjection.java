@@ -70,27 +70,44 @@ final class LoraInjection {
     }
 
     /**
-     * Returns the layers a target pattern matched that are of a kind LoRA does not adapt (a Conv2d,
-     * which PEFT would adapt), with the reason.
+     * Refuses targets that select a layer of another kind than Linear that has parameters of its
+     * own (not excluded, not under a module to save): PEFT matches by name whatever the kind, and
+     * would give a Conv2d a LoRA Conv2d (and refuse a LayerNorm), so leaving it out here would make
+     * the adapter differ from PEFT's reading of the same configuration.
      *
-     * @param root the tree the injection ran on
-     * @param report its report
-     * @return path to reason, in model order
+     * @throws IllegalArgumentException naming the layers, their kinds and the way out
      */
-    static Map<String, String> notAdaptable(Block root, RewriteReport report) {
-        Map<String, Block> modules = BlockTree.modules(root);
-        Map<String, String> out = new LinkedHashMap<>();
-        report.getLeftOut()
-                .forEach(
-                        (path, reason) -> {
-                            Block b = modules.get(path);
-                            if (b != null
-                                    && !(b instanceof Linear)
-                                    && !(b instanceof AdaptedBlock)) {
-                                out.put(path, reason);
-                            }
-                        });
-        return out;
+    static void refuseOtherKinds(Block root, LoraConfig config, Set<String> save) {
+        TargetModules targets = config.getTargets();
+        if (targets.isAllLinear()) {
+            return;
+        }
+        List<String> found = new ArrayList<>();
+        for (BlockTree.Node n : BlockTree.walk(root)) {
+            Block b = n.getBlock();
+            String path = n.getPath();
+            if (n.getParent() == null
+                    || b instanceof Linear
+                    || b instanceof AdaptedBlock
+                    || b.getDirectParameters().isEmpty()
+                    || !targets.matches(path)
+                    || (config.getExclude() != null && config.getExclude().matches(path))
+                    || under(path, save)) {
+                continue;
+            }
+            found.add(path + " (" + b.getClass().getSimpleName() + ")");
+        }
+        if (!found.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "LoRA targets "
+                            + targets
+                            + " also select "
+                            + String.join(", ", found)
+                            + ", which PEFT would adapt as well (a Conv2d with a LoRA Conv2d) but"
+                            + " LoRA here adapts only Linear layers; narrow the targets (e.g."
+                            + " 'attn.proj' instead of 'proj') or exclude those layers"
+                            + " (optExclude, exclude_modules)");
+        }
     }
 
     /**
@@ -113,8 +130,9 @@ final class LoraInjection {
                             LoraLinear lora =
                                     LoraLinear.from(
                                             (Linear) layer,
-                                            config.getRank(),
-                                            config.getAlpha(),
+                                            config.getRank(path),
+                                            config.getAlpha(path),
+                                            config.isUseRslora(),
                                             config.getDropout(),
                                             config.getLbp(),
                                             path);

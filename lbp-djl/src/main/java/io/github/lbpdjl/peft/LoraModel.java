@@ -7,9 +7,9 @@ import ai.djl.util.Pair;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.rewrite.AdapterInjector;
-import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.RewriteReport;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -47,7 +47,6 @@ public final class LoraModel {
     private final LoraConfig config;
     private final Map<String, LoraLinear> layers;
     private final Map<String, Block> modulesToSave;
-    private final RewriteReport lbpReport;
     private final RewriteReport report;
     private final AdapterStore adapters;
 
@@ -56,46 +55,67 @@ public final class LoraModel {
             LoraConfig config,
             Map<String, LoraLinear> layers,
             Map<String, Block> modulesToSave,
-            RewriteReport report,
-            RewriteReport lbpReport) {
+            RewriteReport report) {
         this.model = model;
         this.report = report;
         this.config = config;
         this.layers = Collections.unmodifiableMap(layers);
         this.modulesToSave = Collections.unmodifiableMap(modulesToSave);
-        this.lbpReport = lbpReport;
         this.adapters = new AdapterStore(config, this.layers, this.modulesToSave);
     }
 
     /**
      * Adapts a model: replaces the target Linear layers by {@link LoraLinear} (sharing the base
-     * Parameter objects), freezes every parameter except lora_A, lora_B and those of the modules to
-     * save, then applies the configuration's LBP rewriter (if any) to the remaining Linear layers.
-     * Nothing is changed if a check fails.
+     * Parameter objects; each with the rank, alpha and scaling the configuration gives its path),
+     * then freezes every parameter except lora_A, lora_B and those of the modules to save. Nothing
+     * is changed if a check fails.
      *
      * @param model the model; its block must not itself be a target Linear
      * @param config the configuration
      * @return the handle
      * @throws IllegalArgumentException if a target pattern or a modules_to_save name matches no
-     *     module (unless allowed), listing the modules there are
+     *     module (unless allowed), listing the modules there are, or if the targets select a layer
+     *     of another kind with parameters (a Conv2d, which PEFT would adapt), naming it
      */
     public static LoraModel apply(Model model, LoraConfig config) {
         Block root = model.getBlock();
         Map<String, Block> save = LoraInjection.modulesToSave(root, config);
+        LoraInjection.refuseOtherKinds(root, config, save.keySet());
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
         RewriteReport injected = LoraInjection.inject(root, config, save.keySet(), layers);
         if (!injected.getSkipped().isEmpty()) {
             logger.warn("LoRA: left as they are (adapted already): {}", injected.getSkipped());
         }
-        Map<String, String> refused = LoraInjection.notAdaptable(root, injected);
-        if (!refused.isEmpty()) {
-            logger.warn("LoRA: target patterns name layers it does not adapt: {}", refused);
-        }
-        @SuppressWarnings("deprecation")
-        LbpRewriter others = config.getLbpRewriter();
-        RewriteReport report = others == null ? null : others.apply(model);
-        LoraModel lm = new LoraModel(model, config, layers, save, injected, report);
+        LoraModel lm = new LoraModel(model, config, layers, save, injected);
         lm.freeze();
+        return lm;
+    }
+
+    /**
+     * Loads a saved adapter onto a base model in one call, as PEFT's {@code
+     * PeftModel.from_pretrained}: reads the folder's adapter_config.json, adapts the model with it
+     * ({@link #apply}) and loads adapter_model.safetensors into the new layers (adapter "default").
+     * If the weights do not fit, the LoRA layers are taken out again.
+     *
+     * @param model the base model, initialised
+     * @param dir the adapter folder, written by {@link #saveAdapter(Path)} or by PEFT
+     * @return the handle
+     * @throws IOException if a file is missing, unreadable or malformed, naming it
+     * @throws IllegalArgumentException if the configuration sets a field not supported here, its
+     *     targets do not fit the model, or the tensors do not (naming keys and shapes)
+     */
+    public static LoraModel fromPretrained(Model model, Path dir) throws IOException {
+        Path cfg = dir.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(cfg)) {
+            throw new IOException(dir + " holds no " + CONFIG_FILE + ": not a LoRA adapter");
+        }
+        LoraModel lm = apply(model, AdapterStore.readConfig(cfg));
+        try {
+            lm.loadAdapter(dir);
+        } catch (IOException | RuntimeException e) {
+            lm.unload(false);
+            throw e;
+        }
         return lm;
     }
 
@@ -111,7 +131,7 @@ public final class LoraModel {
         Map<String, LoraLinear> layers =
                 new LinkedHashMap<>(BlockTree.find(model.getBlock(), LoraLinear.class));
         Map<String, Block> save = LoraInjection.modulesToSave(model.getBlock(), config);
-        return new LoraModel(model, config, layers, save, null, null);
+        return new LoraModel(model, config, layers, save, null);
     }
 
     /**
@@ -301,20 +321,12 @@ public final class LoraModel {
     /**
      * Returns what the LoRA injection did: the layers replaced, and those a target pattern matched
      * but left as they were, with the reason (already adapted, excluded, the output layer of
-     * all-linear, under a module to save, or of a kind LoRA does not adapt here, e.g. "a Conv2d,
-     * which LoRA does not adapt here").
+     * all-linear, under a module to save).
      *
      * @return the report, or null for a handle made with {@link #of}
      */
     public RewriteReport getReport() {
         return report;
-    }
-
-    /**
-     * @return what the LBP rewriter did to the other layers, or null if none was configured
-     */
-    public RewriteReport getLbpReport() {
-        return lbpReport;
     }
 
     /**

@@ -23,6 +23,7 @@ import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.nn.LbpConv2d;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.peft.LoraConfig;
+import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.peft.LoraModel;
 import io.github.lbpdjl.testing.ConvNet;
 import io.github.lbpdjl.wht.BasisSelection;
@@ -157,28 +158,32 @@ class ConvRewriterTest {
     }
 
     @Test
-    void loraSaysItDoesNotAdaptConv2d() {
+    void loraRefusesTargetsThatSelectAConv2d() {
         try (Model model = Model.newInstance("conv", "PyTorch")) {
             model.setBlock(ConvNet.net(3));
             model.getBlock().initialize(model.getNDManager(), DataType.FLOAT32, INPUT);
-            LoraConfig onlyConv =
-                    LoraConfig.builder().optTargets(TargetModules.names("pw1")).build();
-            IllegalArgumentException e =
-                    assertThrows(IllegalArgumentException.class, () -> onlyConv.apply(model));
-            assertTrue(
-                    e.getMessage().contains("0.pw1 (a Conv2d, which LoRA does not adapt here)"),
-                    e.getMessage());
-            assertEquals(Conv2d.class, stage((SequentialBlock) model.getBlock()).pw1.getClass());
-
+            // PEFT would give 0.pw1 a LoRA Conv2d: leaving it out would differ silently
+            for (TargetModules t :
+                    List.of(TargetModules.names("pw1"), TargetModules.regex("0\\.pw1|2"))) {
+                LoraConfig c = LoraConfig.builder().optTargets(t).build();
+                IllegalArgumentException e =
+                        assertThrows(IllegalArgumentException.class, () -> c.apply(model));
+                assertTrue(
+                        e.getMessage().contains("also select 0.pw1 (Conv2d)")
+                                && e.getMessage().contains("exclude_modules"),
+                        e.getMessage());
+                assertEquals(
+                        Conv2d.class, stage((SequentialBlock) model.getBlock()).pw1.getClass());
+                assertTrue(BlockTree.find(model.getBlock(), LoraLinear.class).isEmpty());
+            }
+            // excluded, it is left out as the configuration says
             LoraModel lora =
                     LoraConfig.builder()
                             .optTargets(TargetModules.regex("0\\.pw1|2"))
+                            .optExclude(TargetModules.names("0.pw1"))
                             .build()
                             .apply(model);
             assertEquals(List.of("2"), lora.getReport().getReplaced());
-            assertEquals(
-                    Map.of("0.pw1", "a Conv2d, which LoRA does not adapt here"),
-                    lora.getReport().getLeftOut());
         }
     }
 }
