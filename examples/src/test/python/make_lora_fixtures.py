@@ -4,7 +4,8 @@
 PeftLoraFixtureTest loads the base weights into the zoo's vit_micro_patch4_32 (timm's names), puts
 the adapter on with LoraModel.fromPretrained and compares the logits with the ones computed here
 by timm's own VisionTransformer, the adapters added by forward hooks as PEFT's LoRA layers compute
-them: y = base(x) + scaling * (x A^T) B^T, scaling = lora_alpha / sqrt(r) (use_rslora), each
+them: y = base(x) + scaling * (x A^T) B^T (for a Conv2d, the patch embedding: A a convolution
+with the base's kernel and stride, B a 1x1 convolution), scaling = lora_alpha / sqrt(r) (use_rslora), each
 layer's r and lora_alpha from rank_pattern / alpha_pattern (the first key for which
 re.match(r"(.*\\.)?(KEY)$", path) matches), targets as a PEFT list (a path equal to a name or
 ending in "." + name), the head replaced as modules_to_save. The adapter is written as PEFT's
@@ -85,7 +86,7 @@ OUT = 'examples/src/test/resources/io/github/lbpdjl/examples/lora'
 # the adapter's configuration, as a PEFT user would write it
 R = 2
 ALPHA = 3
-TARGETS = ['attn.qkv', 'fc1', 'blocks.3.attn.proj']
+TARGETS = ['qkv', 'fc1', 'proj']  # 'proj': every attn.proj and the Conv2d patch_embed.proj
 RANK_PATTERN = {'fc1': 4}
 ALPHA_PATTERN = {r'blocks\.1\.attn\.qkv': 5}
 MODULES_TO_SAVE = ['head']
@@ -152,18 +153,27 @@ def main():
     adapter = {}
     hooks = []
     for path, module in model.named_modules():
-        if not isinstance(module, torch.nn.Linear) or not targeted(path):
+        if not isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)) or not targeted(path):
             continue
         r = pattern_value(RANK_PATTERN, path, R)
         alpha = pattern_value(ALPHA_PATTERN, path, ALPHA)
         scaling = alpha / r ** 0.5
-        a = 0.3 * torch.randn(r, module.in_features, generator=gen)
-        b = 0.3 * torch.randn(module.out_features, r, generator=gen)
+        if isinstance(module, torch.nn.Conv2d):
+            # PEFT's LoRA Conv2d: A a convolution like the base's, B a 1x1 convolution
+            a = 0.3 * torch.randn(r, module.in_channels, *module.kernel_size, generator=gen)
+            b = 0.3 * torch.randn(module.out_channels, r, 1, 1, generator=gen)
+
+            def hook(mod, inputs, output, a=a, b=b, s=scaling):
+                down = F.conv2d(inputs[0], a, None, mod.stride, mod.padding, mod.dilation)
+                return output + s * F.conv2d(down, b)
+        else:
+            a = 0.3 * torch.randn(r, module.in_features, generator=gen)
+            b = 0.3 * torch.randn(module.out_features, r, generator=gen)
+
+            def hook(mod, inputs, output, a=a, b=b, s=scaling):
+                return output + s * F.linear(F.linear(inputs[0], a), b)
         adapter['base_model.model.' + path + '.lora_A.weight'] = a.numpy()
         adapter['base_model.model.' + path + '.lora_B.weight'] = b.numpy()
-
-        def hook(mod, inputs, output, a=a, b=b, s=scaling):
-            return output + s * F.linear(F.linear(inputs[0], a), b)
 
         hooks.append(module.register_forward_hook(hook))
         print(f'{path}: r={r} alpha={alpha} scaling={scaling:.6f}')

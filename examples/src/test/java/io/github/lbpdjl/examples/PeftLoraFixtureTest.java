@@ -10,12 +10,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.training.ParameterStore;
+import io.github.lbpdjl.peft.LoraConv2d;
 import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.peft.LoraModel;
 import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.zoo.VitModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,9 +25,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * A LoRA adapter in PEFT's format on timm's ViT, from fixtures made by timm's own code
  * (src/test/python/make_lora_fixtures.py): the base weights (timm's names) through the zoo's
- * Criteria, the adapter (use_rslora, rank_pattern, alpha_pattern, a target list, the head as
- * modules_to_save) put on with {@link LoraModel#fromPretrained}, give timm's logits, unmerged and
- * merged, on both engines.
+ * Criteria, the adapter (use_rslora, rank_pattern, alpha_pattern, the target list qkv, fc1, proj
+ * that also selects the Conv2d patch_embed.proj, the head as modules_to_save) put on with {@link
+ * LoraModel#fromPretrained}, give timm's logits, unmerged and merged, on both engines.
  */
 class PeftLoraFixtureTest {
 
@@ -79,7 +81,12 @@ class PeftLoraFixtureTest {
 
             LoraModel lora = LoraModel.fromPretrained(model, dir.resolve("adapter"));
             Map<String, LoraLinear> layers = lora.getLayers();
-            assertEquals(9, layers.size(), layers.keySet().toString());
+            // "proj" selects every attn.proj and, as in PEFT, the Conv2d patch_embed.proj
+            assertEquals(12, layers.size(), layers.keySet().toString());
+            LoraConv2d patch = lora.getConvLayers().get("patch_embed.proj");
+            assertEquals(List.of("patch_embed.proj"), List.copyOf(lora.getConvLayers().keySet()));
+            assertEquals(new Shape(2, 1, 4, 4), patch.getLoraA().getShape());
+            assertEquals(new Shape(64, 2, 1, 1), patch.getLoraB().getShape());
             assertEquals(4, layers.get("blocks.2.mlp.fc1").getRank());
             assertEquals(3 / Math.sqrt(2), layers.get("blocks.3.attn.proj").getScaling(), 1e-6);
             assertEquals(5 / Math.sqrt(2), layers.get("blocks.1.attn.qkv").getScaling(), 1e-6);

@@ -38,14 +38,19 @@ final class AdapterStore {
 
     private final LoraConfig config;
     private final Map<String, LoraLinear> layers;
+    private final Map<String, LoraConv2d> convs;
     private final Map<String, Block> modulesToSave;
     private final Map<String, Map<String, float[]>> stored = new LinkedHashMap<>();
     private String active = "default";
 
     AdapterStore(
-            LoraConfig config, Map<String, LoraLinear> layers, Map<String, Block> modulesToSave) {
+            LoraConfig config,
+            Map<String, LoraLinear> layers,
+            Map<String, LoraConv2d> convs,
+            Map<String, Block> modulesToSave) {
         this.config = config;
         this.layers = layers;
+        this.convs = convs;
         this.modulesToSave = modulesToSave;
     }
 
@@ -74,23 +79,25 @@ final class AdapterStore {
         Path cfg = dir.resolve(LoraModel.CONFIG_FILE);
         if (Files.exists(cfg)) {
             LoraConfig saved = readConfig(cfg);
-            for (Map.Entry<String, LoraLinear> e : layers.entrySet()) {
-                LoraLinear l = e.getValue();
-                int r = saved.getRank(e.getKey());
+            Map<String, float[]> mine = new LinkedHashMap<>();
+            layers.forEach((k, l) -> mine.put(k, new float[] {l.getRank(), l.getScaling()}));
+            convs.forEach((k, c) -> mine.put(k, new float[] {c.getRank(), c.getScaling()}));
+            for (Map.Entry<String, float[]> e : mine.entrySet()) {
+                float r = saved.getRank(e.getKey());
                 float s = saved.getScaling(e.getKey());
-                if (r != l.getRank() || s != l.getScaling()) {
+                if (r != e.getValue()[0] || s != e.getValue()[1]) {
                     throw new IllegalArgumentException(
                             cfg
                                     + ": the adapter gives layer "
                                     + e.getKey()
                                     + " r="
-                                    + r
+                                    + (int) r
                                     + ", scaling "
                                     + s
                                     + "; this model's layer has r="
-                                    + l.getRank()
+                                    + (int) e.getValue()[0]
                                     + ", scaling "
-                                    + l.getScaling());
+                                    + e.getValue()[1]);
                 }
             }
         }
@@ -183,14 +190,17 @@ final class AdapterStore {
         }
         checkNotMerged("adding an adapter");
         stored.put(active, snapshot());
-        for (LoraLinear l : layers.values()) {
-            NDArray a = l.getLoraA().getArray();
-            float bound = (float) (1 / Math.sqrt(a.getShape().get(1)));
+        List<Parameter[]> pairs = new ArrayList<>();
+        layers.values().forEach(l -> pairs.add(new Parameter[] {l.getLoraA(), l.getLoraB()}));
+        convs.values().forEach(c -> pairs.add(new Parameter[] {c.getLoraA(), c.getLoraB()}));
+        for (Parameter[] pair : pairs) {
+            NDArray a = pair[0].getArray();
             NDArray fresh =
-                    a.getManager().randomUniform(-bound, bound, a.getShape(), a.getDataType());
+                    new KaimingUniformSqrt5()
+                            .initialize(a.getManager(), a.getShape(), a.getDataType());
             a.set(fresh.toFloatArray());
             fresh.close();
-            NDArray b = l.getLoraB().getArray();
+            NDArray b = pair[1].getArray();
             b.set(new float[(int) b.size()]);
         }
         active = adapterName;
@@ -245,12 +255,21 @@ final class AdapterStore {
                 throw new IllegalStateException(l + " is merged: unmerge() before " + what);
             }
         }
+        for (LoraConv2d c : convs.values()) {
+            if (c.isMerged()) {
+                throw new IllegalStateException(c + " is merged: unmerge() before " + what);
+            }
+        }
     }
 
     /** The adapter's tensors by PEFT key. */
     private Map<String, Parameter> adapterParameters() {
         Map<String, Parameter> out = new LinkedHashMap<>();
         for (Map.Entry<String, LoraLinear> e : layers.entrySet()) {
+            out.put(PREFIX + e.getKey() + ".lora_A.weight", e.getValue().getLoraA());
+            out.put(PREFIX + e.getKey() + ".lora_B.weight", e.getValue().getLoraB());
+        }
+        for (Map.Entry<String, LoraConv2d> e : convs.entrySet()) {
             out.put(PREFIX + e.getKey() + ".lora_A.weight", e.getValue().getLoraA());
             out.put(PREFIX + e.getKey() + ".lora_B.weight", e.getValue().getLoraB());
         }

@@ -1,6 +1,7 @@
 package io.github.lbpdjl.peft;
 
 import ai.djl.nn.Block;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.nn.AdaptedBlock;
@@ -70,10 +71,10 @@ final class LoraInjection {
     }
 
     /**
-     * Refuses targets that select a layer of another kind than Linear that has parameters of its
-     * own (not excluded, not under a module to save): PEFT matches by name whatever the kind, and
-     * would give a Conv2d a LoRA Conv2d (and refuse a LayerNorm), so leaving it out here would make
-     * the adapter differ from PEFT's reading of the same configuration.
+     * Refuses targets that select a layer of another kind than Linear or Conv2d that has parameters
+     * of its own (not excluded, not under a module to save), e.g. a LayerNorm: PEFT matches by name
+     * whatever the kind and refuses such a layer too, so leaving it out here would make the adapter
+     * differ from PEFT's reading of the same configuration.
      *
      * @throws IllegalArgumentException naming the layers, their kinds and the way out
      */
@@ -88,6 +89,7 @@ final class LoraInjection {
             String path = n.getPath();
             if (n.getParent() == null
                     || b instanceof Linear
+                    || b instanceof Conv2d
                     || b instanceof AdaptedBlock
                     || b.getDirectParameters().isEmpty()
                     || !targets.matches(path)
@@ -103,22 +105,57 @@ final class LoraInjection {
                             + targets
                             + " also select "
                             + String.join(", ", found)
-                            + ", which PEFT would adapt as well (a Conv2d with a LoRA Conv2d) but"
-                            + " LoRA here adapts only Linear layers; narrow the targets (e.g."
-                            + " 'attn.proj' instead of 'proj') or exclude those layers"
-                            + " (optExclude, exclude_modules)");
+                            + ", of kinds LoRA does not adapt (PEFT refuses them too): LoRA adapts"
+                            + " Linear and Conv2d layers; narrow the targets or exclude those"
+                            + " layers (optExclude, exclude_modules)");
         }
     }
 
     /**
-     * Replaces the target Linear layers outside the modules to save by {@link LoraLinear}; nothing
-     * is changed if a check fails.
+     * Replaces the target Linear and Conv2d layers outside the modules to save by {@link
+     * LoraLinear} and {@link LoraConv2d} (Conv2d only for targets other than all-linear, as in
+     * PEFT); nothing is changed if a check fails.
      *
-     * @param layers receives the new LoRA layers by path
+     * @param layers receives the new LoRA Linear layers by path
+     * @param convs receives the new LoRA Conv2d layers by path
      * @return the injector's report
      */
     static RewriteReport inject(
-            Block root, LoraConfig config, Set<String> save, Map<String, LoraLinear> layers) {
+            Block root,
+            LoraConfig config,
+            Set<String> save,
+            Map<String, LoraLinear> layers,
+            Map<String, LoraConv2d> convs) {
+        boolean allLinear = config.getTargets().isAllLinear();
+        AdapterInjector.LayerFactory factory =
+                new AdapterInjector.LayerFactory() {
+                    @Override
+                    public AdaptedBlock adapt(Block layer, String path) {
+                        int r = config.getRank(path);
+                        float a = config.getAlpha(path);
+                        boolean rs = config.isUseRslora();
+                        float p = config.getDropout();
+                        if (layer instanceof Conv2d) {
+                            LoraConv2d c = LoraConv2d.from((Conv2d) layer, r, a, rs, p, path);
+                            convs.put(path, c);
+                            return c;
+                        }
+                        LoraLinear l =
+                                LoraLinear.from((Linear) layer, r, a, rs, p, config.getLbp(), path);
+                        layers.put(path, l);
+                        return l;
+                    }
+
+                    @Override
+                    public boolean accepts(Block layer) {
+                        return layer instanceof Linear || (!allLinear && layer instanceof Conv2d);
+                    }
+
+                    @Override
+                    public String kinds() {
+                        return allLinear ? "Linear layer" : "Linear or Conv2d layer";
+                    }
+                };
         AdapterInjector injector =
                 new AdapterInjector(
                         "LoRA",
@@ -126,19 +163,7 @@ final class LoraInjection {
                         config.getExclude(),
                         save,
                         config.isAllowUnmatched(),
-                        (layer, path) -> {
-                            LoraLinear lora =
-                                    LoraLinear.from(
-                                            (Linear) layer,
-                                            config.getRank(path),
-                                            config.getAlpha(path),
-                                            config.isUseRslora(),
-                                            config.getDropout(),
-                                            config.getLbp(),
-                                            path);
-                            layers.put(path, lora);
-                            return lora;
-                        });
+                        factory);
         return injector.apply(root);
     }
 }

@@ -24,10 +24,11 @@ import org.slf4j.LoggerFactory;
 /**
  * A model with LoRA adapters, as PEFT's LoraModel: created by {@link #apply(Model, LoraConfig)}, it
  * freezes everything but the adapters and the modules to save, reports the trainable parameters,
- * merges and unmerges, and saves and loads only the adapter in PEFT's format
- * (adapter_model.safetensors with keys {@code base_model.model.<path>.lora_A.weight}, {@code
- * ...lora_B.weight}, the modules to save under {@code base_model.model.<path>.<param>} as PEFT
- * writes them, DJL's "gamma"/"beta" named "weight"/"bias"; plus adapter_config.json).
+ * merges and unmerges, and saves and loads only the adapter in PEFT's format (LoRA on Linear
+ * layers, {@link LoraLinear}, and on Conv2d layers, {@link LoraConv2d}) (adapter_model.safetensors
+ * with keys {@code base_model.model.<path>.lora_A.weight}, {@code ...lora_B.weight}, the modules to
+ * save under {@code base_model.model.<path>.<param>} as PEFT writes them, DJL's "gamma"/"beta"
+ * named "weight"/"bias"; plus adapter_config.json).
  *
  * <p>Several named adapters, one active (PEFT's add_adapter / load_adapter / set_adapter): the
  * active adapter lives in the LoRA layers' parameters, the others are kept aside as arrays on the
@@ -46,6 +47,7 @@ public final class LoraModel {
     private final Model model;
     private final LoraConfig config;
     private final Map<String, LoraLinear> layers;
+    private final Map<String, LoraConv2d> convLayers;
     private final Map<String, Block> modulesToSave;
     private final RewriteReport report;
     private final AdapterStore adapters;
@@ -54,14 +56,16 @@ public final class LoraModel {
             Model model,
             LoraConfig config,
             Map<String, LoraLinear> layers,
+            Map<String, LoraConv2d> convLayers,
             Map<String, Block> modulesToSave,
             RewriteReport report) {
         this.model = model;
         this.report = report;
         this.config = config;
         this.layers = Collections.unmodifiableMap(layers);
+        this.convLayers = Collections.unmodifiableMap(convLayers);
         this.modulesToSave = Collections.unmodifiableMap(modulesToSave);
-        this.adapters = new AdapterStore(config, this.layers, this.modulesToSave);
+        this.adapters = new AdapterStore(config, this.layers, this.convLayers, this.modulesToSave);
     }
 
     /**
@@ -82,11 +86,12 @@ public final class LoraModel {
         Map<String, Block> save = LoraInjection.modulesToSave(root, config);
         LoraInjection.refuseOtherKinds(root, config, save.keySet());
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
-        RewriteReport injected = LoraInjection.inject(root, config, save.keySet(), layers);
+        Map<String, LoraConv2d> convs = new LinkedHashMap<>();
+        RewriteReport injected = LoraInjection.inject(root, config, save.keySet(), layers, convs);
         if (!injected.getSkipped().isEmpty()) {
             logger.warn("LoRA: left as they are (adapted already): {}", injected.getSkipped());
         }
-        LoraModel lm = new LoraModel(model, config, layers, save, injected);
+        LoraModel lm = new LoraModel(model, config, layers, convs, save, injected);
         lm.freeze();
         return lm;
     }
@@ -130,8 +135,10 @@ public final class LoraModel {
     public static LoraModel of(Model model, LoraConfig config) {
         Map<String, LoraLinear> layers =
                 new LinkedHashMap<>(BlockTree.find(model.getBlock(), LoraLinear.class));
+        Map<String, LoraConv2d> convs =
+                new LinkedHashMap<>(BlockTree.find(model.getBlock(), LoraConv2d.class));
         Map<String, Block> save = LoraInjection.modulesToSave(model.getBlock(), config);
-        return new LoraModel(model, config, layers, save, null);
+        return new LoraModel(model, config, layers, convs, save, null);
     }
 
     /**
@@ -152,6 +159,10 @@ public final class LoraModel {
         for (LoraLinear l : layers.values()) {
             trainable.add(l.getLoraA());
             trainable.add(l.getLoraB());
+        }
+        for (LoraConv2d c : convLayers.values()) {
+            trainable.add(c.getLoraA());
+            trainable.add(c.getLoraB());
         }
         for (Block b : modulesToSave.values()) {
             for (Pair<String, Parameter> p : b.getParameters()) {
@@ -200,14 +211,16 @@ public final class LoraModel {
                 c[1] == 0 ? 0.0 : 100.0 * c[0] / c[1]);
     }
 
-    /** Merges every LoRA layer ({@link LoraLinear#merge()}). */
+    /** Merges every LoRA layer ({@link LoraLinear#merge()}, {@link LoraConv2d#merge()}). */
     public void merge() {
         layers.values().forEach(LoraLinear::merge);
+        convLayers.values().forEach(LoraConv2d::merge);
     }
 
-    /** Unmerges every LoRA layer ({@link LoraLinear#unmerge()}). */
+    /** Unmerges every LoRA layer. */
     public void unmerge() {
         layers.values().forEach(LoraLinear::unmerge);
+        convLayers.values().forEach(LoraConv2d::unmerge);
     }
 
     /**
@@ -225,7 +238,16 @@ public final class LoraModel {
                 l.unmerge();
             }
         }
-        return AdapterInjector.undo(model.getBlock(), LoraLinear.class);
+        for (LoraConv2d c : BlockTree.find(model.getBlock(), LoraConv2d.class).values()) {
+            if (merge != c.isMerged()) {
+                if (merge) {
+                    c.merge();
+                } else {
+                    c.unmerge();
+                }
+            }
+        }
+        return AdapterInjector.undo(model.getBlock(), List.of(LoraLinear.class, LoraConv2d.class));
     }
 
     /**
@@ -305,10 +327,15 @@ public final class LoraModel {
     }
 
     /**
-     * @return the LoRA layers by path
+     * @return the LoRA Linear layers by path
      */
     public Map<String, LoraLinear> getLayers() {
         return layers;
+    }
+
+    /** Returns the LoRA Conv2d layers by path (e.g. a ViT's patch_embed.proj). */
+    public Map<String, LoraConv2d> getConvLayers() {
+        return convLayers;
     }
 
     /**
@@ -345,6 +372,6 @@ public final class LoraModel {
 
     @Override
     public String toString() {
-        return "LoraModel{" + layers.size() + " LoRA layers, " + config + "}";
+        return "LoraModel{" + (layers.size() + convLayers.size()) + " LoRA layers, " + config + "}";
     }
 }

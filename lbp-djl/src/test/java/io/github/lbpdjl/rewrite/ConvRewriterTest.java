@@ -23,7 +23,7 @@ import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.nn.LbpConv2d;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.peft.LoraConfig;
-import io.github.lbpdjl.peft.LoraLinear;
+import io.github.lbpdjl.peft.LoraConv2d;
 import io.github.lbpdjl.peft.LoraModel;
 import io.github.lbpdjl.testing.ConvNet;
 import io.github.lbpdjl.wht.BasisSelection;
@@ -158,32 +158,23 @@ class ConvRewriterTest {
     }
 
     @Test
-    void loraRefusesTargetsThatSelectAConv2d() {
+    void loraAdaptsTheConv2dItsTargetsSelectAsPeftDoes() {
         try (Model model = Model.newInstance("conv", "PyTorch")) {
             model.setBlock(ConvNet.net(3));
             model.getBlock().initialize(model.getNDManager(), DataType.FLOAT32, INPUT);
-            // PEFT would give 0.pw1 a LoRA Conv2d: leaving it out would differ silently
-            for (TargetModules t :
-                    List.of(TargetModules.names("pw1"), TargetModules.regex("0\\.pw1|2"))) {
-                LoraConfig c = LoraConfig.builder().optTargets(t).build();
-                IllegalArgumentException e =
-                        assertThrows(IllegalArgumentException.class, () -> c.apply(model));
-                assertTrue(
-                        e.getMessage().contains("also select 0.pw1 (Conv2d)")
-                                && e.getMessage().contains("exclude_modules"),
-                        e.getMessage());
-                assertEquals(
-                        Conv2d.class, stage((SequentialBlock) model.getBlock()).pw1.getClass());
-                assertTrue(BlockTree.find(model.getBlock(), LoraLinear.class).isEmpty());
-            }
-            // excluded, it is left out as the configuration says
             LoraModel lora =
                     LoraConfig.builder()
                             .optTargets(TargetModules.regex("0\\.pw1|2"))
-                            .optExclude(TargetModules.names("0.pw1"))
                             .build()
                             .apply(model);
-            assertEquals(List.of("2"), lora.getReport().getReplaced());
+            assertEquals(List.of("0.pw1", "2"), lora.getReport().getReplaced());
+            assertEquals(List.of("0.pw1"), List.copyOf(lora.getConvLayers().keySet()));
+            assertInstanceOf(LoraConv2d.class, stage((SequentialBlock) model.getBlock()).pw1);
+            // all-linear names Linear layers only, as in PEFT
+            lora.unload(false);
+            LoraModel all = LoraConfig.builder().build().apply(model);
+            assertTrue(all.getConvLayers().isEmpty());
+            assertTrue(BlockTree.find(model.getBlock(), LoraConv2d.class).isEmpty());
         }
     }
 }

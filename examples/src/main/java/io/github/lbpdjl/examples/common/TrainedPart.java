@@ -189,8 +189,9 @@ public final class TrainedPart {
 
     /**
      * The layers {@link #tokenwiseLayers()} selects that are not Linear (EfficientFormer's 1x1
-     * convolutions), by path: LoRA adapts Linear layers only and refuses targets that also select
-     * others (PEFT would adapt them), so a LoRA configuration excludes these.
+     * convolutions), by path: the programs put LoRA on the Linear layers only, and a target list
+     * that selects a Conv2d gives it a LoRA Conv2d (as PEFT does), so their LoRA configurations
+     * exclude these.
      *
      * @param root the model's block
      * @return the exclusions, or null if there are none
