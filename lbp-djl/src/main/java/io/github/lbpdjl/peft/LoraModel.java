@@ -91,6 +91,9 @@ public final class LoraModel {
         if (!injected.getSkipped().isEmpty()) {
             logger.warn("LoRA: left as they are (adapted already): {}", injected.getSkipped());
         }
+        if (config.getLbp() != null && !convs.isEmpty()) {
+            logger.warn("LoRA: Conv2d layers adapted without LBP-WHT: {}", convs.keySet());
+        }
         LoraModel lm = new LoraModel(model, config, layers, convs, save, injected);
         lm.freeze();
         return lm;
