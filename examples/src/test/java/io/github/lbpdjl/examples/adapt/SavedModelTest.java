@@ -21,6 +21,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.dataset.RandomAccessDataset;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.peft.LoraConfig;
 import io.github.lbpdjl.peft.LoraLinear;
 import io.github.lbpdjl.peft.LoraModel;
@@ -44,11 +45,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The folder {@link SavedModel} writes: after a LoRA adaptation, the merged model.safetensors
- * through the zoo's Criteria, PEFT's adapter put back onto a fresh base model with {@code
- * LoraModel.fromPretrained}, {@code Image -> Classifications} through {@link Predict}'s Criteria
- * and the predict program all give the adapted model's predictions; config.json is timm's hub
- * format.
+ * The folder {@link SavedModel} writes, after a LoRA adaptation or a full fine-tuning (weights
+ * moved at random stand for the training): model.safetensors through the zoo's Criteria, PEFT's
+ * adapter put back onto a fresh base model with {@code LoraModel.fromPretrained}, {@code Image ->
+ * Classifications} through {@link Predict}'s Criteria and the predict program all give the adapted
+ * model's predictions, on both engines; config.json is timm's hub format; a failed save leaves the
+ * earlier folder.
  */
 class SavedModelTest {
 
@@ -222,39 +224,7 @@ class SavedModelTest {
                     engine, merged, adapter);
             assertTrue(merged < 1e-4, "merged: " + merged);
             assertTrue(adapter < 1e-6, "adapter: " + adapter);
-            // Image -> Classifications from the folder: softmax of the same logits, its names
-            List<String> best = new ArrayList<>();
-            try (ZooModel<Image, Classifications> served =
-                            Predict.criteria(dir, engine).loadModel();
-                    Predictor<Image, Classifications> p = served.newPredictor()) {
-                for (int n = 0; n < IMAGES; n++) {
-                    Classifications c = p.predict(ImageFactory.getInstance().fromFile(pngs.get(n)));
-                    double[] soft = softmax(before, n);
-                    int top = argMax(soft);
-                    best.add(NAMES.get(top));
-                    assertEquals(NAMES.get(top), c.best().getClassName(), "image " + n);
-                    assertEquals(soft[top], c.best().getProbability(), 1e-4, "image " + n);
-                }
-            }
-            // the predict program on the folder of images
-            CliRun run =
-                    CliRun.of(
-                            Predict.commandLine(),
-                            "--model-dir",
-                            dir.toString(),
-                            "--engine",
-                            engine,
-                            "--top",
-                            "1",
-                            tmp.resolve("images").toString());
-            assertEquals(0, run.exitCode(), run.toString());
-            List<String> lines = run.out().lines().toList();
-            assertEquals(IMAGES, lines.size(), run.out());
-            for (int n = 0; n < IMAGES; n++) {
-                assertTrue(
-                        lines.get(n).startsWith(pngs.get(n) + ": " + best.get(n) + " "),
-                        lines.get(n));
-            }
+            served(dir, engine, before, pngs, tmp.resolve("images"));
         }
         // timm's hub config.json, PEFT's adapter_config.json
         JsonObject cfg =
@@ -275,6 +245,42 @@ class SavedModelTest {
         assertEquals(List.of("head"), saved.getModulesToSave());
         assertEquals(4, saved.getRank("blocks.1.mlp.fc1"));
         assertEquals(NAMES, Files.readAllLines(dir.resolve("synset.txt")));
+    }
+
+    /** A fully fine-tuned model (no LoRA): the weights as they are, no adapter files. */
+    @ParameterizedTest
+    @ValueSource(strings = {"PyTorch", "MXNet"})
+    void aFullyTrainedModelReloadsEveryWay(String engine, @TempDir Path tmp) throws Exception {
+        List<Path> pngs = new ArrayList<>();
+        float[] pixels = writeImages(tmp.resolve("images"), pngs);
+        Path dir = tmp.resolve("models").resolve("full");
+        try (NDManager m = NDManager.newBaseManager(engine)) {
+            NDArray x = m.create(pixels, new Shape(IMAGES, 1, 32, 32));
+            float[] before;
+            try (ZooModel<NDList, NDList> zm = criteria(engine, null).loadModel()) {
+                // stands for training: every weight away from its start
+                Random r = new Random(4);
+                for (Parameter p : BlockTree.parameters(zm.getBlock()).values()) {
+                    float[] v = p.getArray().toFloatArray();
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] += (float) (0.05 * r.nextGaussian());
+                    }
+                    p.getArray().set(v);
+                }
+                before = logits(zm, x);
+                SavedModel.save(zm, null, dir, ARCH, splits());
+            }
+            try (Stream<Path> s = Files.list(dir)) {
+                assertEquals(
+                        List.of("config.json", "model.safetensors", "synset.txt"),
+                        s.map(f -> f.getFileName().toString()).sorted().toList());
+            }
+            try (ZooModel<NDList, NDList> saved =
+                    criteria(engine, dir.resolve("model.safetensors")).loadModel()) {
+                assertArrayEquals(before, logits(saved, x), "the weights as they were");
+            }
+            served(dir, engine, before, pngs, tmp.resolve("images"));
+        }
     }
 
     /** A save that fails leaves the earlier folder as it was, and no temporary folder. */
@@ -331,6 +337,47 @@ class SavedModelTest {
         assertEquals(NAMES, Files.readAllLines(dir.resolve("synset.txt")));
         try (Stream<Path> s = Files.list(tmp.resolve("models"))) {
             assertEquals(List.of(dir), s.toList(), "no temporary folder left");
+        }
+    }
+
+    /**
+     * Image -> Classifications through Predict's Criteria on the saved folder gives the softmax of
+     * the logits the model had before saving, with the class names; so does the predict program on
+     * the folder of images.
+     */
+    private static void served(
+            Path dir, String engine, float[] before, List<Path> pngs, Path images)
+            throws Exception {
+        // Image -> Classifications from the folder: softmax of the same logits, its names
+        List<String> best = new ArrayList<>();
+        try (ZooModel<Image, Classifications> served = Predict.criteria(dir, engine).loadModel();
+                Predictor<Image, Classifications> p = served.newPredictor()) {
+            for (int n = 0; n < IMAGES; n++) {
+                Classifications c = p.predict(ImageFactory.getInstance().fromFile(pngs.get(n)));
+                double[] soft = softmax(before, n);
+                int top = argMax(soft);
+                best.add(NAMES.get(top));
+                assertEquals(NAMES.get(top), c.best().getClassName(), "image " + n);
+                assertEquals(soft[top], c.best().getProbability(), 1e-4, "image " + n);
+            }
+        }
+        // the predict program on the folder of images
+        CliRun run =
+                CliRun.of(
+                        Predict.commandLine(),
+                        "--model-dir",
+                        dir.toString(),
+                        "--engine",
+                        engine,
+                        "--top",
+                        "1",
+                        images.toString());
+        assertEquals(0, run.exitCode(), run.toString());
+        List<String> lines = run.out().lines().toList();
+        assertEquals(IMAGES, lines.size(), run.out());
+        for (int n = 0; n < IMAGES; n++) {
+            assertTrue(
+                    lines.get(n).startsWith(pngs.get(n) + ": " + best.get(n) + " "), lines.get(n));
         }
     }
 
