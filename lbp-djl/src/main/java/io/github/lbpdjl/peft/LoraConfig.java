@@ -133,7 +133,7 @@ public final class LoraConfig {
         return exclude;
     }
 
-    /** Returns names of modules trained fully and saved with the adapter (PEFT list semantics). */
+    /** Returns names of modules trained fully and saved with the adapter (a path suffix). */
     public List<String> getModulesToSave() {
         return modulesToSave;
     }
@@ -312,7 +312,7 @@ public final class LoraConfig {
 
         /**
          * Sets the modules trained fully and saved with the adapter, e.g. "head" (PEFT's
-         * modules_to_save; a module matches a name as in {@link TargetModules#names}).
+         * modules_to_save: as PEFT, every module whose path ends with a name, dot or not).
          *
          * @param names module names
          * @return this builder

@@ -25,7 +25,8 @@ final class LoraInjection {
     private LoraInjection() {}
 
     /**
-     * Resolves the configuration's modules_to_save names to the outermost modules they match.
+     * Resolves the configuration's modules_to_save names to the outermost modules they match, as
+     * PEFT matches them: a module whose path ends with the name.
      *
      * @throws IllegalArgumentException if a name matches no module (unless allowed), listing the
      *     modules there are
@@ -37,14 +38,14 @@ final class LoraInjection {
         }
         List<String> unmatched = new ArrayList<>();
         for (String name : config.getModulesToSave()) {
-            TargetModules t = TargetModules.names(name);
             boolean any = false;
             for (BlockTree.Node n : BlockTree.walk(root)) {
-                if (n.getParent() != null
-                        && t.matches(n.getPath())
-                        && !under(n.getPath(), save.keySet())) {
-                    save.put(n.getPath(), n.getBlock());
+                // PEFT's _set_trainable: a plain suffix, no dot needed ("norm" takes "fc_norm")
+                if (n.getParent() != null && n.getPath().endsWith(name)) {
                     any = true;
+                    if (!under(n.getPath(), save.keySet())) {
+                        save.put(n.getPath(), n.getBlock());
+                    }
                 }
             }
             if (!any) {

@@ -215,6 +215,22 @@ class PeftSemanticsTest {
         assertEquals(List.of("head"), c.getModulesToSave());
     }
 
+    /** PEFT's _set_trainable takes every module whose path ends with a name, dot or not. */
+    @Test
+    void modulesToSaveAreMatchedByPlainSuffix() {
+        try (Model model = model("PyTorch")) {
+            LoraModel lm =
+                    LoraConfig.builder()
+                            .optTargets(TargetModules.names("qkv"))
+                            .optModulesToSave("orm2", "head")
+                            .build()
+                            .apply(model);
+            assertEquals(
+                    List.of("blocks.0.norm2", "blocks.1.norm2", "head"),
+                    List.copyOf(lm.getModulesToSave().keySet()));
+        }
+    }
+
     @Test
     void badPatternsAreNamed() {
         IllegalArgumentException e =
