@@ -6,6 +6,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.github.lbpdjl.io.AtomicFiles;
 import io.github.lbpdjl.modules.BlockTree;
+import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.safetensors.DType;
 import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.safetensors.SafetensorsWriter;
@@ -71,7 +72,20 @@ final class AdapterStore {
         checkNotMerged("saving the adapter");
         SafetensorsWriter.write(
                 dir.resolve(LoraModel.WEIGHTS_FILE), tensors, Map.of("format", "pt"));
-        AtomicFiles.writeString(dir.resolve(LoraModel.CONFIG_FILE), config.toJson());
+        AtomicFiles.writeString(dir.resolve(LoraModel.CONFIG_FILE), savedConfig().toJson());
+    }
+
+    /**
+     * The configuration as saved: "all-linear" expanded to the paths of the layers it adapted, as
+     * PEFT saves it (PEFT leaves out an output layer only on transformers models, so the same
+     * shorthand would take a timm model's head there).
+     */
+    private LoraConfig savedConfig() {
+        if (!config.getTargets().isAllLinear() || layers.isEmpty()) {
+            return config;
+        }
+        String[] paths = layers.keySet().toArray(new String[0]);
+        return config.toBuilder().optTargets(TargetModules.names(paths)).build();
     }
 
     /** See {@link LoraModel#loadAdapter(Path, String)}. */

@@ -215,6 +215,39 @@ class PeftSemanticsTest {
         assertEquals(List.of("head"), c.getModulesToSave());
     }
 
+    /**
+     * all-linear is saved expanded to the layers it adapted, as PEFT saves it, so that PEFT (whose
+     * all-linear keeps the output layer of a model that is not a transformers one) adapts the same.
+     */
+    @Test
+    void allLinearIsSavedAsTheListOfLayersItAdapted(@TempDir Path dir) throws IOException {
+        float[] adapted;
+        try (Model model = model("PyTorch");
+                NDManager m = NDManager.newBaseManager("PyTorch")) {
+            LoraModel lm = LoraConfig.builder().optModulesToSave("head").build().apply(model);
+            randomizeAdapters(lm);
+            lm.saveAdapter(dir);
+            Engine.getEngine("PyTorch").setRandomSeed(2);
+            adapted = infer(model, m.randomNormal(INPUT));
+        }
+        LoraConfig saved =
+                LoraConfig.fromJson(Files.readString(dir.resolve("adapter_config.json")));
+        List<String> paths = new java.util.ArrayList<>();
+        for (int b = 0; b < 2; b++) {
+            for (String l : List.of("qkv", "proj", "fc1", "fc2")) {
+                paths.add("blocks." + b + "." + l);
+            }
+        }
+        assertEquals(paths, saved.getTargets().getPatterns());
+        try (Model fresh = model("PyTorch");
+                NDManager m = NDManager.newBaseManager("PyTorch")) {
+            LoraModel back = LoraModel.fromPretrained(fresh, dir);
+            assertEquals(paths, List.copyOf(back.getLayers().keySet()));
+            Engine.getEngine("PyTorch").setRandomSeed(2);
+            assertArrayEquals(adapted, infer(fresh, m.randomNormal(INPUT)));
+        }
+    }
+
     /** PEFT's _set_trainable takes every module whose path ends with a name, dot or not. */
     @Test
     void modulesToSaveAreMatchedByPlainSuffix() {
