@@ -8,9 +8,10 @@ import ai.djl.nn.convolutional.Convolution;
 
 /**
  * What makes a Conv2d a 1x1 convolution LBP-WHT can take over, and sharing its Parameter objects
- * with the layer that takes it over (or gives it back).
+ * with the layer that takes it over (or gives it back): {@link #share} is public for the adapted
+ * convolutions of other packages (LoRA's).
  */
-final class Conv2dParameters {
+public final class Conv2dParameters {
 
     private Conv2dParameters() {}
 
@@ -71,7 +72,7 @@ final class Conv2dParameters {
      * @param from the layer whose parameters are shared
      * @param to the layer that takes them
      */
-    static void share(Conv2d from, Conv2d to) {
+    public static void share(Conv2d from, Conv2d to) {
         for (String key : new String[] {"weight", "bias"}) {
             Parameter p = from.getParameters().contains(key) ? from.getParameters().get(key) : null;
             if (p != null) {

@@ -6,6 +6,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.github.lbpdjl.io.AtomicFiles;
 import io.github.lbpdjl.modules.BlockTree;
+import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.safetensors.DType;
 import io.github.lbpdjl.safetensors.SafetensorsFile;
 import io.github.lbpdjl.safetensors.SafetensorsWriter;
@@ -38,14 +39,19 @@ final class AdapterStore {
 
     private final LoraConfig config;
     private final Map<String, LoraLinear> layers;
+    private final Map<String, LoraConv2d> convs;
     private final Map<String, Block> modulesToSave;
     private final Map<String, Map<String, float[]>> stored = new LinkedHashMap<>();
     private String active = "default";
 
     AdapterStore(
-            LoraConfig config, Map<String, LoraLinear> layers, Map<String, Block> modulesToSave) {
+            LoraConfig config,
+            Map<String, LoraLinear> layers,
+            Map<String, LoraConv2d> convs,
+            Map<String, Block> modulesToSave) {
         this.config = config;
         this.layers = layers;
+        this.convs = convs;
         this.modulesToSave = modulesToSave;
     }
 
@@ -66,7 +72,20 @@ final class AdapterStore {
         checkNotMerged("saving the adapter");
         SafetensorsWriter.write(
                 dir.resolve(LoraModel.WEIGHTS_FILE), tensors, Map.of("format", "pt"));
-        AtomicFiles.writeString(dir.resolve(LoraModel.CONFIG_FILE), config.toJson());
+        AtomicFiles.writeString(dir.resolve(LoraModel.CONFIG_FILE), savedConfig().toJson());
+    }
+
+    /**
+     * The configuration as saved: "all-linear" expanded to the paths of the layers it adapted, as
+     * PEFT saves it (PEFT leaves out an output layer only on transformers models, so the same
+     * shorthand would take a timm model's head there).
+     */
+    private LoraConfig savedConfig() {
+        if (!config.getTargets().isAllLinear() || layers.isEmpty()) {
+            return config;
+        }
+        String[] paths = layers.keySet().toArray(new String[0]);
+        return config.toBuilder().optTargets(TargetModules.names(paths)).build();
     }
 
     /** See {@link LoraModel#loadAdapter(Path, String)}. */
@@ -74,17 +93,26 @@ final class AdapterStore {
         Path cfg = dir.resolve(LoraModel.CONFIG_FILE);
         if (Files.exists(cfg)) {
             LoraConfig saved = readConfig(cfg);
-            if (saved.getRank() != config.getRank() || saved.getAlpha() != config.getAlpha()) {
-                throw new IllegalArgumentException(
-                        cfg
-                                + ": adapter has r="
-                                + saved.getRank()
-                                + ", alpha="
-                                + saved.getAlpha()
-                                + "; this model has r="
-                                + config.getRank()
-                                + ", alpha="
-                                + config.getAlpha());
+            Map<String, float[]> mine = new LinkedHashMap<>();
+            layers.forEach((k, l) -> mine.put(k, new float[] {l.getRank(), l.getScaling()}));
+            convs.forEach((k, c) -> mine.put(k, new float[] {c.getRank(), c.getScaling()}));
+            for (Map.Entry<String, float[]> e : mine.entrySet()) {
+                float r = saved.getRank(e.getKey());
+                float s = saved.getScaling(e.getKey());
+                if (r != e.getValue()[0] || s != e.getValue()[1]) {
+                    throw new IllegalArgumentException(
+                            cfg
+                                    + ": the adapter gives layer "
+                                    + e.getKey()
+                                    + " r="
+                                    + (int) r
+                                    + ", scaling "
+                                    + s
+                                    + "; this model's layer has r="
+                                    + (int) e.getValue()[0]
+                                    + ", scaling "
+                                    + e.getValue()[1]);
+                }
             }
         }
         Map<String, float[]> values = readWeights(dir.resolve(LoraModel.WEIGHTS_FILE));
@@ -150,7 +178,7 @@ final class AdapterStore {
     }
 
     /** Reads adapter_config.json; a malformed one is an IOException naming the file. */
-    private static LoraConfig readConfig(Path cfg) throws IOException {
+    static LoraConfig readConfig(Path cfg) throws IOException {
         long size = Files.size(cfg);
         if (size > MAX_CONFIG_BYTES) {
             throw new IOException(
@@ -176,14 +204,17 @@ final class AdapterStore {
         }
         checkNotMerged("adding an adapter");
         stored.put(active, snapshot());
-        for (LoraLinear l : layers.values()) {
-            NDArray a = l.getLoraA().getArray();
-            float bound = (float) (1 / Math.sqrt(a.getShape().get(1)));
+        List<Parameter[]> pairs = new ArrayList<>();
+        layers.values().forEach(l -> pairs.add(new Parameter[] {l.getLoraA(), l.getLoraB()}));
+        convs.values().forEach(c -> pairs.add(new Parameter[] {c.getLoraA(), c.getLoraB()}));
+        for (Parameter[] pair : pairs) {
+            NDArray a = pair[0].getArray();
             NDArray fresh =
-                    a.getManager().randomUniform(-bound, bound, a.getShape(), a.getDataType());
+                    new KaimingUniformSqrt5()
+                            .initialize(a.getManager(), a.getShape(), a.getDataType());
             a.set(fresh.toFloatArray());
             fresh.close();
-            NDArray b = l.getLoraB().getArray();
+            NDArray b = pair[1].getArray();
             b.set(new float[(int) b.size()]);
         }
         active = adapterName;
@@ -238,12 +269,21 @@ final class AdapterStore {
                 throw new IllegalStateException(l + " is merged: unmerge() before " + what);
             }
         }
+        for (LoraConv2d c : convs.values()) {
+            if (c.isMerged()) {
+                throw new IllegalStateException(c + " is merged: unmerge() before " + what);
+            }
+        }
     }
 
     /** The adapter's tensors by PEFT key. */
     private Map<String, Parameter> adapterParameters() {
         Map<String, Parameter> out = new LinkedHashMap<>();
         for (Map.Entry<String, LoraLinear> e : layers.entrySet()) {
+            out.put(PREFIX + e.getKey() + ".lora_A.weight", e.getValue().getLoraA());
+            out.put(PREFIX + e.getKey() + ".lora_B.weight", e.getValue().getLoraB());
+        }
+        for (Map.Entry<String, LoraConv2d> e : convs.entrySet()) {
             out.put(PREFIX + e.getKey() + ".lora_A.weight", e.getValue().getLoraA());
             out.put(PREFIX + e.getKey() + ".lora_B.weight", e.getValue().getLoraB());
         }

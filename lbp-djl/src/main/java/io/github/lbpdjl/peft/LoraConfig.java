@@ -2,23 +2,23 @@ package io.github.lbpdjl.peft;
 
 import ai.djl.Model;
 import io.github.lbpdjl.LbpConfig;
-import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.TargetModules;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
  * The configuration of LoRA fine-tuning, as Hugging Face PEFT's LoraConfig: rank, alpha, dropout,
  * target modules, modules trained fully ("modules_to_save"), plus the optional LBP-WHT
- * configuration of the LoRA layers and an optional {@link LbpRewriter} for the remaining Linear
- * layers, so that one object says e.g. "LoRA r=8 on qkv and proj, LBP LP_L1-4 on every other linear
- * layer" and {@link #apply(Model)} does it in one call.
+ * configuration of the LoRA layers; {@link #apply(Model)} adapts a model in one call. To put
+ * LBP-WHT on the other layers too, compose with {@code io.github.lbpdjl.training.FineTuning}.
  *
- * <p>Immutable. {@link #toJson()} writes PEFT's adapter_config.json shape (peft_type "LORA", r,
- * lora_alpha, lora_dropout, target_modules, modules_to_save, bias "none") plus an "lbp" field; the
- * rewriter for the other layers is not part of the adapter and is not written.
+ * <p>PEFT's rank_pattern, alpha_pattern (per-layer r and alpha) and use_rslora (alpha / sqrt(r))
+ * are honoured. Immutable. {@link #toJson()} writes PEFT's adapter_config.json plus an "lbp" field;
+ * {@link #fromJson(String)} refuses a field that changes the math and is not supported here.
  */
 public final class LoraConfig {
 
@@ -29,8 +29,10 @@ public final class LoraConfig {
     private final TargetModules exclude;
     private final List<String> modulesToSave;
     private final LbpConfig lbp;
-    private final LbpRewriter lbpRewriter;
     private final boolean allowUnmatched;
+    private final boolean useRslora;
+    private final Map<String, Integer> rankPattern;
+    private final Map<String, Float> alphaPattern;
 
     private LoraConfig(Builder b) {
         this.rank = b.rank;
@@ -40,8 +42,10 @@ public final class LoraConfig {
         this.exclude = b.exclude;
         this.modulesToSave = Collections.unmodifiableList(new ArrayList<>(b.modulesToSave));
         this.lbp = b.lbp;
-        this.lbpRewriter = b.lbpRewriter;
         this.allowUnmatched = b.allowUnmatched;
+        this.useRslora = b.useRslora;
+        this.rankPattern = LoraPatterns.ranks(b.rankPattern);
+        this.alphaPattern = LoraPatterns.alphas(b.alphaPattern);
     }
 
     /**
@@ -55,10 +59,9 @@ public final class LoraConfig {
     }
 
     /**
-     * Applies this configuration to a model: LoRA layers first (with LBP-WHT inside if configured),
-     * then freezing, then the LBP rewriter on the remaining Linear layers. Call it after {@code
-     * newTrainer} on PyTorch models that were loaded (newTrainer unfreezes them), e.g. from {@code
-     * LbpTrainingListener.Builder.optModelPreparer}.
+     * Applies this configuration to a model: LoRA layers (with LBP-WHT inside if configured), then
+     * freezing. Call it after {@code newTrainer} on PyTorch models that were loaded (newTrainer
+     * unfreezes them), e.g. from {@code LbpTrainingListener.Builder.optModelPreparer}.
      *
      * @param model the model
      * @return the adapted model's handle
@@ -67,75 +70,80 @@ public final class LoraConfig {
         return LoraModel.apply(model, this);
     }
 
-    /**
-     * @return the rank r
-     */
+    /** Returns the rank r. */
     public int getRank() {
         return rank;
     }
 
-    /**
-     * @return LoRA alpha
-     */
+    /** Returns LoRA alpha. */
     public float getAlpha() {
         return alpha;
     }
 
-    /**
-     * @return the scaling alpha / r
-     */
+    /** Returns the scaling of r and alpha: alpha / r, or alpha / sqrt(r) with rsLoRA. */
     public float getScaling() {
-        return alpha / rank;
+        return LoraPatterns.scaling(rank, alpha, useRslora);
+    }
+
+    /** Returns whether the scaling is alpha / sqrt(r) (PEFT's use_rslora), not alpha / r. */
+    public boolean isUseRslora() {
+        return useRslora;
+    }
+
+    /** Returns the ranks that differ from r, by PEFT pattern key in order (rank_pattern). */
+    public Map<String, Integer> getRankPattern() {
+        return rankPattern;
+    }
+
+    /** Returns the alphas that differ from alpha, by PEFT pattern key in order (alpha_pattern). */
+    public Map<String, Float> getAlphaPattern() {
+        return alphaPattern;
     }
 
     /**
-     * @return the dropout rate on the adapter input
+     * Returns the rank of the layer at a path: that of the first rank_pattern key that matches it
+     * as PEFT matches it ({@code re.match(r"(.*\.)?(KEY)$", path)}), else r.
      */
+    public int getRank(String path) {
+        return LoraPatterns.lookup(rankPattern, path, rank);
+    }
+
+    /** Returns the alpha of the layer at a path, as {@link #getRank(String)} for alpha_pattern. */
+    public float getAlpha(String path) {
+        return LoraPatterns.lookup(alphaPattern, path, alpha);
+    }
+
+    /** Returns the scaling of the layer at a path, from its rank and alpha. */
+    public float getScaling(String path) {
+        return LoraPatterns.scaling(getRank(path), getAlpha(path), useRslora);
+    }
+
+    /** Returns the dropout rate on the adapter input. */
     public float getDropout() {
         return dropout;
     }
 
-    /**
-     * @return the target modules
-     */
+    /** Returns the target modules. */
     public TargetModules getTargets() {
         return targets;
     }
 
-    /**
-     * @return the modules never adapted, or null
-     */
+    /** Returns the modules never adapted, or null. */
     public TargetModules getExclude() {
         return exclude;
     }
 
-    /**
-     * @return names of modules trained fully and saved with the adapter (PEFT list semantics)
-     */
+    /** Returns names of modules trained fully and saved with the adapter (a path suffix). */
     public List<String> getModulesToSave() {
         return modulesToSave;
     }
 
-    /**
-     * @return the LBP-WHT configuration of the LoRA layers, or null for plain LoRA
-     */
+    /** Returns the LBP-WHT configuration of the LoRA layers, or null for plain LoRA. */
     public LbpConfig getLbp() {
         return lbp;
     }
 
-    /**
-     * @return the rewriter applied to the other Linear layers after LoRA, or null
-     * @deprecated it is not part of the adapter (toJson does not write it); compose the two tuners
-     *     with {@code io.github.lbpdjl.training.FineTuning} instead
-     */
-    @Deprecated
-    public LbpRewriter getLbpRewriter() {
-        return lbpRewriter;
-    }
-
-    /**
-     * @return whether target patterns may match no module
-     */
+    /** Returns whether target patterns may match no module. */
     public boolean isAllowUnmatched() {
         return allowUnmatched;
     }
@@ -154,8 +162,10 @@ public final class LoraConfig {
                         .optTargets(targets)
                         .optExclude(exclude)
                         .optLbp(lbp)
-                        .optLbpRewriter(lbpRewriter)
-                        .optAllowUnmatched(allowUnmatched);
+                        .optAllowUnmatched(allowUnmatched)
+                        .optUseRslora(useRslora)
+                        .optRankPattern(rankPattern)
+                        .optAlphaPattern(alphaPattern);
         b.modulesToSave.addAll(modulesToSave);
         return b;
     }
@@ -171,33 +181,17 @@ public final class LoraConfig {
     }
 
     /**
-     * Reads an adapter_config.json written by {@link #toJson()} or by PEFT (LoRA, bias "none").
+     * Reads an adapter_config.json written by {@link #toJson()} or by PEFT (docs/LORA.md lists the
+     * fields honoured and those refused, e.g. use_dora: a field that changes the math is never
+     * ignored).
      *
      * @param json the JSON text
      * @return the configuration
-     * @throws IllegalArgumentException if the text is not a valid LoRA configuration
+     * @throws IllegalArgumentException if the text is not a valid LoRA configuration or sets a
+     *     field not supported here, naming the field and its value
      */
     public static LoraConfig fromJson(String json) {
         return LoraConfigJson.fromJson(json);
-    }
-
-    static String layer(String name) {
-        return name == null ? "LoRA" : "LoRA layer '" + name + "'";
-    }
-
-    /** Checks r, alpha and dropout, naming the layer (or "LoRA") in the message. */
-    static void checkHyperparameters(String name, int rank, float alpha, float dropout) {
-        if (rank < 1) {
-            throw new IllegalArgumentException(layer(name) + ": rank r must be >= 1, got " + rank);
-        }
-        if (!(alpha > 0) || Float.isInfinite(alpha)) {
-            throw new IllegalArgumentException(
-                    layer(name) + ": alpha must be a finite number > 0, got " + alpha);
-        }
-        if (!(dropout >= 0 && dropout < 1)) {
-            throw new IllegalArgumentException(
-                    layer(name) + ": dropout must be in [0, 1), got " + dropout);
-        }
     }
 
     @Override
@@ -213,13 +207,15 @@ public final class LoraConfig {
                 && Objects.equals(exclude, c.exclude)
                 && modulesToSave.equals(c.modulesToSave)
                 && Objects.equals(lbp, c.lbp)
-                && Objects.equals(lbpRewriter, c.lbpRewriter);
+                && useRslora == c.useRslora
+                && rankPattern.equals(c.rankPattern)
+                && alphaPattern.equals(c.alphaPattern);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(
-                rank, alpha, dropout, targets, exclude, modulesToSave, lbp, lbpRewriter);
+        return 31 * Objects.hash(rank, alpha, dropout, targets, exclude, modulesToSave, lbp)
+                + Objects.hash(useRslora, rankPattern, alphaPattern);
     }
 
     @Override
@@ -230,18 +226,15 @@ public final class LoraConfig {
                 + alpha
                 + ", dropout="
                 + dropout
+                + (useRslora ? ", rslora" : "")
+                + (rankPattern.isEmpty() ? "" : ", rank_pattern=" + rankPattern)
+                + (alphaPattern.isEmpty() ? "" : ", alpha_pattern=" + alphaPattern)
                 + ", targets="
                 + targets
                 + (exclude == null ? "" : ", exclude=" + exclude)
                 + (modulesToSave.isEmpty() ? "" : ", modulesToSave=" + modulesToSave)
                 + ", lbp="
                 + (lbp == null ? "none" : lbp)
-                + (lbpRewriter == null
-                        ? ""
-                        : ", other layers: LBP-WHT "
-                                + lbpRewriter.getConfig()
-                                + " on "
-                                + lbpRewriter.getTargets())
                 + "}";
     }
 
@@ -255,8 +248,10 @@ public final class LoraConfig {
         private TargetModules exclude;
         private final List<String> modulesToSave = new ArrayList<>();
         private LbpConfig lbp;
-        private LbpRewriter lbpRewriter;
         private boolean allowUnmatched;
+        private boolean useRslora;
+        private Map<String, Integer> rankPattern = Map.of();
+        private Map<String, Float> alphaPattern = Map.of();
 
         Builder() {}
 
@@ -317,7 +312,7 @@ public final class LoraConfig {
 
         /**
          * Sets the modules trained fully and saved with the adapter, e.g. "head" (PEFT's
-         * modules_to_save; a module matches a name as in {@link TargetModules#names}).
+         * modules_to_save: as PEFT, every module whose path ends with a name, dot or not).
          *
          * @param names module names
          * @return this builder
@@ -345,21 +340,6 @@ public final class LoraConfig {
         }
 
         /**
-         * Sets a rewriter applied after LoRA to the remaining Linear layers (LoRA layers are
-         * skipped by it), e.g. LBP LP_L1-4 on everything else.
-         *
-         * @param rewriter the rewriter, or null
-         * @return this builder
-         * @deprecated it is not part of the adapter (toJson does not write it); compose the two
-         *     tuners with {@code io.github.lbpdjl.training.FineTuning} instead
-         */
-        @Deprecated
-        public Builder optLbpRewriter(LbpRewriter rewriter) {
-            this.lbpRewriter = rewriter;
-            return this;
-        }
-
-        /**
          * Allows target patterns and modules_to_save names that match nothing (default: error).
          *
          * @param allow whether to allow
@@ -371,13 +351,47 @@ public final class LoraConfig {
         }
 
         /**
+         * Sets rsLoRA's scaling alpha / sqrt(r) instead of alpha / r (PEFT's use_rslora).
+         *
+         * @param useRslora whether to scale by alpha / sqrt(r) (default false)
+         * @return this builder
+         */
+        public Builder optUseRslora(boolean useRslora) {
+            this.useRslora = useRslora;
+            return this;
+        }
+
+        /**
+         * Sets per-layer ranks (PEFT's rank_pattern), see {@link LoraConfig#getRank(String)}.
+         *
+         * @param pattern key (a regular expression, e.g. "qkv" or "blocks\\.0\\..*") to rank
+         * @return this builder
+         */
+        public Builder optRankPattern(Map<String, Integer> pattern) {
+            this.rankPattern = new LinkedHashMap<>(pattern);
+            return this;
+        }
+
+        /**
+         * Sets per-layer alphas (PEFT's alpha_pattern), matched as {@link #optRankPattern}.
+         *
+         * @param pattern key to alpha
+         * @return this builder
+         */
+        public Builder optAlphaPattern(Map<String, Float> pattern) {
+            this.alphaPattern = new LinkedHashMap<>(pattern);
+            return this;
+        }
+
+        /**
          * Validates and builds the configuration.
          *
          * @return the configuration
-         * @throws IllegalArgumentException if rank, alpha or dropout are out of range
+         * @throws IllegalArgumentException if rank, alpha or dropout are out of range, or a pattern
+         *     key or value is bad
          */
         public LoraConfig build() {
-            checkHyperparameters(null, rank, alpha, dropout);
+            LoraPatterns.checkHyperparameters(null, rank, alpha, dropout);
             return new LoraConfig(this);
         }
     }

@@ -12,13 +12,19 @@ import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.internal.JsonInput;
 import io.github.lbpdjl.rewrite.TargetModules;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The JSON form of a {@link LoraConfig}, behind {@link LoraConfig#toJson()} and {@link
  * LoraConfig#fromJson(String)}: PEFT's adapter_config.json fields (peft_type "LORA", r, lora_alpha,
- * lora_dropout, target_modules as "all-linear", a regex string or a list of names, exclude_modules,
- * modules_to_save, bias "none") plus "lbp" and a {"globs": [...]} form of glob targets.
+ * lora_dropout, use_rslora, rank_pattern, alpha_pattern, target_modules and exclude_modules as
+ * "all-linear", a regex string or a list of names, modules_to_save, bias "none", and the defaults
+ * of the fields not supported here) plus "lbp". Globs are written as the regex string PEFT reads;
+ * the {"globs": [...]} form of earlier versions is still read. Reading refuses, naming the field
+ * and value, every field PEFT would honour with a different result than this library gives ({@link
+ * LoraFields}).
  */
 final class LoraConfigJson {
 
@@ -35,6 +41,13 @@ final class LoraConfigJson {
         o.addProperty("r", c.getRank());
         o.addProperty("lora_alpha", c.getAlpha());
         o.addProperty("lora_dropout", c.getDropout());
+        o.addProperty("use_rslora", c.isUseRslora());
+        JsonObject ranks = new JsonObject();
+        c.getRankPattern().forEach(ranks::addProperty);
+        o.add("rank_pattern", ranks);
+        JsonObject alphas = new JsonObject();
+        c.getAlphaPattern().forEach(alphas::addProperty);
+        o.add("alpha_pattern", alphas);
         o.add("target_modules", targetsJson(c.getTargets()));
         if (c.getExclude() != null) {
             o.add("exclude_modules", targetsJson(c.getExclude()));
@@ -49,28 +62,28 @@ final class LoraConfigJson {
         o.addProperty("bias", "none");
         o.addProperty("fan_in_fan_out", false);
         o.addProperty("init_lora_weights", true);
+        o.addProperty("use_dora", false);
+        o.addProperty("lora_bias", false);
+        o.add("layers_to_transform", JsonNull.INSTANCE);
+        o.add("layers_pattern", JsonNull.INSTANCE);
         LbpConfig lbp = c.getLbp();
         o.add("lbp", lbp == null ? JsonNull.INSTANCE : JsonParser.parseString(lbp.toJson()));
         return GSON.toJson(o);
     }
 
     /**
-     * PEFT writes a list of names or one regex string; globs are written as a list plus a marker.
+     * PEFT reads a list of names or one regex string ({@code re.fullmatch}); globs are written as
+     * the equivalent regex string.
      */
     private static JsonElement targetsJson(TargetModules t) {
         if (t.isAllLinear()) {
             return GSON.toJsonTree("all-linear");
         }
-        if (t.getKind() == TargetModules.Kind.REGEX) {
-            return GSON.toJsonTree(t.getPatterns().get(0));
+        if (t.getKind() != TargetModules.Kind.NAMES) {
+            return GSON.toJsonTree(t.toRegex());
         }
         JsonArray arr = new JsonArray();
         t.getPatterns().forEach(arr::add);
-        if (t.getKind() == TargetModules.Kind.GLOBS) {
-            JsonObject g = new JsonObject();
-            g.add("globs", arr);
-            return g;
-        }
         return arr;
     }
 
@@ -80,10 +93,18 @@ final class LoraConfigJson {
             return s.equals("all-linear") ? TargetModules.allLinear() : TargetModules.regex(s);
         }
         if (e.isJsonObject()) {
-            return TargetModules.globs(
-                    strings(e.getAsJsonObject().getAsJsonArray("globs")).toArray(new String[0]));
+            // the form of earlier versions, read as the regex string they now write
+            TargetModules globs =
+                    TargetModules.globs(
+                            strings(e.getAsJsonObject().getAsJsonArray("globs"))
+                                    .toArray(new String[0]));
+            return TargetModules.regex(globs.toRegex());
         }
         return TargetModules.names(strings(e.getAsJsonArray()).toArray(new String[0]));
+    }
+
+    private static boolean present(JsonObject o, String field) {
+        return o.has(field) && !o.get(field).isJsonNull();
     }
 
     private static List<String> strings(JsonArray arr) {
@@ -101,20 +122,7 @@ final class LoraConfigJson {
                         "adapter config must be a JSON object, got: " + JsonInput.describe(root));
             }
             JsonObject o = root.getAsJsonObject();
-            if (o.has("peft_type") && !"LORA".equals(o.get("peft_type").getAsString())) {
-                throw new IllegalArgumentException(
-                        "adapter config has peft_type "
-                                + JsonInput.describe(o.get("peft_type"))
-                                + "; only LORA is supported");
-            }
-            if (o.has("bias")
-                    && !o.get("bias").isJsonNull()
-                    && !"none".equals(o.get("bias").getAsString())) {
-                throw new IllegalArgumentException(
-                        "adapter config has bias "
-                                + JsonInput.describe(o.get("bias"))
-                                + "; only \"none\" is supported");
-            }
+            LoraFields.refuseUnsupported(o);
             LoraConfig.Builder b = LoraConfig.builder();
             if (o.has("r")) {
                 b.optRank(o.get("r").getAsInt());
@@ -124,6 +132,23 @@ final class LoraConfigJson {
             }
             if (o.has("lora_dropout")) {
                 b.optDropout(o.get("lora_dropout").getAsFloat());
+            }
+            if (present(o, "use_rslora")) {
+                b.optUseRslora(o.get("use_rslora").getAsBoolean());
+            }
+            if (present(o, "rank_pattern")) {
+                Map<String, Integer> ranks = new LinkedHashMap<>();
+                o.getAsJsonObject("rank_pattern")
+                        .entrySet()
+                        .forEach(e -> ranks.put(e.getKey(), e.getValue().getAsInt()));
+                b.optRankPattern(ranks);
+            }
+            if (present(o, "alpha_pattern")) {
+                Map<String, Float> alphas = new LinkedHashMap<>();
+                o.getAsJsonObject("alpha_pattern")
+                        .entrySet()
+                        .forEach(e -> alphas.put(e.getKey(), e.getValue().getAsFloat()));
+                b.optAlphaPattern(alphas);
             }
             if (o.has("target_modules") && !o.get("target_modules").isJsonNull()) {
                 b.optTargets(readTargets(o.get("target_modules")));

@@ -1,6 +1,7 @@
 package io.github.lbpdjl.peft;
 
 import ai.djl.nn.Block;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.nn.AdaptedBlock;
@@ -24,7 +25,8 @@ final class LoraInjection {
     private LoraInjection() {}
 
     /**
-     * Resolves the configuration's modules_to_save names to the outermost modules they match.
+     * Resolves the configuration's modules_to_save names to the outermost modules they match, as
+     * PEFT matches them: a module whose path ends with the name.
      *
      * @throws IllegalArgumentException if a name matches no module (unless allowed), listing the
      *     modules there are
@@ -36,14 +38,14 @@ final class LoraInjection {
         }
         List<String> unmatched = new ArrayList<>();
         for (String name : config.getModulesToSave()) {
-            TargetModules t = TargetModules.names(name);
             boolean any = false;
             for (BlockTree.Node n : BlockTree.walk(root)) {
-                if (n.getParent() != null
-                        && t.matches(n.getPath())
-                        && !under(n.getPath(), save.keySet())) {
-                    save.put(n.getPath(), n.getBlock());
+                // PEFT's _set_trainable: a plain suffix, no dot needed ("norm" takes "fc_norm")
+                if (n.getParent() != null && n.getPath().endsWith(name)) {
                     any = true;
+                    if (!under(n.getPath(), save.keySet())) {
+                        save.put(n.getPath(), n.getBlock());
+                    }
                 }
             }
             if (!any) {
@@ -70,38 +72,91 @@ final class LoraInjection {
     }
 
     /**
-     * Returns the layers a target pattern matched that are of a kind LoRA does not adapt (a Conv2d,
-     * which PEFT would adapt), with the reason.
+     * Refuses targets that select a layer of another kind than Linear or Conv2d that has parameters
+     * of its own (not excluded, not under a module to save), e.g. a LayerNorm: PEFT matches by name
+     * whatever the kind and refuses such a layer too, so leaving it out here would make the adapter
+     * differ from PEFT's reading of the same configuration.
      *
-     * @param root the tree the injection ran on
-     * @param report its report
-     * @return path to reason, in model order
+     * @throws IllegalArgumentException naming the layers, their kinds and the way out
      */
-    static Map<String, String> notAdaptable(Block root, RewriteReport report) {
-        Map<String, Block> modules = BlockTree.modules(root);
-        Map<String, String> out = new LinkedHashMap<>();
-        report.getLeftOut()
-                .forEach(
-                        (path, reason) -> {
-                            Block b = modules.get(path);
-                            if (b != null
-                                    && !(b instanceof Linear)
-                                    && !(b instanceof AdaptedBlock)) {
-                                out.put(path, reason);
-                            }
-                        });
-        return out;
+    static void refuseOtherKinds(Block root, LoraConfig config, Set<String> save) {
+        TargetModules targets = config.getTargets();
+        if (targets.isAllLinear()) {
+            return;
+        }
+        List<String> found = new ArrayList<>();
+        for (BlockTree.Node n : BlockTree.walk(root)) {
+            Block b = n.getBlock();
+            String path = n.getPath();
+            if (n.getParent() == null
+                    || b instanceof Linear
+                    || b instanceof Conv2d
+                    || b instanceof AdaptedBlock
+                    || b.getDirectParameters().isEmpty()
+                    || !targets.matches(path)
+                    || (config.getExclude() != null && config.getExclude().matches(path))
+                    || under(path, save)) {
+                continue;
+            }
+            found.add(path + " (" + b.getClass().getSimpleName() + ")");
+        }
+        if (!found.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "LoRA targets "
+                            + targets
+                            + " also select "
+                            + String.join(", ", found)
+                            + ", of kinds LoRA does not adapt (PEFT refuses them too): LoRA adapts"
+                            + " Linear and Conv2d layers; narrow the targets or exclude those"
+                            + " layers (optExclude, exclude_modules)");
+        }
     }
 
     /**
-     * Replaces the target Linear layers outside the modules to save by {@link LoraLinear}; nothing
-     * is changed if a check fails.
+     * Replaces the target Linear and Conv2d layers outside the modules to save by {@link
+     * LoraLinear} and {@link LoraConv2d} (Conv2d only for targets other than all-linear, as in
+     * PEFT); nothing is changed if a check fails.
      *
-     * @param layers receives the new LoRA layers by path
+     * @param layers receives the new LoRA Linear layers by path
+     * @param convs receives the new LoRA Conv2d layers by path
      * @return the injector's report
      */
     static RewriteReport inject(
-            Block root, LoraConfig config, Set<String> save, Map<String, LoraLinear> layers) {
+            Block root,
+            LoraConfig config,
+            Set<String> save,
+            Map<String, LoraLinear> layers,
+            Map<String, LoraConv2d> convs) {
+        boolean allLinear = config.getTargets().isAllLinear();
+        AdapterInjector.LayerFactory factory =
+                new AdapterInjector.LayerFactory() {
+                    @Override
+                    public AdaptedBlock adapt(Block layer, String path) {
+                        int r = config.getRank(path);
+                        float a = config.getAlpha(path);
+                        boolean rs = config.isUseRslora();
+                        float p = config.getDropout();
+                        if (layer instanceof Conv2d) {
+                            LoraConv2d c = LoraConv2d.from((Conv2d) layer, r, a, rs, p, path);
+                            convs.put(path, c);
+                            return c;
+                        }
+                        LoraLinear l =
+                                LoraLinear.from((Linear) layer, r, a, rs, p, config.getLbp(), path);
+                        layers.put(path, l);
+                        return l;
+                    }
+
+                    @Override
+                    public boolean accepts(Block layer) {
+                        return layer instanceof Linear || (!allLinear && layer instanceof Conv2d);
+                    }
+
+                    @Override
+                    public String kinds() {
+                        return allLinear ? "Linear layer" : "Linear or Conv2d layer";
+                    }
+                };
         AdapterInjector injector =
                 new AdapterInjector(
                         "LoRA",
@@ -109,18 +164,7 @@ final class LoraInjection {
                         config.getExclude(),
                         save,
                         config.isAllowUnmatched(),
-                        (layer, path) -> {
-                            LoraLinear lora =
-                                    LoraLinear.from(
-                                            (Linear) layer,
-                                            config.getRank(),
-                                            config.getAlpha(),
-                                            config.getDropout(),
-                                            config.getLbp(),
-                                            path);
-                            layers.put(path, lora);
-                            return lora;
-                        });
+                        factory);
         return injector.apply(root);
     }
 }

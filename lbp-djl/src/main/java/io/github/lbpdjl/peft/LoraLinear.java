@@ -18,7 +18,8 @@ import java.util.Locale;
 /**
  * A LoRA-adapted {@link Linear}: {@code y = x W0^T + b + s * (dropout(x) A^T) B^T} with the base
  * weight W0 and bias b frozen (never differentiated), trainable {@code A} (r x in, parameter
- * "lora_A") and {@code B} (out x r, parameter "lora_B"), scaling {@code s = alpha / r}.
+ * "lora_A") and {@code B} (out x r, parameter "lora_B"), scaling {@code s = alpha / r}, or {@code
+ * alpha / sqrt(r)} with rsLoRA (PEFT's use_rslora).
  *
  * <p>A is initialised like PEFT's default: Kaiming-uniform with a = sqrt(5), i.e. uniform in
  * [-1/sqrt(in), 1/sqrt(in)]; B is zero, so a new layer computes exactly its base Linear. The
@@ -45,6 +46,7 @@ public class LoraLinear extends AdaptedLinear {
     private final int rank;
     private final float alpha;
     private final float dropout;
+    private final boolean rslora;
     private final Parameter loraA;
     private final Parameter loraB;
     private volatile boolean adapterEnabled = true;
@@ -57,6 +59,7 @@ public class LoraLinear extends AdaptedLinear {
         this.rank = builder.rank;
         this.alpha = builder.alpha;
         this.dropout = builder.dropout;
+        this.rslora = builder.rslora;
         loraA = addParameter(adapterParameter(LORA_A, new KaimingUniformSqrt5()));
         loraB = addParameter(adapterParameter(LORA_B, Initializer.ZEROS));
     }
@@ -93,12 +96,25 @@ public class LoraLinear extends AdaptedLinear {
      */
     public static LoraLinear from(
             Linear linear, int rank, float alpha, float dropout, LbpConfig lbp, String name) {
+        return from(linear, rank, alpha, false, dropout, lbp, name);
+    }
+
+    /** As the public from, with rsLoRA's scaling alpha / sqrt(r) if {@code rslora}. */
+    static LoraLinear from(
+            Linear linear,
+            int rank,
+            float alpha,
+            boolean rslora,
+            float dropout,
+            LbpConfig lbp,
+            String name) {
         LoraLinear lora =
                 builder()
                         .setUnits(unitsOf(linear))
                         .optBias(linear.getParameters().contains("bias"))
                         .optRank(rank)
                         .optAlpha(alpha)
+                        .optUseRslora(rslora)
                         .optDropout(dropout)
                         .optConfig(lbp)
                         .optName(name)
@@ -214,87 +230,52 @@ public class LoraLinear extends AdaptedLinear {
         merged = merge;
     }
 
-    /**
-     * @return whether s B A is folded into the base weight
-     */
+    /** Returns whether s B A is folded into the base weight. */
     public boolean isMerged() {
         return merged;
     }
 
-    /**
-     * @return the rank r
-     */
+    /** Returns the rank r. */
     public int getRank() {
         return rank;
     }
 
-    /**
-     * @return LoRA alpha
-     */
+    /** Returns LoRA alpha. */
     public float getAlpha() {
         return alpha;
     }
 
-    /**
-     * @return the scaling alpha / r
-     */
+    /** Returns the scaling: alpha / r, or alpha / sqrt(r) with rsLoRA. */
     public float getScaling() {
-        return alpha / rank;
+        return LoraPatterns.scaling(rank, alpha, rslora);
     }
 
-    /**
-     * @return the dropout rate on the adapter input in training
-     */
+    /** Returns whether the scaling is rsLoRA's alpha / sqrt(r). */
+    public boolean isUseRslora() {
+        return rslora;
+    }
+
+    /** Returns the dropout rate on the adapter input in training. */
     public float getDropout() {
         return dropout;
     }
 
-    /**
-     * @return the units (output features)
-     */
+    /** Returns the units (output features). */
     public long getUnits() {
         return units;
     }
 
-    /**
-     * @return the parameter A (r x in)
-     */
+    /** Returns the parameter A (r x in). */
     public Parameter getLoraA() {
         return loraA;
     }
 
-    /**
-     * @return the parameter B (out x r)
-     */
+    /** Returns the parameter B (out x r). */
     public Parameter getLoraB() {
         return loraB;
     }
 
-    /**
-     * Returns the LBP-WHT configuration of the training forward.
-     *
-     * @return the configuration, or null for plain LoRA
-     * @deprecated use {@link #getConfig()}, the name every adapted layer uses
-     */
-    @Deprecated
-    public LbpConfig getLbpConfig() {
-        return getConfig();
-    }
-
-    /**
-     * Sets the LBP-WHT configuration of the training forward; null gives plain LoRA.
-     *
-     * @param lbpConfig the configuration, or null
-     * @deprecated use {@link #setConfig(LbpConfig)}, the name every adapted layer uses
-     */
-    @Deprecated
-    public void setLbpConfig(LbpConfig lbpConfig) {
-        setConfig(lbpConfig);
-    }
-
-    /**
-     * @return whether the adapter contributes (PEFT's disable_adapter context sets it false)
-     */
+    /** Returns whether the adapter contributes (PEFT's disable_adapter context sets it false). */
     public boolean isAdapterEnabled() {
         return adapterEnabled;
     }
@@ -315,7 +296,12 @@ public class LoraLinear extends AdaptedLinear {
         LbpConfig c = getConfig();
         return (n != null ? "LoraLinear '" + n + "'" : "LoraLinear")
                 + String.format(
-                        Locale.ROOT, "(r=%d, alpha=%s%s)", rank, alpha, c == null ? "" : ", " + c);
+                        Locale.ROOT,
+                        "(r=%d, alpha=%s%s%s)",
+                        rank,
+                        alpha,
+                        rslora ? ", rslora" : "",
+                        c == null ? "" : ", " + c);
     }
 
     /** Builds a {@link LoraLinear}: {@code setUnits} is required. */
@@ -324,6 +310,7 @@ public class LoraLinear extends AdaptedLinear {
         private int rank = 8;
         private float alpha = 8;
         private float dropout;
+        private boolean rslora;
 
         /** Creates a builder: r = 8, alpha = 8, no dropout, plain LoRA (no LBP-WHT). */
         protected Builder() {}
@@ -368,15 +355,14 @@ public class LoraLinear extends AdaptedLinear {
         }
 
         /**
-         * Sets the LBP-WHT configuration of the training forward; null (default) is plain LoRA.
+         * Sets rsLoRA's scaling alpha / sqrt(r) instead of alpha / r (default false).
          *
-         * @param config the configuration, or null
+         * @param rslora whether to scale by alpha / sqrt(r)
          * @return this builder
-         * @deprecated use {@link #optConfig(LbpConfig)}, the name every adapted layer uses
          */
-        @Deprecated
-        public Builder optLbpConfig(LbpConfig config) {
-            return optConfig(config);
+        public Builder optUseRslora(boolean rslora) {
+            this.rslora = rslora;
+            return this;
         }
 
         /**
@@ -388,10 +374,10 @@ public class LoraLinear extends AdaptedLinear {
          */
         @Override
         public LoraLinear build() {
-            LoraConfig.checkHyperparameters(name, rank, alpha, dropout);
+            LoraPatterns.checkHyperparameters(name, rank, alpha, dropout);
             if (units <= 0) {
                 throw new IllegalArgumentException(
-                        LoraConfig.layer(name) + ": setUnits must be > 0, got " + units);
+                        LoraPatterns.layer(name) + ": setUnits must be > 0, got " + units);
             }
             return new LoraLinear(this);
         }

@@ -7,9 +7,9 @@ import ai.djl.util.Pair;
 import io.github.lbpdjl.engine.LbpEngines;
 import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.rewrite.AdapterInjector;
-import io.github.lbpdjl.rewrite.LbpRewriter;
 import io.github.lbpdjl.rewrite.RewriteReport;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -24,10 +24,11 @@ import org.slf4j.LoggerFactory;
 /**
  * A model with LoRA adapters, as PEFT's LoraModel: created by {@link #apply(Model, LoraConfig)}, it
  * freezes everything but the adapters and the modules to save, reports the trainable parameters,
- * merges and unmerges, and saves and loads only the adapter in PEFT's format
- * (adapter_model.safetensors with keys {@code base_model.model.<path>.lora_A.weight}, {@code
- * ...lora_B.weight}, the modules to save under {@code base_model.model.<path>.<param>} as PEFT
- * writes them, DJL's "gamma"/"beta" named "weight"/"bias"; plus adapter_config.json).
+ * merges and unmerges, and saves and loads only the adapter in PEFT's format (LoRA on Linear
+ * layers, {@link LoraLinear}, and on Conv2d layers, {@link LoraConv2d}) (adapter_model.safetensors
+ * with keys {@code base_model.model.<path>.lora_A.weight}, {@code ...lora_B.weight}, the modules to
+ * save under {@code base_model.model.<path>.<param>} as PEFT writes them, DJL's "gamma"/"beta"
+ * named "weight"/"bias"; plus adapter_config.json).
  *
  * <p>Several named adapters, one active (PEFT's add_adapter / load_adapter / set_adapter): the
  * active adapter lives in the LoRA layers' parameters, the others are kept aside as arrays on the
@@ -46,8 +47,8 @@ public final class LoraModel {
     private final Model model;
     private final LoraConfig config;
     private final Map<String, LoraLinear> layers;
+    private final Map<String, LoraConv2d> convLayers;
     private final Map<String, Block> modulesToSave;
-    private final RewriteReport lbpReport;
     private final RewriteReport report;
     private final AdapterStore adapters;
 
@@ -55,47 +56,74 @@ public final class LoraModel {
             Model model,
             LoraConfig config,
             Map<String, LoraLinear> layers,
+            Map<String, LoraConv2d> convLayers,
             Map<String, Block> modulesToSave,
-            RewriteReport report,
-            RewriteReport lbpReport) {
+            RewriteReport report) {
         this.model = model;
         this.report = report;
         this.config = config;
         this.layers = Collections.unmodifiableMap(layers);
+        this.convLayers = Collections.unmodifiableMap(convLayers);
         this.modulesToSave = Collections.unmodifiableMap(modulesToSave);
-        this.lbpReport = lbpReport;
-        this.adapters = new AdapterStore(config, this.layers, this.modulesToSave);
+        this.adapters = new AdapterStore(config, this.layers, this.convLayers, this.modulesToSave);
     }
 
     /**
      * Adapts a model: replaces the target Linear layers by {@link LoraLinear} (sharing the base
-     * Parameter objects), freezes every parameter except lora_A, lora_B and those of the modules to
-     * save, then applies the configuration's LBP rewriter (if any) to the remaining Linear layers.
-     * Nothing is changed if a check fails.
+     * Parameter objects; each with the rank, alpha and scaling the configuration gives its path),
+     * then freezes every parameter except lora_A, lora_B and those of the modules to save. Nothing
+     * is changed if a check fails.
      *
      * @param model the model; its block must not itself be a target Linear
      * @param config the configuration
      * @return the handle
      * @throws IllegalArgumentException if a target pattern or a modules_to_save name matches no
-     *     module (unless allowed), listing the modules there are
+     *     module (unless allowed), listing the modules there are, or if the targets select a layer
+     *     of another kind with parameters (a Conv2d, which PEFT would adapt), naming it
      */
     public static LoraModel apply(Model model, LoraConfig config) {
         Block root = model.getBlock();
         Map<String, Block> save = LoraInjection.modulesToSave(root, config);
+        LoraInjection.refuseOtherKinds(root, config, save.keySet());
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
-        RewriteReport injected = LoraInjection.inject(root, config, save.keySet(), layers);
+        Map<String, LoraConv2d> convs = new LinkedHashMap<>();
+        RewriteReport injected = LoraInjection.inject(root, config, save.keySet(), layers, convs);
         if (!injected.getSkipped().isEmpty()) {
             logger.warn("LoRA: left as they are (adapted already): {}", injected.getSkipped());
         }
-        Map<String, String> refused = LoraInjection.notAdaptable(root, injected);
-        if (!refused.isEmpty()) {
-            logger.warn("LoRA: target patterns name layers it does not adapt: {}", refused);
+        if (config.getLbp() != null && !convs.isEmpty()) {
+            logger.warn("LoRA: Conv2d layers adapted without LBP-WHT: {}", convs.keySet());
         }
-        @SuppressWarnings("deprecation")
-        LbpRewriter others = config.getLbpRewriter();
-        RewriteReport report = others == null ? null : others.apply(model);
-        LoraModel lm = new LoraModel(model, config, layers, save, injected, report);
+        LoraModel lm = new LoraModel(model, config, layers, convs, save, injected);
         lm.freeze();
+        return lm;
+    }
+
+    /**
+     * Loads a saved adapter onto a base model in one call, as PEFT's {@code
+     * PeftModel.from_pretrained}: reads the folder's adapter_config.json, adapts the model with it
+     * ({@link #apply}) and loads adapter_model.safetensors into the new layers (adapter "default").
+     * If the weights do not fit, the LoRA layers are taken out again.
+     *
+     * @param model the base model, initialised
+     * @param dir the adapter folder, written by {@link #saveAdapter(Path)} or by PEFT
+     * @return the handle
+     * @throws IOException if a file is missing, unreadable or malformed, naming it
+     * @throws IllegalArgumentException if the configuration sets a field not supported here, its
+     *     targets do not fit the model, or the tensors do not (naming keys and shapes)
+     */
+    public static LoraModel fromPretrained(Model model, Path dir) throws IOException {
+        Path cfg = dir.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(cfg)) {
+            throw new IOException(dir + " holds no " + CONFIG_FILE + ": not a LoRA adapter");
+        }
+        LoraModel lm = apply(model, AdapterStore.readConfig(cfg));
+        try {
+            lm.loadAdapter(dir);
+        } catch (IOException | RuntimeException e) {
+            lm.unload(false);
+            throw e;
+        }
         return lm;
     }
 
@@ -110,8 +138,10 @@ public final class LoraModel {
     public static LoraModel of(Model model, LoraConfig config) {
         Map<String, LoraLinear> layers =
                 new LinkedHashMap<>(BlockTree.find(model.getBlock(), LoraLinear.class));
+        Map<String, LoraConv2d> convs =
+                new LinkedHashMap<>(BlockTree.find(model.getBlock(), LoraConv2d.class));
         Map<String, Block> save = LoraInjection.modulesToSave(model.getBlock(), config);
-        return new LoraModel(model, config, layers, save, null, null);
+        return new LoraModel(model, config, layers, convs, save, null);
     }
 
     /**
@@ -132,6 +162,10 @@ public final class LoraModel {
         for (LoraLinear l : layers.values()) {
             trainable.add(l.getLoraA());
             trainable.add(l.getLoraB());
+        }
+        for (LoraConv2d c : convLayers.values()) {
+            trainable.add(c.getLoraA());
+            trainable.add(c.getLoraB());
         }
         for (Block b : modulesToSave.values()) {
             for (Pair<String, Parameter> p : b.getParameters()) {
@@ -180,14 +214,16 @@ public final class LoraModel {
                 c[1] == 0 ? 0.0 : 100.0 * c[0] / c[1]);
     }
 
-    /** Merges every LoRA layer ({@link LoraLinear#merge()}). */
+    /** Merges every LoRA layer ({@link LoraLinear#merge()}, {@link LoraConv2d#merge()}). */
     public void merge() {
         layers.values().forEach(LoraLinear::merge);
+        convLayers.values().forEach(LoraConv2d::merge);
     }
 
-    /** Unmerges every LoRA layer ({@link LoraLinear#unmerge()}). */
+    /** Unmerges every LoRA layer. */
     public void unmerge() {
         layers.values().forEach(LoraLinear::unmerge);
+        convLayers.values().forEach(LoraConv2d::unmerge);
     }
 
     /**
@@ -205,7 +241,16 @@ public final class LoraModel {
                 l.unmerge();
             }
         }
-        return AdapterInjector.undo(model.getBlock(), LoraLinear.class);
+        for (LoraConv2d c : BlockTree.find(model.getBlock(), LoraConv2d.class).values()) {
+            if (merge != c.isMerged()) {
+                if (merge) {
+                    c.merge();
+                } else {
+                    c.unmerge();
+                }
+            }
+        }
+        return AdapterInjector.undo(model.getBlock(), List.of(LoraLinear.class, LoraConv2d.class));
     }
 
     /**
@@ -285,10 +330,15 @@ public final class LoraModel {
     }
 
     /**
-     * @return the LoRA layers by path
+     * @return the LoRA Linear layers by path
      */
     public Map<String, LoraLinear> getLayers() {
         return layers;
+    }
+
+    /** Returns the LoRA Conv2d layers by path (e.g. a ViT's patch_embed.proj). */
+    public Map<String, LoraConv2d> getConvLayers() {
+        return convLayers;
     }
 
     /**
@@ -301,20 +351,12 @@ public final class LoraModel {
     /**
      * Returns what the LoRA injection did: the layers replaced, and those a target pattern matched
      * but left as they were, with the reason (already adapted, excluded, the output layer of
-     * all-linear, under a module to save, or of a kind LoRA does not adapt here, e.g. "a Conv2d,
-     * which LoRA does not adapt here").
+     * all-linear, under a module to save).
      *
      * @return the report, or null for a handle made with {@link #of}
      */
     public RewriteReport getReport() {
         return report;
-    }
-
-    /**
-     * @return what the LBP rewriter did to the other layers, or null if none was configured
-     */
-    public RewriteReport getLbpReport() {
-        return lbpReport;
     }
 
     /**
@@ -333,6 +375,6 @@ public final class LoraModel {
 
     @Override
     public String toString() {
-        return "LoraModel{" + layers.size() + " LoRA layers, " + config + "}";
+        return "LoraModel{" + (layers.size() + convLayers.size()) + " LoRA layers, " + config + "}";
     }
 }

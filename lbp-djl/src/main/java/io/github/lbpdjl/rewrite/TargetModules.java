@@ -67,7 +67,7 @@ public final class TargetModules {
         List<String> list = check(names, "names");
         List<Pattern> c = new ArrayList<>();
         for (String n : list) {
-            c.add(Pattern.compile("(.*\\.)?" + Pattern.quote(n)));
+            c.add(Pattern.compile("(.*\\.)?" + escape(n)));
         }
         return new TargetModules(Kind.NAMES, list, c);
     }
@@ -244,10 +244,48 @@ public final class TargetModules {
             } else if (c == '?') {
                 sb.append("[^.]");
             } else {
-                sb.append(Pattern.quote(String.valueOf(c)));
+                sb.append(escape(String.valueOf(c)));
             }
         }
         return sb.toString();
+    }
+
+    /** Escapes every character but letters, digits and '_' with a backslash (Java and Python). */
+    private static String escape(String literal) {
+        StringBuilder sb = new StringBuilder();
+        for (char c : literal.toCharArray()) {
+            if (!(Character.isLetterOrDigit(c) && c < 128 || c == '_')) {
+                sb.append('\\');
+            }
+            sb.append(c);
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Returns one regular expression that a whole path matches exactly when it matches these
+     * targets, in the syntax Java and Python's {@code re} share, so that PEFT reads it as a
+     * target_modules string ({@code re.fullmatch}): the names as {@code (.*\.)?(a|b)}, the globs as
+     * alternatives, a regex as it is.
+     *
+     * @return the expression
+     * @throws IllegalStateException for {@link #allLinear()}, which is no path pattern
+     */
+    public String toRegex() {
+        switch (kind) {
+            case REGEX:
+                return patterns.get(0);
+            case NAMES:
+                List<String> names = new ArrayList<>();
+                patterns.forEach(n -> names.add(escape(n)));
+                return "(.*\\.)?(" + String.join("|", names) + ")";
+            case GLOBS:
+                List<String> globs = new ArrayList<>();
+                patterns.forEach(g -> globs.add("(" + globToRegex(g) + ")"));
+                return String.join("|", globs);
+            default:
+                throw new IllegalStateException("all-linear is no path pattern");
+        }
     }
 
     /**

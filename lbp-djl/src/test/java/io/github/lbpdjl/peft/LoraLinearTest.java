@@ -74,7 +74,7 @@ class LoraLinearTest {
                 .optRank(R)
                 .optAlpha(ALPHA)
                 .optDropout(dropout)
-                .optLbpConfig(lbp)
+                .optConfig(lbp)
                 .optName("blocks.0.attn.qkv")
                 .build();
     }

@@ -381,8 +381,12 @@ class LoraModelTest {
                                         .build())
                         .build();
         assertEquals(c, LoraConfig.fromJson(c.toJson()));
+        // globs are written as the regex string PEFT reads, matching the same paths
         LoraConfig g = LoraConfig.builder().optTargets(TargetModules.globs("blocks.*.qkv")).build();
-        assertEquals(g, LoraConfig.fromJson(g.toJson()));
+        TargetModules back = LoraConfig.fromJson(g.toJson()).getTargets();
+        assertEquals(List.of("(blocks\\.[^.]*\\.qkv)"), back.getPatterns());
+        assertTrue(back.matches("blocks.3.qkv"));
+        assertFalse(back.matches("blocks.3.attn.qkv"));
         assertEquals(
                 LoraConfig.builder().build(),
                 LoraConfig.fromJson(LoraConfig.builder().build().toJson()));
@@ -396,10 +400,7 @@ class LoraModelTest {
         assertEquals(2f, peft.getScaling());
     }
 
-    /**
-     * LoRA on qkv and proj with LBP-WHT inside, LBP-WHT on the other linear layers, one call;
-     * trains.
-     */
+    /** LoRA on qkv and proj with LBP-WHT inside, LBP-WHT on the other linear layers; trains. */
     @ParameterizedTest
     @ValueSource(strings = {"PyTorch", "MXNet"})
     void oneConfigLoraAndLbpEverywhereElse(String engine) {
@@ -409,27 +410,24 @@ class LoraModelTest {
                             .optSelection(BasisSelection.lowPassL1(2))
                             .optLayout(TokenLayout.grid(1, 4, 4))
                             .build();
-            LoraConfig c =
-                    qkvProj().toBuilder()
-                            .optLbp(lp)
-                            .optLbpRewriter(
-                                    LbpRewriter.builder()
-                                            .optConfig(
-                                                    lp.toBuilder()
-                                                            .optSelection(
-                                                                    BasisSelection.lowPassL1(4))
-                                                            .build())
+            LoraConfig c = qkvProj().toBuilder().optLbp(lp).build();
+            LoraModel lm = c.apply(model);
+            LbpRewriter others =
+                    LbpRewriter.builder()
+                            .optConfig(
+                                    lp.toBuilder()
+                                            .optSelection(BasisSelection.lowPassL1(4))
                                             .build())
                             .build();
-            LoraModel lm = c.apply(model);
+            List<String> replaced = others.apply(model).getReplaced();
             Map<String, Block> modules = BlockTree.modules(model.getBlock());
             assertInstanceOf(LoraLinear.class, modules.get("blocks.1.qkv"));
-            assertEquals(lp, ((LoraLinear) modules.get("blocks.1.qkv")).getLbpConfig());
+            assertEquals(lp, ((LoraLinear) modules.get("blocks.1.qkv")).getConfig());
             assertInstanceOf(LbpLinear.class, modules.get("blocks.1.fc1"));
             assertEquals(Linear.class, modules.get("head").getClass());
             assertEquals(
                     List.of("blocks.0.fc1", "blocks.0.fc2", "blocks.1.fc1", "blocks.1.fc2"),
-                    lm.getLbpReport().getReplaced());
+                    replaced);
             randomizeAdapters(lm);
             NDManager m = model.getNDManager();
             try (NDManager sub = m.newSubManager()) {
@@ -471,14 +469,15 @@ class LoraModelTest {
                             .optSelection(BasisSelection.lowPassL1(2))
                             .optLayout(TokenLayout.grid(1, 4, 4))
                             .build();
-            LoraConfig c =
-                    qkvProj().toBuilder()
-                            .optLbp(lp)
-                            .optLbpRewriter(LbpRewriter.builder().optConfig(lp).build())
-                            .build();
+            LoraConfig c = qkvProj().toBuilder().optLbp(lp).build();
+            LbpRewriter others = LbpRewriter.builder().optConfig(lp).build();
             io.github.lbpdjl.training.LbpTrainingListener listener =
                     io.github.lbpdjl.training.LbpTrainingListener.builder()
-                            .optModelPreparer(c::apply)
+                            .optModelPreparer(
+                                    m -> {
+                                        c.apply(m);
+                                        others.apply(m);
+                                    })
                             .build();
             ai.djl.training.DefaultTrainingConfig cfg =
                     new ai.djl.training.DefaultTrainingConfig(

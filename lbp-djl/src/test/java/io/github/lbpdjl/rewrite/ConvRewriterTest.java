@@ -23,6 +23,7 @@ import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.nn.LbpConv2d;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.peft.LoraConfig;
+import io.github.lbpdjl.peft.LoraConv2d;
 import io.github.lbpdjl.peft.LoraModel;
 import io.github.lbpdjl.testing.ConvNet;
 import io.github.lbpdjl.wht.BasisSelection;
@@ -157,28 +158,23 @@ class ConvRewriterTest {
     }
 
     @Test
-    void loraSaysItDoesNotAdaptConv2d() {
+    void loraAdaptsTheConv2dItsTargetsSelectAsPeftDoes() {
         try (Model model = Model.newInstance("conv", "PyTorch")) {
             model.setBlock(ConvNet.net(3));
             model.getBlock().initialize(model.getNDManager(), DataType.FLOAT32, INPUT);
-            LoraConfig onlyConv =
-                    LoraConfig.builder().optTargets(TargetModules.names("pw1")).build();
-            IllegalArgumentException e =
-                    assertThrows(IllegalArgumentException.class, () -> onlyConv.apply(model));
-            assertTrue(
-                    e.getMessage().contains("0.pw1 (a Conv2d, which LoRA does not adapt here)"),
-                    e.getMessage());
-            assertEquals(Conv2d.class, stage((SequentialBlock) model.getBlock()).pw1.getClass());
-
             LoraModel lora =
                     LoraConfig.builder()
                             .optTargets(TargetModules.regex("0\\.pw1|2"))
                             .build()
                             .apply(model);
-            assertEquals(List.of("2"), lora.getReport().getReplaced());
-            assertEquals(
-                    Map.of("0.pw1", "a Conv2d, which LoRA does not adapt here"),
-                    lora.getReport().getLeftOut());
+            assertEquals(List.of("0.pw1", "2"), lora.getReport().getReplaced());
+            assertEquals(List.of("0.pw1"), List.copyOf(lora.getConvLayers().keySet()));
+            assertInstanceOf(LoraConv2d.class, stage((SequentialBlock) model.getBlock()).pw1);
+            // all-linear names Linear layers only, as in PEFT
+            lora.unload(false);
+            LoraModel all = LoraConfig.builder().build().apply(model);
+            assertTrue(all.getConvLayers().isEmpty());
+            assertTrue(BlockTree.find(model.getBlock(), LoraConv2d.class).isEmpty());
         }
     }
 }

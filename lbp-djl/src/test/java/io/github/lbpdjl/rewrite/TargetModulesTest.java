@@ -33,6 +33,39 @@ class TargetModulesTest {
         assertEquals(0, TargetModules.globs("blocks.**.fc?").matchingPattern("blocks.3.mlp.fc1"));
     }
 
+    /**
+     * toRegex (what PEFT reads as a target_modules string, re.fullmatch) matches the same paths;
+     * the strings are checked with Python's re too: (blocks\.[^.]*\.qkv)|(blocks\.[^.]\.fc1.*) and
+     * (.*\.)?(attn\.proj|fc1).
+     */
+    @Test
+    void toRegexMatchesWhatTheTargetsMatch() {
+        TargetModules globs = TargetModules.globs("blocks.*.qkv", "blocks.?.fc1**");
+        TargetModules names = TargetModules.names("attn.proj", "fc1");
+        assertEquals("(blocks\\.[^.]*\\.qkv)|(blocks\\.[^.]\\.fc1.*)", globs.toRegex());
+        assertEquals("(.*\\.)?(attn\\.proj|fc1)", names.toRegex());
+        assertEquals("a|b", TargetModules.regex("a|b").toRegex());
+        String[] paths = {
+            "blocks.0.qkv",
+            "blocks.0.attn.qkv",
+            "blocks.1.fc1",
+            "blocks.12.fc1",
+            "blocks.1.fc1x",
+            "blocks.0.attn.proj",
+            "blocks.0.xattn.proj",
+            "attn.proj",
+            "fc1",
+            "patch_embed.proj"
+        };
+        for (TargetModules t : new TargetModules[] {globs, names}) {
+            TargetModules back = TargetModules.regex(t.toRegex());
+            for (String p : paths) {
+                assertEquals(t.matches(p), back.matches(p), t + " on " + p);
+            }
+        }
+        assertThrows(IllegalStateException.class, () -> TargetModules.allLinear().toRegex());
+    }
+
     @Test
     void invalidRegexIsAnIllegalArgument() {
         IllegalArgumentException e =

@@ -209,9 +209,10 @@ public final class Adapt implements Callable<Integer> {
     @Option(
             names = "--save",
             description =
-                    "Save each method's adapted model run now into --out/models/<method>/ (DJL"
-                            + " .params with synset.txt), ready to serve: load it with the zoo's"
-                            + " Criteria argument 'weights'.")
+                    "Save each method's adapted model run now into --out/models/<method>/ as a"
+                            + " timm hub folder (model.safetensors, config.json, synset.txt; for"
+                            + " LoRA also the PEFT adapter), ready to serve: load model.safetensors"
+                            + " with the zoo's Criteria argument 'weights', or run predict.")
     boolean save;
 
     /** Set by {@link #runInChild}: this JVM runs one method alone, so its peak RSS is its own. */

@@ -117,7 +117,7 @@ final class OptionCheck {
             if (a.sweep) {
                 methods = methods.stream().filter(m -> !m.usesLora()).toList();
                 System.out.println(
-                        "--sweep: LoRA left out; it adapts Linear layers only and "
+                        "--sweep: LoRA left out; the program puts it on Linear layers only and "
                                 + a.model
                                 + "'s MLPs are 1x1 convolutions");
             }
@@ -126,7 +126,7 @@ final class OptionCheck {
                     throw bad(
                             "--methods",
                             m.getName(),
-                            "is LoRA, which adapts Linear layers only; "
+                            "is LoRA, which the program puts on Linear layers only; "
                                     + a.model
                                     + "'s MLPs are 1x1 convolutions");
                 }

@@ -2,6 +2,8 @@ package io.github.lbpdjl.examples.adapt;
 
 import ai.djl.inference.Predictor;
 import ai.djl.modality.Classifications;
+import ai.djl.modality.cv.Image;
+import ai.djl.modality.cv.ImageFactory;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 import com.google.gson.JsonArray;
@@ -30,9 +32,10 @@ import picocli.CommandLine.Spec;
 /**
  * Serves a model the adaptation program saved ({@code adapt --save}): reads its folder's {@code
  * config.json} (timm's hub format: architecture, classes, channels, label names, preprocessing),
- * loads the weights through the zoo's Criteria as {@code Path -> Classifications} (class names from
- * the folder's {@code synset.txt}), and prints the top classes of each image file given, or of
- * every image in the folders given.
+ * loads its {@code model.safetensors} through the zoo's Criteria as {@code Image ->
+ * Classifications} (class names from the folder's {@code synset.txt}), and prints the top classes
+ * of each image file given, or of every image in the folders given. A folder saved by an earlier
+ * version, with DJL's {@code .params} instead, loads too.
  */
 @Command(
         name = "predict",
@@ -43,7 +46,9 @@ public final class Predict implements Callable<Integer> {
     @Option(
             names = "--model-dir",
             required = true,
-            description = "A folder written by adapt --save (config.json, *.params, synset.txt).")
+            description =
+                    "A folder written by adapt --save (config.json, model.safetensors,"
+                            + " synset.txt).")
     Path modelDir;
 
     @Option(names = "--engine", description = "PyTorch or MXNet (default: ${DEFAULT-VALUE}).")
@@ -94,12 +99,13 @@ public final class Predict implements Callable<Integer> {
             throw new CommandLine.ParameterException(
                     spec.commandLine(), "Invalid value for option '--top': " + top + " is below 1");
         }
-        Criteria<Path, Classifications> criteria = criteria(modelDir, engine);
+        Criteria<Image, Classifications> criteria = criteria(modelDir, engine);
         List<Path> files = files(images);
-        try (ZooModel<Path, Classifications> model = criteria.loadModel();
-                Predictor<Path, Classifications> predictor = model.newPredictor()) {
+        try (ZooModel<Image, Classifications> model = criteria.loadModel();
+                Predictor<Image, Classifications> predictor = model.newPredictor()) {
             for (Path f : files) {
-                List<Classifications.Classification> best = predictor.predict(f).topK(top);
+                Image image = ImageFactory.getInstance().fromFile(f);
+                List<Classifications.Classification> best = predictor.predict(image).topK(top);
                 out.println(
                         f
                                 + ": "
@@ -123,27 +129,32 @@ public final class Predict implements Callable<Integer> {
      *
      * @param dir the folder adapt --save wrote
      * @param engine the engine
-     * @return the Criteria, {@code Path -> Classifications}
+     * @return the Criteria, {@code Image -> Classifications}
      * @throws IOException naming the folder if it holds no saved model or a malformed config
      */
-    static Criteria<Path, Classifications> criteria(Path dir, String engine) throws IOException {
+    static Criteria<Image, Classifications> criteria(Path dir, String engine) throws IOException {
         Path config = dir.resolve(SavedModel.CONFIG);
         if (!Files.isRegularFile(config)) {
             throw new IOException(dir + " holds no " + SavedModel.CONFIG + ": not a saved model");
         }
-        Path params;
-        try (Stream<Path> s = Files.list(dir)) {
-            params =
-                    s.filter(p -> p.getFileName().toString().endsWith(".params"))
-                            .findFirst()
-                            .orElseThrow(() -> new IOException(dir + " holds no .params file"));
+        Path params = dir.resolve(SavedModel.WEIGHTS);
+        if (!Files.isRegularFile(params)) {
+            try (Stream<Path> s = Files.list(dir)) {
+                params =
+                        s.filter(p -> p.getFileName().toString().endsWith(".params"))
+                                .findFirst()
+                                .orElseThrow(
+                                        () ->
+                                                new IOException(
+                                                        dir + " holds no " + SavedModel.WEIGHTS));
+            }
         }
         JsonObject root;
         try {
             root = JsonParser.parseString(Files.readString(config)).getAsJsonObject();
             JsonObject cfg = root.getAsJsonObject("pretrained_cfg");
             return Criteria.builder()
-                    .setTypes(Path.class, Classifications.class)
+                    .setTypes(Image.class, Classifications.class)
                     .optGroupId(VitModelZoo.GROUP_ID)
                     .optArtifactId(root.get("architecture").getAsString())
                     .optEngine(engine)

@@ -73,6 +73,7 @@ final class Recipe {
                     LoraConfig.builder()
                             .optRank(method.getRank())
                             .optTargets(tokenwise)
+                            .optExclude(part.loraExclusions(model.getBlock()))
                             .optModulesToSave(part.heads());
             if (method.getKind() == Method.Kind.LORA_LBP) {
                 lc.optLbp(method.lbpConfig(layout));

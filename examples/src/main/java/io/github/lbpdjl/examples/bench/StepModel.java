@@ -86,6 +86,7 @@ final class StepModel implements AutoCloseable {
                             .optRank(config.loraRank())
                             .optAlpha(2f * config.loraRank())
                             .optTargets(tokenwise)
+                            .optExclude(part.loraExclusions(net))
                             .optModulesToSave(part.heads());
             if (config.loraLbp() != null) {
                 lc.optLbp(config.loraLbp().lbpConfig(layout));

@@ -1,5 +1,8 @@
 package io.github.lbpdjl.examples.common;
 
+import ai.djl.nn.Block;
+import ai.djl.nn.core.Linear;
+import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.zoo.EfficientFormerVariant;
 import io.github.lbpdjl.zoo.Preprocessing;
@@ -182,6 +185,30 @@ public final class TrainedPart {
                         ? "(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)"
                         : "(token_mixer\\.qkv|token_mixer\\.proj|mlp\\.fc1|mlp\\.fc2)";
         return TargetModules.regex(trainedRegex() + layers);
+    }
+
+    /**
+     * The layers {@link #tokenwiseLayers()} selects that are not Linear (EfficientFormer's 1x1
+     * convolutions), by path: the programs put LoRA on the Linear layers only, and a target list
+     * that selects a Conv2d gives it a LoRA Conv2d (as PEFT does), so their LoRA configurations
+     * exclude these.
+     *
+     * @param root the model's block
+     * @return the exclusions, or null if there are none
+     */
+    public TargetModules loraExclusions(Block root) {
+        TargetModules targets = tokenwiseLayers();
+        List<String> paths = new ArrayList<>();
+        for (BlockTree.Node n : BlockTree.walk(root)) {
+            Block b = n.getBlock();
+            if (n.getParent() != null
+                    && !(b instanceof Linear)
+                    && !b.getDirectParameters().isEmpty()
+                    && targets.matches(n.getPath())) {
+                paths.add(n.getPath());
+            }
+        }
+        return paths.isEmpty() ? null : TargetModules.names(paths.toArray(new String[0]));
     }
 
     /**

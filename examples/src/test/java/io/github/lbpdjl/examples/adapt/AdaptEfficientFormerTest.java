@@ -150,7 +150,7 @@ class AdaptEfficientFormerTest {
             c.model = "efficientformer_l1";
             c.trainBlocks = "1";
             c.data = data.toString();
-            c.weights = b.out.resolve("models/full/efficientformer_l1-0001.params").toString();
+            c.weights = b.out.resolve("models/full/model.safetensors").toString();
             c.methods = List.of("lbp-l1-2");
             c.epochs = 1;
             c.batch = 8;

@@ -58,8 +58,7 @@ class AdaptFolderTest {
             assertEquals(NAMES, Files.readAllLines(synset), m);
         }
         // served: the saved model classifies an image file, naming the classes from synset.txt
-        Path params =
-                a.out.resolve("models").resolve("full").resolve("vit_micro_patch4_32-0002.params");
+        Path params = a.out.resolve("models").resolve("full").resolve("model.safetensors");
         Criteria<Path, Classifications> served =
                 Criteria.builder()
                         .setTypes(Path.class, Classifications.class)

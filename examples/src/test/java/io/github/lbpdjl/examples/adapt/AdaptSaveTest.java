@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code --save}: each method's adapted model (LBP-WHT undone, LoRA merged) loads back through the
+ * {@code --save}: each method's adapted model (LBP-WHT undone, LoRA merged) is a timm hub folder
+ * (model.safetensors, config.json, synset.txt; PEFT's adapter for LoRA) that loads back through the
  * zoo's Criteria and classifies the test split exactly as the program reported.
  */
 class AdaptSaveTest {
@@ -44,10 +45,23 @@ class AdaptSaveTest {
         for (int i = 0; i < a.methods.size(); i++) {
             String method = a.methods.get(i);
             Path dir = a.out.resolve("models").resolve(method);
-            // DJL numbers the file by the epochs trained
-            Path params = dir.resolve("vit_micro_patch4_32-0001.params");
+            Path params = dir.resolve("model.safetensors");
             assertTrue(Files.isRegularFile(params), "saved: " + params);
             assertEquals(10, Files.readAllLines(dir.resolve("synset.txt")).size());
+            // one weights file; for LoRA also PEFT's adapter, saved before merging
+            try (Stream<Path> s = Files.list(dir)) {
+                List<String> names = s.map(p -> p.getFileName().toString()).sorted().toList();
+                List<String> want =
+                        method.startsWith("lora")
+                                ? List.of(
+                                        "adapter_config.json",
+                                        "adapter_model.safetensors",
+                                        "config.json",
+                                        "model.safetensors",
+                                        "synset.txt")
+                                : List.of("config.json", "model.safetensors", "synset.txt");
+                assertEquals(want, names, method);
+            }
             double reported = Double.parseDouble(csv.get(i + 1).split(",", -1)[acc]);
             assertEquals(reported, accuracy(params, test), 1e-9, method);
         }

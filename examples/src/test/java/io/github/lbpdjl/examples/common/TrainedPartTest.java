@@ -40,6 +40,24 @@ class TrainedPartTest {
         assertEquals(2 * (3 + 2 + 6 + 3) + 4, tokenwise("efficientformer_l1", "all").size());
     }
 
+    /** LoRA adapts the Linears; the 1x1-convolution MLPs are excluded by path (PEFT-readable). */
+    @Test
+    void loraExcludesTheConvolutionMlps() {
+        TimmModel net = TrainedPart.build("efficientformer_l1");
+        TargetModules ex = TrainedPart.of("efficientformer_l1", "1").loraExclusions(net);
+        assertEquals(
+                List.of(
+                        "stages.3.blocks.0.mlp.fc1",
+                        "stages.3.blocks.0.mlp.fc2",
+                        "stages.3.blocks.1.mlp.fc1",
+                        "stages.3.blocks.1.mlp.fc2",
+                        "stages.3.blocks.2.mlp.fc1",
+                        "stages.3.blocks.2.mlp.fc2"),
+                ex.getPatterns());
+        TimmModel vit = TrainedPart.build("vit_micro_patch4_32");
+        assertEquals(null, TrainedPart.of("vit_micro_patch4_32", "all").loraExclusions(vit));
+    }
+
     @Test
     void vitsLastBlocksAreTheirFourLinears() {
         List<String> got = tokenwise("vit_micro_patch4_32", "1");
