@@ -5,6 +5,7 @@ import io.github.lbpdjl.examples.common.ChildJvm;
 import io.github.lbpdjl.examples.common.Method;
 import io.github.lbpdjl.examples.common.Offline;
 import io.github.lbpdjl.examples.common.TrainedPart;
+import io.github.lbpdjl.zoo.Preprocessing;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -344,17 +345,25 @@ public final class Adapt implements Callable<Integer> {
         }
     }
 
+    /**
+     * How the model takes images: a --weights checkpoint folder's preprocessing, else --model's.
+     */
+    private Preprocessing input() throws IOException {
+        return TrainedPart.preprocessing(model, weights);
+    }
+
     /** The data: a folder of images, or IDX / CIFAR files enlarged to the model's input. */
     Splits splits() throws IOException {
         if (format.equals("folder")) {
             return FolderSplits.open(
-                    Path.of(data), model, testFraction, seed, !noAugment, trainSize, testSize);
+                    Path.of(data), input(), testFraction, seed, !noAugment, trainSize, testSize);
         }
         // CIFAR in colour for a three-channel model, grey for the MNIST ViT
-        boolean grey = TrainedPart.preprocessing(model).getChannels() == 1;
+        Preprocessing input = input();
+        boolean grey = input.getChannels() == 1;
         ImageData train = ImageData.load(data, format, cache, true, grey).head(trainSize);
         ImageData test = ImageData.load(data, format, cache, false, grey).head(testSize);
-        long side = TrainedPart.preprocessing(model).getImageSize();
+        long side = input.getImageSize();
         int factor = Upsampling.factor(train.size, side);
         if (factor == 0) {
             throw new ParameterException(

@@ -14,7 +14,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.dataset.RandomAccessDataset;
 import ai.djl.translate.TranslateException;
-import io.github.lbpdjl.examples.common.TrainedPart;
 import io.github.lbpdjl.zoo.Preprocessing;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -88,7 +87,7 @@ final class FolderSplits implements Splits {
      * Opens a folder of images and checks it.
      *
      * @param dir the folder
-     * @param model the zoo model the images are for
+     * @param input how the model takes images
      * @param testFraction the share of images held out for testing when there is no test folder
      * @param seed the seed of that split
      * @param augment whether training images are augmented
@@ -100,14 +99,13 @@ final class FolderSplits implements Splits {
      */
     static FolderSplits open(
             Path dir,
-            String model,
+            Preprocessing input,
             double testFraction,
             int seed,
             boolean augment,
             int trainSize,
             int testSize)
             throws IOException {
-        Preprocessing input = TrainedPart.preprocessing(model);
         Path train = dir.resolve("train");
         Path test = dir.resolve("test");
         boolean two = Files.isDirectory(train) && Files.isDirectory(test);

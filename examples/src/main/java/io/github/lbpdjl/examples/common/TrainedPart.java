@@ -2,13 +2,19 @@ package io.github.lbpdjl.examples.common;
 
 import ai.djl.nn.Block;
 import ai.djl.nn.core.Linear;
+import ai.djl.repository.zoo.ModelLoader;
 import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.zoo.EfficientFormerVariant;
 import io.github.lbpdjl.zoo.Preprocessing;
+import io.github.lbpdjl.zoo.TimmModelLoader;
+import io.github.lbpdjl.zoo.VitModelZoo;
 import io.github.lbpdjl.zoo.VitVariant;
 import io.github.lbpdjl.zoo.vit.TimmModel;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -94,6 +100,28 @@ public final class TrainedPart {
         return isVit(model)
                 ? VitVariant.fromName(model).getPreprocessing()
                 : EfficientFormerVariant.fromName(model).getPreprocessing();
+    }
+
+    /**
+     * Returns how the model takes images when its weights are given: a checkpoint folder's
+     * preprocessing (timm's hub {@code config.json} or transformers' configuration, read by the
+     * zoo's loader) over the zoo variant's; for a weights file, a URL or none, the variant's.
+     *
+     * @param model the zoo name
+     * @param weights the program's --weights, or null
+     * @return the preprocessing
+     * @throws IOException if a checkpoint folder's configuration cannot be read
+     */
+    public static Preprocessing preprocessing(String model, String weights) throws IOException {
+        if (weights == null || weights.contains("://") || !Files.isDirectory(Path.of(weights))) {
+            return preprocessing(model);
+        }
+        try {
+            ModelLoader loader = new VitModelZoo().getModelLoader(model);
+            return ((TimmModelLoader) loader).getPreprocessing(Path.of(weights));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(weights + ": " + e.getMessage(), e);
+        }
     }
 
     private static boolean isVit(String model) {
