@@ -279,6 +279,18 @@ class SavedModelTest {
                     criteria(engine, dir.resolve("model.safetensors")).loadModel()) {
                 assertArrayEquals(before, logits(saved, x), "the weights as they were");
             }
+            // the folder itself, as a Hugging Face Hub checkpoint folder: its config says the rest
+            try (ZooModel<NDList, NDList> saved =
+                    Criteria.builder()
+                            .setTypes(NDList.class, NDList.class)
+                            .optGroupId(VitModelZoo.GROUP_ID)
+                            .optArtifactId(ARCH)
+                            .optEngine(engine)
+                            .optArgument(VitModelLoader.ARG_WEIGHTS, dir.toString())
+                            .build()
+                            .loadModel()) {
+                assertArrayEquals(before, logits(saved, x), "loaded from the folder");
+            }
             served(dir, engine, before, pngs, tmp.resolve("images"));
         }
     }
