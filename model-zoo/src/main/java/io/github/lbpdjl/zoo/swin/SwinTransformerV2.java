@@ -11,6 +11,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.TruncatedNormalInitializer;
 import ai.djl.util.PairList;
+import io.github.lbpdjl.modules.LayerGrids;
 import io.github.lbpdjl.ndarray.Intermediates;
 import io.github.lbpdjl.zoo.vit.TimmModel;
 import io.github.lbpdjl.zoo.vit.TimmSequential;
@@ -34,17 +35,17 @@ import java.util.Map;
  * layers.2.blocks.0.attn.logit_scale}, {@code head.fc.bias}); {@link #timmParameters()} is timm's
  * {@code state_dict}, whose buffers are all non-persistent and computed here.
  *
- * <p>{@link #getLayerGrids()} states the token grid every Linear layer of the blocks and mergings
- * sees, for tuners that need each layer's layout (LBP-WHT): a window for the attention's {@code
- * qkv} and {@code proj}, the stage's map for the MLP's {@code fc1} and {@code fc2}, the merged map
- * for a {@code reduction}.
+ * <p>As {@link LayerGrids} it states the token grid every Linear layer of the blocks and mergings
+ * sees, from which tuners derive each layer's layout (LBP-WHT's {@code LbpRewriter}): a window for
+ * the attention's {@code qkv} and {@code proj}, the stage's map for the MLP's {@code fc1} and
+ * {@code fc2}, the merged map for a {@code reduction}.
  *
  * <p>Initialisation (seeded by the engine's random seed) as timm's: Linear weights truncated normal
  * std 0.02 and zero biases (the {@code cpb_mlp} too); the patch convolution uniform in
  * +-1/sqrt(fan_in) with a zero bias; LayerNorms ones and zeros except the blocks' post-norms, whose
  * weights start at zero; {@code logit_scale} log 10; {@code q_bias}, {@code v_bias} zero.
  */
-public class SwinTransformerV2 extends TimmModel {
+public class SwinTransformerV2 extends TimmModel implements LayerGrids {
 
     private final int imageHeight;
     private final int imageWidth;
@@ -205,6 +206,7 @@ public class SwinTransformerV2 extends TimmModel {
      *
      * @return an unmodifiable ordered map path -> {height, width} (copies)
      */
+    @Override
     public Map<String, int[]> getLayerGrids() {
         Map<String, int[]> out = new LinkedHashMap<>();
         layerGrids.forEach((k, v) -> out.put(k, v.clone()));
