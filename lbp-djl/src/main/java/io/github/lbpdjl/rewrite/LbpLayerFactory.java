@@ -10,20 +10,24 @@ import io.github.lbpdjl.nn.LbpConv2d;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.wht.TokenLayout;
 import java.util.Map;
+import java.util.function.Function;
 
 /** What LBP-WHT adapts: Linear layers and, when the targets name them, 1x1 Conv2d layers. */
 final class LbpLayerFactory implements AdapterInjector.LayerFactory {
 
     private final LbpRewriter rewriter;
-    private final TokenLayout fromModel;
+    private final Function<String, TokenLayout> fromModel;
     private final Map<String, TokenLayout> layouts;
 
     /**
      * @param rewriter the rewriter whose configurations the layers get
-     * @param fromModel the layout the model states, or null
+     * @param fromModel the layout the model states for a layer path, or null
      * @param layouts receives each adapted layer's layout
      */
-    LbpLayerFactory(LbpRewriter rewriter, TokenLayout fromModel, Map<String, TokenLayout> layouts) {
+    LbpLayerFactory(
+            LbpRewriter rewriter,
+            Function<String, TokenLayout> fromModel,
+            Map<String, TokenLayout> layouts) {
         this.rewriter = rewriter;
         this.fromModel = fromModel;
         this.layouts = layouts;
@@ -34,7 +38,8 @@ final class LbpLayerFactory implements AdapterInjector.LayerFactory {
         if (layer instanceof Linear) {
             // checked against its layout now when its input shape is known
             Linear linear = (Linear) layer;
-            LbpLinear lbp = LbpLinear.from(linear, rewriter.configFor(path, fromModel), path);
+            LbpLinear lbp =
+                    LbpLinear.from(linear, rewriter.configFor(path, fromModel.apply(path)), path);
             Shape in = knownInputShape(linear);
             layouts.put(path, in == null ? lbp.getConfig().getLayout() : lbp.checkInput(in));
             return lbp;

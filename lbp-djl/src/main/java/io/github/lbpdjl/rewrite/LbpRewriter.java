@@ -5,6 +5,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.modules.LayerGrids;
 import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.nn.AdaptedBlock;
 import io.github.lbpdjl.nn.LbpConv2d;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -132,14 +134,32 @@ public final class LbpRewriter {
 
     /** The injector of this rewriter; each layer it makes is checked and its layout recorded. */
     private AdapterInjector injector(Block root, Map<String, TokenLayout> layouts) {
-        TokenLayout fromModel = root instanceof TokenGrid ? TokenLayout.of((TokenGrid) root) : null;
         return new AdapterInjector(
                 "LBP-WHT",
                 targets,
                 exclude,
                 Set.of(),
                 allowUnmatched,
-                new LbpLayerFactory(this, fromModel, layouts));
+                new LbpLayerFactory(this, modelLayouts(root), layouts));
+    }
+
+    /**
+     * The layouts the model states, by layer path: one for all ({@link TokenGrid}), or each layer's
+     * grid ({@link LayerGrids}); none otherwise.
+     */
+    private static Function<String, TokenLayout> modelLayouts(Block root) {
+        if (root instanceof TokenGrid) {
+            TokenLayout all = TokenLayout.of((TokenGrid) root);
+            return path -> all;
+        }
+        if (root instanceof LayerGrids) {
+            Map<String, int[]> grids = ((LayerGrids) root).getLayerGrids();
+            return path -> {
+                int[] g = grids.get(path);
+                return g == null ? null : TokenLayout.grid(0, g[0], g[1]);
+            };
+        }
+        return path -> null;
     }
 
     private static RewriteReport warnSkipped(RewriteReport report) {
@@ -173,7 +193,8 @@ public final class LbpRewriter {
     /**
      * The configuration of one replaced layer: its layout is the first matching per-pattern layout,
      * else the rewriter's, else the configuration's own, else the one the model states ({@link
-     * TokenGrid}); with none, the layer infers E + a square grid at run time.
+     * TokenGrid}, or {@link LayerGrids} for this path); with none, the layer infers E + a square
+     * grid at run time.
      */
     LbpConfig configFor(String path, TokenLayout fromModel) {
         TokenLayout l = layout;
@@ -314,7 +335,8 @@ public final class LbpRewriter {
         /**
          * Builds the rewriter. A layer's token layout is, in this order: the first per-pattern
          * layout that matches it, {@link #optLayout(TokenLayout)}, the configuration's own, the one
-         * the model states ({@link TokenGrid}); without any, the layer infers E + a square grid.
+         * the model states ({@link TokenGrid}, {@link LayerGrids}); without any, the layer infers E
+         * + a square grid.
          *
          * @return the rewriter
          * @throws IllegalArgumentException if the configuration and optLayout give two different

@@ -7,9 +7,9 @@ import java.util.Set;
  * The lbp-djl model zoo, one group for every family: a {@link VitModelLoader} per {@link
  * VitVariant} and an {@link EfficientFormerModelLoader} per {@link EfficientFormerVariant},
  * artifact ids as the timm names ({@code vit_tiny_patch16_224}, ..., {@code vit_micro_patch4_32},
- * {@code efficientformer_l1}, ...). Registered through {@link VitZooProvider} (DJL keeps one zoo
- * per group id, so a new family adds its loaders here); see {@link TimmModelLoader} for the
- * Criteria arguments.
+ * {@code efficientformer_l1}, ...), and a {@link SwinV2ModelLoader} per {@link SwinV2Variant}.
+ * Registered through {@link VitZooProvider} (DJL keeps one zoo per group id, so a new family adds
+ * its loaders here); see {@link TimmModelLoader} for the Criteria arguments.
  */
 public class VitModelZoo extends ModelZoo {
 
@@ -25,6 +25,9 @@ public class VitModelZoo extends ModelZoo {
         }
         for (EfficientFormerVariant v : EfficientFormerVariant.values()) {
             addModel(new EfficientFormerModelLoader(v));
+        }
+        for (SwinV2Variant v : SwinV2Variant.values()) {
+            addModel(new SwinV2ModelLoader(v));
         }
     }
 

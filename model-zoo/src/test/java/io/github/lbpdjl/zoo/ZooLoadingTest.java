@@ -44,7 +44,9 @@ class ZooLoadingTest {
         ModelZoo zoo = ModelZoo.getModelZoo(VitModelZoo.GROUP_ID);
         assertNotNull(zoo, "zoo not registered through ServiceLoader");
         assertEquals(
-                VitVariant.values().length + EfficientFormerVariant.values().length,
+                VitVariant.values().length
+                        + EfficientFormerVariant.values().length
+                        + SwinV2Variant.values().length,
                 zoo.getModelLoaders().size());
         assertNotNull(zoo.getModelLoader("deit_small_patch16_224"));
         Map<Application, List<MRL>> models =

@@ -113,7 +113,7 @@ final class OptionCheck {
         } catch (IllegalArgumentException e) {
             throw bad("--train-blocks", a.trainBlocks, "is not " + e.getMessage().substring(5));
         }
-        if (!part.isVit()) {
+        if (part.isEfficientFormer()) {
             if (a.sweep) {
                 methods = methods.stream().filter(m -> !m.usesLora()).toList();
                 System.out.println(

@@ -61,7 +61,11 @@ final class Recipe {
      * @return the listener (LBP-WHT methods), LoRA model (LoRA methods) and what to freeze
      */
     static Recipe apply(Model model, Method method, TrainedPart part, int energyEvery) {
-        TokenLayout layout = TokenLayout.of((TokenGrid) model.getBlock());
+        // one grid (ViT, EfficientFormer), or each layer's from the model (SwinV2's LayerGrids)
+        TokenLayout layout =
+                model.getBlock() instanceof TokenGrid
+                        ? TokenLayout.of((TokenGrid) model.getBlock())
+                        : null;
         TargetModules tokenwise = part.tokenwiseLayers();
         LbpTrainingListener.Builder lb = LbpTrainingListener.builder();
         LoraModel lora = null;

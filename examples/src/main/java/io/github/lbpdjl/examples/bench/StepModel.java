@@ -66,7 +66,8 @@ final class StepModel implements AutoCloseable {
         net = TrainedPart.build(config.model());
         TrainedPart part = TrainedPart.of(config.model(), setting);
         TargetModules tokenwise = part.tokenwiseLayers();
-        TokenLayout layout = TokenLayout.of((TokenGrid) net);
+        // one grid (ViT, EfficientFormer), or each layer's from the model (SwinV2's LayerGrids)
+        TokenLayout layout = net instanceof TokenGrid ? TokenLayout.of((TokenGrid) net) : null;
         model = Model.newInstance(config.model() + (useLora ? "-lora" : ""), config.engine());
         model.setBlock(net);
         DefaultTrainingConfig cfg =

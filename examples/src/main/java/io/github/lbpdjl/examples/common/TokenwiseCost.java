@@ -8,6 +8,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import io.github.lbpdjl.LbpConfig;
+import io.github.lbpdjl.modules.LayerGrids;
 import io.github.lbpdjl.modules.TokenGrid;
 import io.github.lbpdjl.nn.BackwardFlops;
 import io.github.lbpdjl.nn.LbpLayer;
@@ -25,8 +26,9 @@ import java.util.Map;
  * input and weight gradients ({@link BackwardFlops}; a multiply-add is 2 FLOPs), nothing else (no
  * attention products, norms, head). Taken from the layers' input shapes once the model is
  * initialised and before it is adapted, so that it also serves a model that never trains ({@code
- * --flops}). A Linear's tokens are its input's second axis, laid out as the model's token grid when
- * the counts agree; a 1x1 convolution's are its H x W positions.
+ * --flops}). A Linear's tokens are its input's second axis, laid out as the grid the model states
+ * for it ({@link LayerGrids}) or as the model's token grid when the counts agree; a 1x1
+ * convolution's are its H x W positions.
  */
 public final class TokenwiseCost {
 
@@ -44,12 +46,15 @@ public final class TokenwiseCost {
      *
      * @param model the model, initialised (its layers' input shapes known) and not yet adapted
      * @param targets which layers: Linears and 1x1 convolutions among the matching paths
-     * @param grid the model's token layout, for Linears whose token count is its own
+     * @param grid the model's token layout, for Linears whose token count is its own; null for a
+     *     model that states each layer's grid ({@link LayerGrids})
      * @return the layers' cost
      * @throws IllegalStateException if a layer's input shape is not known
      */
     public static TokenwiseCost of(TimmModel model, TargetModules targets, TokenLayout grid) {
         List<Layer> out = new ArrayList<>();
+        Map<String, int[]> grids =
+                model instanceof LayerGrids ? ((LayerGrids) model).getLayerGrids() : Map.of();
         for (Map.Entry<String, Block> e : model.namedModules().entrySet()) {
             Block b = e.getValue();
             boolean conv = b instanceof Conv2d;
@@ -67,7 +72,15 @@ public final class TokenwiseCost {
                 layout = TokenLayout.grid((int) in.get(2), (int) in.get(3));
             } else {
                 long n = in.get(in.dimension() - 2);
-                layout = n == grid.getTokenCount() ? grid : TokenLayout.inferSquare(n);
+                int[] own = grids.get(e.getKey());
+                if (own != null) {
+                    layout = TokenLayout.grid(own[0], own[1]);
+                } else {
+                    layout =
+                            grid != null && n == grid.getTokenCount()
+                                    ? grid
+                                    : TokenLayout.inferSquare(n);
+                }
             }
             out.add(new Layer(e.getKey(), layout, w.get(1), w.get(0)));
         }
@@ -87,7 +100,8 @@ public final class TokenwiseCost {
         TimmModel net = TrainedPart.build(model);
         try (NDManager m = NDManager.newBaseManager(engine)) {
             net.initialize(m, DataType.FLOAT32, net.getInputShape(1));
-            TokenwiseCost cost = of(net, part.tokenwiseLayers(), TokenLayout.of((TokenGrid) net));
+            TokenLayout grid = net instanceof TokenGrid ? TokenLayout.of((TokenGrid) net) : null;
+            TokenwiseCost cost = of(net, part.tokenwiseLayers(), grid);
             net.getParameters().values().forEach(Parameter::close);
             return cost;
         }

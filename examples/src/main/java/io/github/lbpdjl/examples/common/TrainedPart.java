@@ -7,6 +7,7 @@ import io.github.lbpdjl.modules.BlockTree;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.zoo.EfficientFormerVariant;
 import io.github.lbpdjl.zoo.Preprocessing;
+import io.github.lbpdjl.zoo.SwinV2Variant;
 import io.github.lbpdjl.zoo.TimmModelLoader;
 import io.github.lbpdjl.zoo.VitModelZoo;
 import io.github.lbpdjl.zoo.VitVariant;
@@ -23,9 +24,9 @@ import java.util.Locale;
  * The part of a zoo model that trains ({@code --train-blocks}) and the regular expressions over its
  * timm module paths that the programs need: its token-wise layers (LBP-WHT's and LoRA's targets)
  * and what stays frozen. A ViT's units are its blocks ({@code blocks.11}); EfficientFormer's are
- * its four stages ({@code stages.3}), so 1 is the paper's "last stage" setting. 'all' trains the
- * whole model, embeddings (or stem) included. Norm layers stay frozen and the head trains, as in
- * the paper.
+ * its four stages ({@code stages.3}), so 1 is the paper's "last stage" setting; SwinV2's are its
+ * four stages too ({@code layers.3}: its patch merging and blocks). 'all' trains the whole model,
+ * embeddings (or stem) included. Norm layers stay frozen and the head trains, as in the paper.
  */
 public final class TrainedPart {
 
@@ -34,14 +35,23 @@ public final class TrainedPart {
 
     private static final String NORMS = ".*norm[0-9]*\\..*";
 
+    /** The zoo's model families. */
+    private enum Family {
+        VIT,
+        EFFICIENTFORMER,
+        SWINV2
+    }
+
     private final String model;
+    private final Family family;
     private final boolean vit;
     private final int depth;
     private final List<Integer> units;
 
-    private TrainedPart(String model, boolean vit, int depth, List<Integer> units) {
+    private TrainedPart(String model, Family family, int depth, List<Integer> units) {
         this.model = model;
-        this.vit = vit;
+        this.family = family;
+        this.vit = family == Family.VIT;
         this.depth = depth;
         this.units = units;
     }
@@ -49,22 +59,23 @@ public final class TrainedPart {
     /**
      * Resolves a setting for a zoo model.
      *
-     * @param model the zoo name, e.g. vit_base_patch16_224 or efficientformer_l1
-     * @param setting 'all', or the number of last blocks (ViT) or stages (EfficientFormer)
+     * @param model the zoo name, e.g. vit_base_patch16_224, efficientformer_l1 or
+     *     swinv2_tiny_window8_256
+     * @param setting 'all', or the number of last blocks (ViT) or stages (EfficientFormer, SwinV2)
      * @return the trained part
      * @throws IllegalArgumentException naming the model or the setting if either is unknown
      */
     public static TrainedPart of(String model, String setting) {
-        boolean vit = isVit(model);
-        int depth = vit ? depthOfVit(model) : 4;
-        List<Integer> units = last(setting, depth, vit ? "blocks" : "stages");
-        return new TrainedPart(model, vit, depth, units);
+        Family family = family(model);
+        int depth = family == Family.VIT ? depthOfVit(model) : 4;
+        List<Integer> units = last(setting, depth, family == Family.VIT ? "blocks" : "stages");
+        return new TrainedPart(model, family, depth, units);
     }
 
     /**
      * Returns the names of every model of the zoo.
      *
-     * @return ViTs first, then EfficientFormers
+     * @return ViTs first, then EfficientFormers, then SwinV2s
      */
     public static List<String> modelNames() {
         List<String> names = new ArrayList<>();
@@ -72,6 +83,9 @@ public final class TrainedPart {
             names.add(v.getName());
         }
         for (EfficientFormerVariant v : EfficientFormerVariant.values()) {
+            names.add(v.getName());
+        }
+        for (SwinV2Variant v : SwinV2Variant.values()) {
             names.add(v.getName());
         }
         return names;
@@ -84,9 +98,14 @@ public final class TrainedPart {
      * @return the block
      */
     public static TimmModel build(String model) {
-        return isVit(model)
-                ? VitVariant.fromName(model).build()
-                : EfficientFormerVariant.fromName(model).build();
+        switch (family(model)) {
+            case VIT:
+                return VitVariant.fromName(model).build();
+            case SWINV2:
+                return SwinV2Variant.fromName(model).build();
+            default:
+                return EfficientFormerVariant.fromName(model).build();
+        }
     }
 
     /**
@@ -97,9 +116,14 @@ public final class TrainedPart {
      * @return the preprocessing
      */
     public static Preprocessing preprocessing(String model) {
-        return isVit(model)
-                ? VitVariant.fromName(model).getPreprocessing()
-                : EfficientFormerVariant.fromName(model).getPreprocessing();
+        switch (family(model)) {
+            case VIT:
+                return VitVariant.fromName(model).getPreprocessing();
+            case SWINV2:
+                return SwinV2Variant.fromName(model).getPreprocessing();
+            default:
+                return EfficientFormerVariant.fromName(model).getPreprocessing();
+        }
     }
 
     /**
@@ -124,14 +148,19 @@ public final class TrainedPart {
         }
     }
 
-    private static boolean isVit(String model) {
+    private static Family family(String model) {
         for (VitVariant v : VitVariant.values()) {
             if (v.getName().equals(model)) {
-                return true;
+                return Family.VIT;
+            }
+        }
+        for (SwinV2Variant v : SwinV2Variant.values()) {
+            if (v.getName().equals(model)) {
+                return Family.SWINV2;
             }
         }
         EfficientFormerVariant.fromName(model); // throws on an unknown name
-        return false;
+        return Family.EFFICIENTFORMER;
     }
 
     private static int depthOfVit(String model) {
@@ -193,7 +222,13 @@ public final class TrainedPart {
 
     /** The trained units' paths, e.g. {@code blocks\.(10|11)}. */
     private String unitsRegex() {
-        StringBuilder sb = new StringBuilder(vit ? "blocks\\.(" : "stages\\.(");
+        String prefix =
+                switch (family) {
+                    case VIT -> "blocks";
+                    case SWINV2 -> "layers";
+                    default -> "stages";
+                };
+        StringBuilder sb = new StringBuilder(prefix + "\\.(");
         for (int i = 0; i < units.size(); i++) {
             sb.append(i == 0 ? "" : "|").append(units.get(i));
         }
@@ -203,15 +238,20 @@ public final class TrainedPart {
     /**
      * The token-wise layers of the trained units: a ViT block's qkv, proj, fc1 and fc2 Linears; an
      * EfficientFormer stage's 1x1-convolution MLPs (Meta4D blocks) and the Linears of its Meta3D
-     * blocks (qkv, proj, fc1, fc2).
+     * blocks (qkv, proj, fc1, fc2); a SwinV2 stage's window attention (qkv, proj), MLP (fc1, fc2)
+     * and patch merging ({@code downsample.reduction}); not the position-bias MLP ({@code
+     * cpb_mlp}), which sees no tokens.
      *
      * @return the targets of LBP-WHT and LoRA
      */
     public TargetModules tokenwiseLayers() {
         String layers =
-                vit
-                        ? "(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)"
-                        : "(token_mixer\\.qkv|token_mixer\\.proj|mlp\\.fc1|mlp\\.fc2)";
+                switch (family) {
+                    case VIT -> "(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2)";
+                    case SWINV2 ->
+                            "(attn\\.qkv|attn\\.proj|mlp\\.fc1|mlp\\.fc2|downsample\\.reduction)";
+                    default -> "(token_mixer\\.qkv|token_mixer\\.proj|mlp\\.fc1|mlp\\.fc2)";
+                };
         return TargetModules.regex(trainedRegex() + layers);
     }
 
@@ -287,7 +327,7 @@ public final class TrainedPart {
      * @return {@code head}, and EfficientFormer's {@code head_dist}
      */
     public String[] heads() {
-        return vit ? new String[] {"head"} : new String[] {"head", "head_dist"};
+        return isEfficientFormer() ? new String[] {"head", "head_dist"} : new String[] {"head"};
     }
 
     /**
@@ -300,11 +340,20 @@ public final class TrainedPart {
     }
 
     /**
-     * Returns whether the model is a ViT (else an EfficientFormer).
+     * Returns whether the model is a ViT (else an EfficientFormer or a SwinV2).
      *
      * @return true for a ViT
      */
     public boolean isVit() {
         return vit;
+    }
+
+    /**
+     * Returns whether the model is an EfficientFormer, whose MLPs are mostly 1x1 convolutions.
+     *
+     * @return true for an EfficientFormer
+     */
+    public boolean isEfficientFormer() {
+        return family == Family.EFFICIENTFORMER;
     }
 }
