@@ -27,7 +27,8 @@ import java.util.function.Consumer;
 public final class ChildJvm {
 
     /** System properties a child inherits when set here. */
-    private static final List<String> INHERITED = List.of("ai.djl.offline", "OPT_OUT_TRACKING");
+    private static final List<String> INHERITED =
+            List.of("ai.djl.offline", "OPT_OUT_TRACKING", "lbp.projection", "lbp.mxnet.backward");
 
     private final Class<?> mainClass;
     private final List<String> jvmOptions = new ArrayList<>();

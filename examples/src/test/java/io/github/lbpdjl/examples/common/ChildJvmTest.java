@@ -48,6 +48,22 @@ class ChildJvmTest {
     }
 
     @Test
+    void passesTheLibrarysSwitchesOn() {
+        String before = System.getProperty("lbp.mxnet.backward");
+        System.setProperty("lbp.mxnet.backward", "surrogate");
+        try {
+            List<String> cmd = ChildJvm.of(Hello.class).command();
+            assertTrue(cmd.contains("-Dlbp.mxnet.backward=surrogate"), cmd.toString());
+        } finally {
+            if (before == null) {
+                System.clearProperty("lbp.mxnet.backward");
+            } else {
+                System.setProperty("lbp.mxnet.backward", before);
+            }
+        }
+    }
+
+    @Test
     void reportsTheExitCode() throws Exception {
         List<String> lines = new ArrayList<>();
         ChildJvm.Finished done = ChildJvm.of(Hello.class).args(List.of("3")).run(lines::add);
