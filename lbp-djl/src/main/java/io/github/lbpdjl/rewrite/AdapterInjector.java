@@ -71,6 +71,17 @@ public final class AdapterInjector {
         default String refusal(Block layer) {
             return null;
         }
+
+        /**
+         * Says why a layer of an accepted kind that all-linear selects is left out (e.g. a Linear
+         * that sees no tokens); layers a target names explicitly are adapted regardless.
+         *
+         * @param path the layer's path
+         * @return the reason, or null (the default) to adapt it
+         */
+        default String leftOutOfAllLinear(String path) {
+            return null;
+        }
     }
 
     private final String method;
@@ -249,6 +260,9 @@ public final class AdapterInjector {
         }
         if (path.equals(outputLayer)) {
             return "the output layer, which all-linear leaves out";
+        }
+        if (targets.isAllLinear() && factory.leftOutOfAllLinear(path) != null) {
+            return factory.leftOutOfAllLinear(path);
         }
         for (String p : trainedFully) {
             if (path.equals(p) || path.startsWith(p + ".")) {

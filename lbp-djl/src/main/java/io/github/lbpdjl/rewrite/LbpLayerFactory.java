@@ -10,6 +10,7 @@ import io.github.lbpdjl.nn.LbpConv2d;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.wht.TokenLayout;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /** What LBP-WHT adapts: Linear layers and, when the targets name them, 1x1 Conv2d layers. */
@@ -18,19 +19,31 @@ final class LbpLayerFactory implements AdapterInjector.LayerFactory {
     private final LbpRewriter rewriter;
     private final Function<String, TokenLayout> fromModel;
     private final Map<String, TokenLayout> layouts;
+    private final Set<String> gridLayers;
 
     /**
      * @param rewriter the rewriter whose configurations the layers get
      * @param fromModel the layout the model states for a layer path, or null
      * @param layouts receives each adapted layer's layout
+     * @param gridLayers the layers a model with several grids states one for ({@link
+     *     io.github.lbpdjl.modules.LayerGrids}), or null for any other model
      */
     LbpLayerFactory(
             LbpRewriter rewriter,
             Function<String, TokenLayout> fromModel,
-            Map<String, TokenLayout> layouts) {
+            Map<String, TokenLayout> layouts,
+            Set<String> gridLayers) {
         this.rewriter = rewriter;
         this.fromModel = fromModel;
         this.layouts = layouts;
+        this.gridLayers = gridLayers;
+    }
+
+    @Override
+    public String leftOutOfAllLinear(String path) {
+        return gridLayers == null || gridLayers.contains(path)
+                ? null
+                : "not token-wise: the model states no token grid for it";
     }
 
     @Override

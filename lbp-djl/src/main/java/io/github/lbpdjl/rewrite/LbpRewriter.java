@@ -140,7 +140,13 @@ public final class LbpRewriter {
                 exclude,
                 Set.of(),
                 allowUnmatched,
-                new LbpLayerFactory(this, modelLayouts(root), layouts));
+                new LbpLayerFactory(
+                        this,
+                        modelLayouts(root),
+                        layouts,
+                        root instanceof LayerGrids
+                                ? ((LayerGrids) root).getLayerGrids().keySet()
+                                : null));
     }
 
     /**

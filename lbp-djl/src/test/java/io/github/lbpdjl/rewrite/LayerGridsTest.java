@@ -90,4 +90,37 @@ class LayerGridsTest {
             assertTrue(e.getMessage().contains("12 tokens"), e.getMessage());
         }
     }
+
+    /** A grid layer "0", a Linear "1" the model states no grid for, the output layer "2". */
+    static final class OneGrid extends SequentialBlock implements LayerGrids {
+        OneGrid() {
+            add(Linear.builder().setUnits(5).build());
+            add(Linear.builder().setUnits(4).build());
+            add(Linear.builder().setUnits(3).build());
+        }
+
+        @Override
+        public Map<String, int[]> getLayerGrids() {
+            return Map.of("0", new int[] {3, 4});
+        }
+    }
+
+    @Test
+    void allLinearLeavesOutTheLayersTheModelStatesNoGridFor() {
+        try (Model m = Model.newInstance("one-grid", "PyTorch")) {
+            m.setBlock(new OneGrid());
+            m.getBlock().initialize(m.getNDManager(), DataType.FLOAT32, new Shape(2, 12, 4));
+            RewriteReport report = LbpRewriter.builder().build().apply(m);
+            assertEquals(java.util.List.of("0"), report.getReplaced());
+            assertTrue(
+                    report.getLeftOut().get("1").contains("no token grid"),
+                    report.getLeftOut().toString());
+            assertTrue(report.getLeftOut().get("2").contains("output layer"));
+            // named explicitly, it is taken, and its 12 tokens cannot be read as a grid
+            LbpRewriter named = LbpRewriter.builder().optTargets(TargetModules.names("1")).build();
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> named.plan(m));
+            assertTrue(e.getMessage().contains("12 tokens"), e.getMessage());
+        }
+    }
 }

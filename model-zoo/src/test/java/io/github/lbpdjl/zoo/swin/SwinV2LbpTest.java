@@ -18,6 +18,7 @@ import ai.djl.util.PairList;
 import io.github.lbpdjl.LbpConfig;
 import io.github.lbpdjl.nn.LbpLinear;
 import io.github.lbpdjl.rewrite.LbpRewriter;
+import io.github.lbpdjl.rewrite.RewriteReport;
 import io.github.lbpdjl.rewrite.TargetModules;
 import io.github.lbpdjl.wht.BasisSelection;
 import io.github.lbpdjl.wht.Padding;
@@ -65,6 +66,13 @@ class SwinV2LbpTest {
             assertEquals(TokenLayout.grid(0, 2, 4), plan.get("layers.2.blocks.1.mlp.fc2"));
             // 6 blocks x 4 layers + 2 reductions
             assertEquals(26, plan.size());
+            // all-linear (the default) takes the same layers: the position-bias MLPs see no
+            // tokens, the head is the output layer
+            RewriteReport all = LbpRewriter.builder().optConfig(LP_L1_2).build().apply(model);
+            assertEquals(plan.keySet(), new java.util.LinkedHashSet<>(all.getReplaced()));
+            assertTrue(
+                    all.getLeftOut().get("layers.0.blocks.0.attn.cpb_mlp.0").contains("no token"),
+                    all.getLeftOut().toString());
         }
     }
 
