@@ -25,57 +25,20 @@ examples/src/test/resources/io/github/lbpdjl/examples/lora/. The base weights ar
 float16-representable values and stored as F16 (half the bytes; both sides compute in float32 from
 the same values).
 """
-import importlib.abc
-import importlib.machinery
 import json
 import os
 import re
 import struct
 import subprocess
 import sys
-import types
 
 import numpy as np
 
 
-class _AnyAttr(type):
-    def __getattr__(cls, name):
-        if name.startswith('__'):
-            raise AttributeError(name)
-        return _AnyAttr(name, (), {})
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'model-zoo', 'src', 'test', 'python'))
+import torchvision_stub  # noqa: E402
 
-    def __hash__(cls):
-        return id(cls)
-
-
-class _StubModule(types.ModuleType):
-    def __getattr__(self, name):
-        if name.startswith('__'):
-            raise AttributeError(name)
-        return _AnyAttr(name, (), {})
-
-
-class _TorchvisionStub(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """timm imports torchvision at module level; the ViT uses none of it."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname == 'torchvision' or fullname.startswith('torchvision.'):
-            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        m = _StubModule(spec.name)
-        m.__path__ = []
-        return m
-
-    def exec_module(self, module):
-        pass
-
-
-try:
-    import torchvision  # noqa: F401
-except ImportError:
-    sys.meta_path.insert(0, _TorchvisionStub())
+torchvision_stub.install()
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

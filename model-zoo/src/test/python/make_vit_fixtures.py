@@ -28,56 +28,19 @@ pos_embed after timm's load); the metadata holds the model's timm arguments ("co
 "checkpoint_img_size".
 """
 import copy
-import importlib.abc
-import importlib.machinery
 import json
 import os
 import struct
 import subprocess
 import sys
-import types
 
 import numpy as np
 
 
-class _AnyAttr(type):
-    def __getattr__(cls, name):
-        if name.startswith('__'):
-            raise AttributeError(name)
-        return _AnyAttr(name, (), {})
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torchvision_stub  # noqa: E402
 
-    def __hash__(cls):
-        return id(cls)
-
-
-class _StubModule(types.ModuleType):
-    def __getattr__(self, name):
-        if name.startswith('__'):
-            raise AttributeError(name)
-        return _AnyAttr(name, (), {})
-
-
-class _TorchvisionStub(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """timm imports torchvision at module level (transforms, ops); the ViT uses none of it."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname == 'torchvision' or fullname.startswith('torchvision.'):
-            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        m = _StubModule(spec.name)
-        m.__path__ = []
-        return m
-
-    def exec_module(self, module):
-        pass
-
-
-try:
-    import torchvision  # noqa: F401
-except ImportError:
-    sys.meta_path.insert(0, _TorchvisionStub())
+torchvision_stub.install()
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402

@@ -98,7 +98,7 @@ class HubFolderTest {
             assertEquals(
                     f.builder().build().timmParameters().keySet(), vit.timmParameters().keySet());
             double tol = "F32".equals(dtype) ? VitTimmTest.TOL : 3e-2;
-            double err = VitFixture.rel(f.evalOutput(vit, m.getNDManager()), f.get("logits"));
+            double err = VitFixture.rel(f.eval(vit, m.getNDManager()), f.get("logits"));
             VitTimmTest.report(engine, fixture, "hub folder " + dtype + " logits vs timm", err);
             assertTrue(err <= tol, "logits error " + err);
             checkImages(m, f.imageSize(), CROP, Image.Interpolation.BICUBIC, MEAN, STD, labels);
@@ -144,7 +144,7 @@ class HubFolderTest {
                 ImageClassificationTest.classifier(
                         "vit_tiny_patch16_224", engine, Map.of("weights", dir.toString()))) {
             VisionTransformer vit = (VisionTransformer) m.getBlock();
-            double err = VitFixture.rel(f.evalOutput(vit, m.getNDManager()), f.get("logits"));
+            double err = VitFixture.rel(f.eval(vit, m.getNDManager()), f.get("logits"));
             VitTimmTest.report(engine, "vit_plain", "transformers folder logits vs timm", err);
             assertTrue(err <= VitTimmTest.TOL, "logits error " + err);
             checkImages(m, f.imageSize(), 1.0, Image.Interpolation.BILINEAR, MEAN, STD, labels);
@@ -174,7 +174,7 @@ class HubFolderTest {
             VisionTransformer vit = (VisionTransformer) m.getBlock();
             assertEquals(f.numClasses(), vit.getNumClasses());
             assertTrue(vit.isDistilled());
-            double err = VitFixture.rel(f.evalOutput(vit, m.getNDManager()), f.get("logits"));
+            double err = VitFixture.rel(f.eval(vit, m.getNDManager()), f.get("logits"));
             assertTrue(err <= VitTimmTest.TOL, "logits error " + err);
             checkImages(m, f.imageSize(), CROP, Image.Interpolation.BICUBIC, MEAN, STD, labels);
         }
@@ -191,7 +191,7 @@ class HubFolderTest {
                         "vit_small_patch16_224", "PyTorch", Map.of("weights", dir.toString()))) {
             VisionTransformer vit = (VisionTransformer) m.getBlock();
             assertEquals(0, vit.getNumClasses());
-            double err = VitFixture.rel(f.evalOutput(vit, m.getNDManager()), f.get("logits"));
+            double err = VitFixture.rel(f.eval(vit, m.getNDManager()), f.get("logits"));
             assertTrue(err <= VitTimmTest.TOL, "features error " + err);
         }
         try (ZooModel<Image, Classifications> m =

@@ -93,7 +93,7 @@ class VitFeaturesTest {
             ImportResult r = VitWeights.load(features, plain.weights);
             assertEquals(List.of("head.weight", "head.bias"), r.getIgnored());
             assertEquals(features.timmParameters().size(), r.getLoaded());
-            float[] out = plain.evalOutput(features, m.getNDManager());
+            float[] out = plain.eval(features, m.getNDManager());
             assertEquals(plain.batch * 32, out.length, "features (B, C)");
         }
     }

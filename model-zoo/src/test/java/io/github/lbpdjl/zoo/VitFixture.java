@@ -1,22 +1,9 @@
 package io.github.lbpdjl.zoo;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-import ai.djl.training.ParameterStore;
 import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import io.github.lbpdjl.safetensors.SafetensorsFile;
-import io.github.lbpdjl.safetensors.Tensor;
 import io.github.lbpdjl.zoo.vit.VisionTransformer;
 import io.github.lbpdjl.zoo.vit.VisionTransformerBuilder;
 import java.io.IOException;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.Map;
 
 /**
  * A ViT fixture written by {@code src/test/python/make_vit_fixtures.py} from timm's own code:
@@ -24,43 +11,17 @@ import java.util.Map;
  * <name>-io.safetensors} (input, output of the model as built, gradients of {@code sum(output *
  * target)}).
  */
-final class VitFixture {
+final class VitFixture extends FixtureFiles {
 
     static final String DIR = "/io/github/lbpdjl/zoo/vit/";
 
-    final String name;
-    final Path weights;
-    final Map<String, Tensor> io;
-    final JsonObject config;
     final String timmClass;
     final int checkpointImageSize;
-    final int batch;
 
     VitFixture(String name) throws IOException {
-        this.name = name;
-        this.weights = resource(name + ".safetensors");
-        Path ioFile = resource(name + "-io.safetensors");
-        this.io = SafetensorsFile.readAll(ioFile);
-        Map<String, String> metadata;
-        try (SafetensorsFile f = SafetensorsFile.open(ioFile)) {
-            metadata = f.getMetadata();
-        }
-        this.config = JsonParser.parseString(metadata.get("config")).getAsJsonObject();
+        super(DIR, name);
         this.timmClass = metadata.get("class");
         this.checkpointImageSize = Integer.parseInt(metadata.get("checkpoint_img_size"));
-        this.batch = Integer.parseInt(metadata.get("batch"));
-    }
-
-    static Path resource(String file) {
-        URL url = VitFixture.class.getResource(DIR + file);
-        if (url == null) {
-            throw new IllegalStateException("test resource missing: " + DIR + file);
-        }
-        try {
-            return Paths.get(url.toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     int imageSize() {
@@ -105,37 +66,5 @@ final class VitFixture {
             b.optInitValues(e.getAsFloat());
         }
         return b;
-    }
-
-    float[] get(String key) {
-        Tensor t = io.get(key);
-        if (t == null) {
-            throw new IllegalArgumentException(name + ": no tensor " + key);
-        }
-        return t.toFloatArray();
-    }
-
-    /** Eval-mode output of the model on the fixture's input. */
-    float[] evalOutput(VisionTransformer model, NDManager manager) {
-        try (NDManager sub = manager.newSubManager()) {
-            NDArray x = sub.create(get("input"), model.getInputShape(batch));
-            return model.forward(new ParameterStore(sub, false), new NDList(x), false)
-                    .singletonOrThrow()
-                    .toFloatArray();
-        }
-    }
-
-    /** max |got - want| / max |want|. */
-    static double rel(float[] got, float[] want) {
-        if (got.length != want.length) {
-            throw new AssertionError("length " + got.length + " != " + want.length);
-        }
-        double diff = 0;
-        double scale = 0;
-        for (int i = 0; i < want.length; i++) {
-            diff = Math.max(diff, Math.abs((double) got[i] - want[i]));
-            scale = Math.max(scale, Math.abs(want[i]));
-        }
-        return diff / scale;
     }
 }

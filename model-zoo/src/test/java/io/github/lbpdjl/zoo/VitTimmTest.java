@@ -74,7 +74,7 @@ class VitTimmTest {
                 assertTrue(posErr <= 1e-6, "pos_embed resampling error " + posErr);
             }
 
-            float[] out = f.evalOutput(model, m.getNDManager());
+            float[] out = f.eval(model, m.getNDManager());
             double outErr = rel(out, f.get("logits"));
             report(engine, fixture, "eval output vs timm f32", outErr);
             report(engine, fixture, "eval output vs timm f64", rel(out, f.get("logits_f64")));
@@ -144,7 +144,7 @@ class VitTimmTest {
             m.setBlock(model);
             model.initialize(m.getNDManager());
             VitWeights.load(model, f.weights);
-            return rel(f.evalOutput(model, m.getNDManager()), f.get("logits"));
+            return rel(f.eval(model, m.getNDManager()), f.get("logits"));
         }
     }
 

@@ -161,20 +161,7 @@ public class EfficientFormer extends TimmModel implements TokenGrid {
     }
 
     private void checkInput(Shape s) {
-        if (s.dimension() != 4
-                || s.get(1) != inChannels
-                || s.get(2) != imageHeight
-                || s.get(3) != imageWidth) {
-            throw new IllegalArgumentException(
-                    "EfficientFormer expects input (B, "
-                            + inChannels
-                            + ", "
-                            + imageHeight
-                            + ", "
-                            + imageWidth
-                            + "), got "
-                            + s);
-        }
+        checkImageInput(s, imageHeight, imageWidth);
     }
 
     /** {@inheritDoc} */

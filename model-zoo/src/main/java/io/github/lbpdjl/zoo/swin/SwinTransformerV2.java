@@ -152,20 +152,7 @@ public class SwinTransformerV2 extends TimmModel implements LayerGrids {
     }
 
     private void checkInput(Shape s) {
-        if (s.dimension() != 4
-                || s.get(1) != inChannels
-                || s.get(2) != imageHeight
-                || s.get(3) != imageWidth) {
-            throw new IllegalArgumentException(
-                    "SwinTransformerV2 expects input (B, "
-                            + inChannels
-                            + ", "
-                            + imageHeight
-                            + ", "
-                            + imageWidth
-                            + "), got "
-                            + s);
-        }
+        checkImageInput(s, imageHeight, imageWidth);
     }
 
     /** {@inheritDoc} */

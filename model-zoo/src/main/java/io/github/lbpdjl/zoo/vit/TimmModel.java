@@ -34,6 +34,32 @@ public abstract class TimmModel extends TimmBlock {
     public abstract int getInChannels();
 
     /**
+     * Checks that an input is a batch of this model's images, (B, C, H, W), naming the model and
+     * both shapes if not.
+     *
+     * @param s the input shape
+     * @param height H
+     * @param width W
+     */
+    protected void checkImageInput(Shape s, long height, long width) {
+        if (s.dimension() != 4
+                || s.get(1) != getInChannels()
+                || s.get(2) != height
+                || s.get(3) != width) {
+            throw new IllegalArgumentException(
+                    getClass().getSimpleName()
+                            + " expects input (B, "
+                            + getInChannels()
+                            + ", "
+                            + height
+                            + ", "
+                            + width
+                            + "), got "
+                            + s);
+        }
+    }
+
+    /**
      * Every module by its timm path ({@code "blocks.0.attn.qkv"}), parents first.
      *
      * @return an unmodifiable ordered map

@@ -60,7 +60,7 @@ class EfficientFormerLbpTest {
                     report.getReplaced());
             assertTrue(model.getModule(b + "mlp.fc1") instanceof LbpLinear);
             // inference through LbpLinear is exactly Linear
-            double err = rel(f.evalLogits(model, m.getNDManager()), f.get("logits"));
+            double err = rel(f.eval(model, m.getNDManager()), f.get("logits"));
             assertTrue(err <= EfficientFormerTimmTest.LOGITS_TOL, engine + " logits " + err);
             try (NDManager batch = m.getNDManager().newSubManager()) {
                 NDArray x = batch.create(f.get("input"), model.getInputShape(f.batch));

@@ -58,7 +58,7 @@ class EfficientFormerTimmTest {
             assertEquals(model.timmParameters().size(), r.getLoaded());
             assertTrue(r.getReinitialised().isEmpty());
 
-            float[] logits = f.evalLogits(model, m.getNDManager());
+            float[] logits = f.eval(model, m.getNDManager());
             double logitsErr = rel(logits, f.get("logits"));
             report(engine, fixture, "eval logits vs timm f32", logitsErr);
             report(engine, fixture, "eval logits vs timm f64", rel(logits, f.get("logits_f64")));
@@ -204,7 +204,7 @@ class EfficientFormerTimmTest {
             m.setBlock(model);
             model.initialize(m.getNDManager());
             EfficientFormerWeights.load(model, f.weights);
-            return rel(f.evalLogits(model, m.getNDManager()), f.get("logits"));
+            return rel(f.eval(model, m.getNDManager()), f.get("logits"));
         }
     }
 

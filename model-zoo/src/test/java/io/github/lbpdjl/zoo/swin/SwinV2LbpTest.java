@@ -91,7 +91,7 @@ class SwinV2LbpTest {
                             .getReplaced();
             assertEquals(26, replaced.size());
             // inference through LbpLinear is exactly Linear
-            double err = SwinFixture.rel(f.evalLogits(model, m.getNDManager()), f.get("logits"));
+            double err = SwinFixture.rel(f.eval(model, m.getNDManager()), f.get("logits"));
             assertTrue(err <= SwinV2TimmTest.LOGITS_TOL, engine + " logits " + err);
             trainStep(f, model, m, engine, () -> {});
             for (Map.Entry<String, Parameter> e : model.timmParameters().entrySet()) {

@@ -51,7 +51,7 @@ class SwinV2TimmTest {
         SwinFixture f = new SwinFixture(fixture);
         SwinTransformerV2 model = f.builder().build();
         try (Model m = f.load(model, engine)) {
-            float[] logits = f.evalLogits(model, m.getNDManager());
+            float[] logits = f.eval(model, m.getNDManager());
             double logitsErr = rel(logits, f.get("logits"));
             report(engine, fixture, "eval logits vs timm f32", logitsErr);
             report(engine, fixture, "eval logits vs timm f64", rel(logits, f.get("logits_f64")));
@@ -135,7 +135,7 @@ class SwinV2TimmTest {
     private static double logitsError(String engine, SwinFixture f, SwinTransformerV2 model)
             throws Exception {
         try (Model m = f.load(model, engine)) {
-            return rel(f.evalLogits(model, m.getNDManager()), f.get("logits"));
+            return rel(f.eval(model, m.getNDManager()), f.get("logits"));
         }
     }
 
