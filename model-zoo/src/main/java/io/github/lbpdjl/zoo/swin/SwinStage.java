@@ -62,21 +62,13 @@ public class SwinStage extends TimmBlock {
     /** {@inheritDoc} */
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
-        Shape[] s = inputShapes;
-        for (int i = 0; i < children.size(); i++) {
-            s = child(i).getOutputShapes(s);
-        }
-        return s;
+        return chainedOutputShapes(inputShapes);
     }
 
     /** {@inheritDoc} */
     @Override
     protected void initializeChildBlocks(
             NDManager manager, DataType dataType, Shape... inputShapes) {
-        Shape[] s = inputShapes;
-        for (int i = 0; i < children.size(); i++) {
-            child(i).initialize(manager, dataType, s);
-            s = child(i).getOutputShapes(s);
-        }
+        initializeChained(manager, dataType, inputShapes);
     }
 }

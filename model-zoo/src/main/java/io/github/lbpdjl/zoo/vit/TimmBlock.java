@@ -2,6 +2,9 @@ package io.github.lbpdjl.zoo.vit;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
@@ -66,6 +69,36 @@ public abstract class TimmBlock extends AbstractBlock {
         }
         childNames.add(timmName);
         return addChildBlock(timmName, block);
+    }
+
+    /**
+     * The output shapes of the children run one after the other, each on the last's output.
+     *
+     * @param inputShapes the shapes of the first child's input
+     * @return the shapes of the last child's output
+     */
+    protected final Shape[] chainedOutputShapes(Shape[] inputShapes) {
+        Shape[] s = inputShapes;
+        for (int i = 0; i < children.size(); i++) {
+            s = child(i).getOutputShapes(s);
+        }
+        return s;
+    }
+
+    /**
+     * Initialises the children run one after the other, each at the last's output shapes.
+     *
+     * @param manager the manager of the parameters
+     * @param dataType their data type
+     * @param inputShapes the shapes of the first child's input
+     */
+    protected final void initializeChained(
+            NDManager manager, DataType dataType, Shape... inputShapes) {
+        Shape[] s = inputShapes;
+        for (int i = 0; i < children.size(); i++) {
+            child(i).initialize(manager, dataType, s);
+            s = child(i).getOutputShapes(s);
+        }
     }
 
     /**
